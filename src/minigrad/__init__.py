@@ -1,0 +1,228 @@
+"""minigrad: reverse-mode automatic differentiation over numpy, shaped like PyTorch."""
+
+from __future__ import annotations
+
+from . import autograd, dtypes, func
+from .autograd.engine import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .backend import get_rng_state, set_rng_state
+from .backend import manual_seed as _manual_seed
+from .composite import argsort, multinomial, sort, topk
+from .dtypes import (
+    bool,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from .factories import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    logspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .ops.elementwise import (
+    abs,
+    ceil,
+    clamp,
+    cos,
+    eq,
+    erf,
+    exp,
+    expm1,
+    floor,
+    floor_divide,
+    ge,
+    gt,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    log,
+    log1p,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    maximum,
+    minimum,
+    mul,
+    ne,
+    neg,
+    reciprocal,
+    relu,
+    remainder,
+    rsqrt,
+    sigmoid,
+    sign,
+    sin,
+    sqrt,
+    square,
+    tan,
+    tanh,
+    trunc,
+    where,
+)
+from .ops.elementwise import add as _add
+from .ops.elementwise import divide as div
+from .ops.elementwise import pow as pow
+from .ops.elementwise import round as _round
+from .ops.elementwise import sub as _sub
+from .ops.linalg import bmm, dot, einsum, matmul, mm, mv, outer
+from .ops.movement import (
+    broadcast_to,
+    cat,
+    chunk,
+    concat,
+    concatenate,
+    diag,
+    flatten,
+    flip,
+    gather,
+    index_select,
+    masked_fill,
+    movedim,
+    permute,
+    repeat,
+    reshape,
+    roll,
+    scatter,
+    scatter_add,
+    split,
+    squeeze,
+    stack,
+    t,
+    take_along_dim,
+    trace,
+    transpose,
+    tril,
+    triu,
+    unbind,
+    unflatten,
+    unsqueeze,
+)
+from .ops.reduce import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    cumsum,
+    log_softmax,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    softmax,
+    std,
+    sum,
+    var,
+)
+from .tensor import Tensor, device
+
+Size = tuple
+multiply = mul
+divide = true_divide = div
+negative = neg
+clip = clamp
+absolute = abs
+
+
+def add(input, other, *, alpha=1):
+    """``input + alpha * other``."""
+    return _add(input, other if alpha == 1 else mul(other, alpha))
+
+
+def sub(input, other, *, alpha=1):
+    """``input - alpha * other``."""
+    return _sub(input, other if alpha == 1 else mul(other, alpha))
+
+
+subtract = sub
+
+
+def round(input, *, decimals: int = 0):  # noqa: A001
+    """Round half to even (zero gradient)."""
+    return _round(input, decimals)
+
+
+def manual_seed(seed: int):
+    """Seed every random draw in minigrad (factories, init, dropout, DataLoader shuffling)."""
+    _manual_seed(seed)
+
+
+def seed() -> int:
+    import random
+
+    s = random.getrandbits(32)
+    _manual_seed(s)
+    return s
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(x) -> int:
+    return x.numel()
+
+
+def clone(x):
+    return x.clone()
+
+
+def detach(x):
+    return x.detach()
+
+
+def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    return a.allclose(b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def equal(a, b) -> bool:
+    return a.equal(b)
+
+
+def is_floating_point(x) -> bool:
+    return x.is_floating_point()
+
+
+__version__ = "0.1.0"

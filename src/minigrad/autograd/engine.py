@@ -1,0 +1,423 @@
+"""Grad mode, graph nodes and the iterative backward walk.
+
+The graph: every Tensor made by a recorded op points at its ``Node`` (``grad_fn``).
+A node points at its inputs' nodes (``parents``; a leaf that requires grad stands
+for itself there), never at the tensor it made, except through a weak reference
+used to fill that tensor's ``.grad``. So a graph is freed by reference counting
+alone, and a tensor nothing else holds is released as backward passes it.
+
+The walk is Kahn's algorithm over consumer counts: no recursion anywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+import weakref
+from typing import Callable
+
+from .. import backend as B
+
+
+class _GradState(threading.local):
+    """Per-thread autograd switches, as in PyTorch."""
+
+    enabled = True
+    anomaly = False
+
+
+_state = _GradState()
+
+
+def is_grad_enabled() -> bool:
+    """True when ops are being recorded for backward in this thread."""
+    return _state.enabled
+
+
+def set_grad_enabled_flag(mode: bool) -> None:
+    _state.enabled = bool(mode)
+
+
+class _GradModeContext:
+    """A context manager that is also a decorator (as ``torch.no_grad``)."""
+
+    mode = True
+
+    def __enter__(self):
+        self._prev = _state.enabled
+        _state.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _state.enabled = self._prev
+        return False
+
+    def __call__(self, fn: Callable) -> Callable:
+        ctx_type = type(self)
+        args = self._args()
+
+        def wrapper(*a, **k):
+            with ctx_type(*args):
+                return fn(*a, **k)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(fn, "__doc__", None)
+        wrapper.__wrapped__ = fn
+        return wrapper
+
+    def _args(self) -> tuple:
+        return ()
+
+
+class no_grad(_GradModeContext):
+    """Disable recording inside a ``with`` block or a decorated function."""
+
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Enable recording inside a ``with`` block or a decorated function."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """``set_grad_enabled(mode)``: set recording on or off; usable as a context manager."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self._prev = _state.enabled
+        _state.enabled = self.mode  # takes effect at once, as in PyTorch
+
+    def __enter__(self):
+        return self
+
+    def _args(self) -> tuple:
+        return (self.mode,)
+
+
+class inference_mode(_GradModeContext):
+    """Like ``no_grad`` (minigrad has no separate inference tensors)."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = not mode
+
+    def _args(self) -> tuple:
+        return (not self.mode,)
+
+
+class Node:
+    """One recorded op call: what backward needs to send gradients to its inputs.
+
+    ``parents[i]`` is the node of input i, the input tensor itself when it is a
+    leaf that requires grad, or None when input i needs no gradient.
+    """
+
+    __slots__ = (
+        "op", "parents", "params", "inputs", "out", "versions", "in_meta",
+        "out_ref", "hooks", "freed", "trace", "__weakref__",
+    )
+
+    def __init__(self, op, parents, params, inputs, out, versions, in_meta):
+        self.op = op
+        self.parents = parents
+        self.params = params
+        self.inputs = inputs  # saved input Tensors, when the op's VJP reads them
+        self.out = out  # saved output array, when the op's VJP reads it
+        self.versions = versions  # ((counter, expected), ...) for saved values
+        self.in_meta = in_meta  # ((shape, dtype), ...) when an input differs from out
+        self.out_ref = None
+        self.hooks = None
+        self.freed = False
+        self.trace = None
+
+    def name(self) -> str:
+        """PyTorch-style name of this backward function, e.g. ``MulBackward0``."""
+        return self.op.backward_name
+
+    @property
+    def next_functions(self) -> tuple:
+        """((node or AccumulateGrad or None, 0), ...) per input, as in PyTorch."""
+        out = []
+        for p in self.parents:
+            if p is None or isinstance(p, Node):
+                out.append((p, 0))
+            else:
+                out.append((AccumulateGrad(p), 0))
+        return tuple(out)
+
+    def register_hook(self, fn: Callable) -> None:
+        if self.hooks is None:
+            self.hooks = []
+        self.hooks.append(fn)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """Stands for a leaf in ``next_functions``; ``.variable`` is the leaf tensor."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def _creation_site() -> str:
+    """File and line of the first stack frame outside minigrad (for detect_anomaly)."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if "/minigrad/" not in frame.filename.replace("\\", "/"):
+            return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}'
+    return "<unknown>"
+
+
+def _unpack(node):
+    """The saved inputs and output of ``node``, checked against in-place changes."""
+    if node.freed:
+        raise RuntimeError(
+            f"{node.name()}: trying to backward through the graph a second time (or to "
+            "directly access saved tensors after they have already been freed). Saved "
+            "intermediate values of the graph are freed when you call .backward() or "
+            "autograd.grad(). Specify retain_graph=True if you need to backward through "
+            "the graph a second time."
+        )
+    if node.versions is not None:
+        for counter, expected in node.versions:
+            if counter[0] != expected:
+                raise RuntimeError(
+                    f"{node.name()}: one of the variables needed for gradient computation "
+                    f"has been modified by an inplace operation: it is at version "
+                    f"{counter[0]}; expected version {expected} instead."
+                )
+    out = node.out
+    if out is not None:
+        from ..tensor import Tensor
+
+        # Re-wrap the saved output; under create_graph it leads back to this node.
+        out = Tensor._make(out, _state.enabled, node if _state.enabled else None)
+    return node.inputs, out
+
+
+def _accumulate(old, new):
+    if old is None:
+        return new
+    return old + new
+
+
+def _store_grad(tensor, g, owned: set) -> None:
+    """Add ``g`` into ``tensor.grad``, never letting two ``.grad`` share memory.
+
+    ``owned`` holds the ids of the base buffers already stored as some ``.grad``
+    in this walk; a gradient on one of them, or a read-only view, is copied.
+    """
+    if tensor.grad is None:
+        root = g._data
+        while root.base is not None:
+            root = root.base
+        if id(root) in owned or not g._data.flags.writeable:
+            g = g.clone()
+            root = g._data
+        if g._data.dtype != tensor._data.dtype:
+            g = g.to(tensor._data.dtype)
+            root = g._data
+        owned.add(id(root))
+        tensor.grad = g
+    else:
+        tensor.grad = tensor.grad + g
+        owned.add(id(tensor.grad._data))
+
+
+def _check_finite(node, grads) -> None:
+    for g in grads:
+        if g is not None and g._data.dtype.kind == "f" and not B.xp.isfinite(g._data).all():
+            where = node.trace or "<unknown location; enable detect_anomaly before the forward pass>"
+            raise RuntimeError(
+                f"Function '{node.name()}' returned nan or inf values in its gradient. "
+                f"The op was created at: {where}"
+            )
+
+
+def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
+                 capture=None, accumulate_leaves: bool = True):
+    """Backpropagate ``root_grads`` from ``roots`` (tensors) through their graph.
+
+    With ``capture`` (a list of tensors), return their gradients (None where
+    unreachable) instead of accumulating into leaves' ``.grad`` (autograd.grad).
+    """
+    from ..ops.movement import sum_to
+    from ..tensor import Tensor
+
+    # Keys: a Node, or a leaf Tensor that requires grad.
+    start = []
+    grads: dict = {}
+    for t, g in zip(roots, root_grads):
+        key = t.grad_fn if t.grad_fn is not None else t
+        grads[key] = _accumulate(grads.get(key), g)
+        start.append(key)
+
+    capture_keys = None
+    if capture is not None:
+        capture_keys = {}
+        for i, t in enumerate(capture):
+            key = t.grad_fn if t.grad_fn is not None else t
+            capture_keys.setdefault(key, []).append(i)
+
+    # Count consumers within the reachable graph (iterative DFS).
+    deps: dict = {}
+    stack = [k for k in set(start) if k.__class__ is Node]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for p in node.parents:
+            if p is None:
+                continue
+            if p in deps:
+                deps[p] += 1
+            else:
+                deps[p] = 1
+                if p.__class__ is Node and p not in seen:
+                    seen.add(p)
+                    stack.append(p)
+
+    if capture_keys is not None:
+        needed = _nodes_leading_to(set(start), capture_keys)
+    else:
+        needed = None
+
+    ready = [k for k in dict.fromkeys(start) if deps.get(k, 0) == 0]
+    results = [None] * len(capture) if capture is not None else None
+    owned: set = {id(g._data) for g in root_grads}
+    prev_mode = _state.enabled
+    _state.enabled = create_graph
+    anomaly = _state.anomaly
+    try:
+        while ready:
+            key = ready.pop()
+            g = grads.pop(key)
+            if key.__class__ is not Node:
+                # A leaf tensor.
+                if key._hooks:
+                    for hook in key._hooks:
+                        r = hook(g)
+                        if r is not None:
+                            g = r
+                if capture_keys is not None:
+                    for i in capture_keys.get(key, ()):
+                        results[i] = g
+                elif accumulate_leaves:
+                    _store_grad(key, g, owned)
+                continue
+            node = key
+            if node.hooks:
+                for hook in node.hooks:
+                    r = hook(g)
+                    if r is not None:
+                        g = r
+            out_t = node.out_ref() if node.out_ref is not None else None
+            if out_t is not None and out_t.grad_fn is node:
+                _store_grad(out_t, g, owned)
+            if capture_keys is not None and node in capture_keys:
+                for i in capture_keys[node]:
+                    results[i] = g
+            if needed is not None and node not in needed:
+                continue
+            op = node.op
+            parents = node.parents
+            inputs, out = _unpack(node)
+            if op.vjps is not None:
+                if inputs is None:
+                    inputs = (None,) * len(parents)
+                gins = []
+                for i, p in enumerate(parents):
+                    if p is None or (needed is not None and p not in needed):
+                        gins.append(None)
+                        continue
+                    gins.append(op.vjps[i](g, out, *inputs, *node.params))
+            else:
+                mask = tuple(p is not None and (needed is None or p in needed) for p in parents)
+                gins = list(op.vjp_all(g, out, inputs, node.params, mask))
+            meta = node.in_meta
+            if meta is not None:
+                for i, gi in enumerate(gins):
+                    if gi is None:
+                        continue
+                    shape, dt = meta[i]
+                    if gi._data.shape != shape:
+                        gi = sum_to(gi, shape)
+                    if gi._data.dtype != dt:
+                        gi = gi.to(dt)
+                    gins[i] = gi
+            if anomaly:
+                _check_finite(node, gins)
+            if not retain_graph:
+                node.inputs = None
+                node.out = None
+                if op.saves:
+                    node.freed = True
+            for p, gi in zip(parents, gins):
+                if gi is None or p is None:
+                    continue
+                if needed is not None and p not in needed:
+                    continue
+                if p in grads:
+                    grads[p] = grads[p] + gi
+                else:
+                    grads[p] = gi
+                d = deps[p] - 1
+                deps[p] = d
+                if d == 0:
+                    ready.append(p)
+    finally:
+        _state.enabled = prev_mode
+    del Tensor
+    return results
+
+
+def _nodes_leading_to(starts: set, targets: dict) -> set:
+    """Keys from which some target is reachable (so autograd.grad skips the rest)."""
+    order = []
+    visited = set()
+    stack = [(k, False) for k in starts]
+    while stack:
+        key, done = stack.pop()
+        if done:
+            order.append(key)
+            continue
+        if key in visited:
+            continue
+        visited.add(key)
+        stack.append((key, True))
+        if key.__class__ is Node:
+            for p in key.parents:
+                if p is not None and p not in visited:
+                    stack.append((p, False))
+    needed = set()
+    for key in order:  # post-order: parents before consumers
+        if key in targets:
+            needed.add(key)
+        elif key.__class__ is Node and any(p is not None and p in needed for p in key.parents):
+            needed.add(key)
+    return needed
+
+
+def new_version_counter():
+    return [0]
+
+
+def make_out_ref(tensor):
+    return weakref.ref(tensor)
+
+
+def creation_site() -> str:
+    return _creation_site()

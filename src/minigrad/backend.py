@@ -1,0 +1,70 @@
+"""The array module behind every Tensor: the only module that names numpy.
+
+Everything else imports ``xp`` (and the few helpers here) from this module, so a
+cupy backend can slot in later by changing this file alone.
+"""
+
+from __future__ import annotations
+
+import numpy
+
+xp = numpy
+ndarray = numpy.ndarray
+generic = numpy.generic  # numpy scalar types (np.float32(1.0), ...)
+dtype = numpy.dtype
+AxisError = numpy.exceptions.AxisError
+
+float16 = numpy.dtype(numpy.float16)
+float32 = numpy.dtype(numpy.float32)
+float64 = numpy.dtype(numpy.float64)
+int8 = numpy.dtype(numpy.int8)
+int16 = numpy.dtype(numpy.int16)
+int32 = numpy.dtype(numpy.int32)
+int64 = numpy.dtype(numpy.int64)
+uint8 = numpy.dtype(numpy.uint8)
+bool_ = numpy.dtype(numpy.bool_)
+
+_rng = numpy.random.default_rng()
+
+
+def rng() -> numpy.random.Generator:
+    """The global random generator (reseeded by ``minigrad.manual_seed``)."""
+    return _rng
+
+
+def manual_seed(seed: int) -> None:
+    """Reseed the global generator used by every random draw in minigrad."""
+    global _rng
+    _rng = numpy.random.default_rng(int(seed))
+
+
+def get_rng_state() -> dict:
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    _rng.bit_generator.state = state
+
+
+# Floating-point warnings: PyTorch returns inf/nan silently (log(0), 1/0, exp(1000)),
+# so every forward runs with numpy's FP warnings off. Setting numpy's error-state
+# context variable directly costs ~0.2 us, against ~1.3 us for ``numpy.errstate``.
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _fp_var
+
+    with numpy.errstate(all="ignore"):
+        _FP_IGNORE = _fp_var.get()
+
+    def fp_quiet_enter():
+        return _fp_var.set(_FP_IGNORE)
+
+    fp_quiet_exit = _fp_var.reset
+except Exception:  # pragma: no cover - other numpy layouts
+
+    def fp_quiet_enter():
+        ctx = numpy.errstate(all="ignore")
+        ctx.__enter__()
+        return ctx
+
+    def fp_quiet_exit(ctx):
+        ctx.__exit__(None, None, None)

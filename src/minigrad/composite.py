@@ -1,0 +1,103 @@
+"""Composite ops that need no gradient code of their own: casts, sorting, sampling."""
+
+from __future__ import annotations
+
+import math
+
+from . import backend as B
+from .autograd.engine import no_grad
+from .ops import elementwise as E
+from .ops.movement import gather
+from .ops.reduce import normalize_dims, values_indices
+from .ops.registry import constant
+
+xp = B.xp
+
+
+def cast(x, dtype):
+    """``x.to(dtype)``: differentiable between floating dtypes; other results are constants."""
+    if dtype.kind == "f" and x._data.dtype.kind == "f":
+        return E.cast(x, dtype)
+    return constant(x._data.astype(dtype))
+
+
+def log2(x):
+    return E.log(x) / math.log(2.0)
+
+
+def log10(x):
+    return E.log(x) / math.log(10.0)
+
+
+def _dim(x, dim, op):
+    return normalize_dims(dim, x.ndim, op)[0] if x.ndim else 0
+
+
+def argsort(x, dim=-1, descending=False, stable=False):
+    """Indices that sort ``x`` along ``dim`` (ties keep their order)."""
+    d = _dim(x, dim, "argsort")
+    data = x._data
+    if x.ndim == 0:
+        return constant(xp.zeros((), dtype=B.int64))
+    if descending:
+        # Stable descending order: sort the reversed array ascending on negated keys.
+        idx = xp.argsort(_descending_key(data), axis=d, kind="stable")
+    else:
+        idx = xp.argsort(data, axis=d, kind="stable")
+    return constant(idx.astype(B.int64))
+
+
+def _descending_key(data):
+    if data.dtype.kind == "b":
+        return ~data
+    if data.dtype.kind == "u":
+        return data.max() - data
+    return -data
+
+
+def sort(x, dim=-1, descending=False, stable=False):
+    """(values, indices) sorted along ``dim``; values carry the gradient."""
+    idx = argsort(x, dim, descending, stable)
+    if x.ndim == 0:
+        return values_indices["sort"](x.clone(), idx)
+    return values_indices["sort"](gather(x, _dim(x, dim, "sort"), idx), idx)
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    """The ``k`` largest (or smallest) elements along ``dim`` and their indices."""
+    d = _dim(x, dim, "topk")
+    n = x.shape[d] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"topk: k ({k}) is out of range for dimension {d} of size {n} (shape {x.shape})")
+    idx = argsort(x, d, descending=largest)
+    index = (slice(None),) * d + (slice(0, k),)
+    idx = constant(idx._data[index])
+    return values_indices["topk"](gather(x, d, idx), idx)
+
+
+def multinomial(probs, num_samples, replacement=False):
+    """Draw category indices with probabilities proportional to the rows of ``probs``."""
+    p = probs._data.astype(B.float64)
+    if p.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {probs.shape}")
+    if (p < 0).any() or not xp.isfinite(p).all():
+        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
+    rows = p.reshape(-1, p.shape[-1])
+    if (rows.sum(-1) <= 0).any():
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and num_samples > rows.shape[-1]:
+        raise RuntimeError("multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    rng = B.rng()
+    out = []
+    for row in rows:
+        row = row / row.sum()
+        if replacement:
+            out.append(rng.choice(len(row), size=num_samples, replace=True, p=row))
+        else:
+            nz = int((row > 0).sum())
+            if num_samples > nz:
+                raise RuntimeError("multinomial: not enough non-zero categories to sample without replacement")
+            out.append(rng.choice(len(row), size=num_samples, replace=False, p=row))
+    result = xp.stack(out).astype(B.int64)
+    with no_grad():
+        return constant(result.reshape(p.shape[:-1] + (num_samples,)))

@@ -1,0 +1,220 @@
+"""Indexing (``t[idx]``, ``t[idx] = v``) and in-place ops with version counters.
+
+In-place ops mutate the array itself (views see it) and bump the version counter
+shared by the tensor and its views, so backward can refuse a saved value that was
+overwritten. On a tensor in a graph they are recorded: the out-of-place op is
+applied to the old value, and the tensor takes over the new node.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from . import backend as B
+from .autograd import engine as E
+from .ops import movement as M
+from .ops.registry import constant
+from .tensor import Tensor
+
+xp = B.xp
+_state = E._state
+
+
+def normalize_index(index, shape):
+    """(numpy index with arrays in place of tensors, is_advanced)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    advanced = False
+    for item in index:
+        if isinstance(item, Tensor):
+            item = item._data
+            if item.ndim == 0 and item.dtype.kind in "iu":
+                item = int(item)
+        elif isinstance(item, (list, range)):
+            item = xp.asarray(item)
+            if item.dtype.kind not in "iub":
+                if item.size == 0:
+                    item = item.astype(B.int64)
+                else:
+                    raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, got {item.dtype}")
+        if isinstance(item, B.ndarray):
+            if item.dtype.kind == "b" and item.ndim > 0:
+                out.extend(xp.nonzero(item))
+                advanced = True
+                continue
+            if item.dtype.kind not in "iu":
+                raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, got {item.dtype}")
+            advanced = True
+        elif isinstance(item, bool):
+            advanced = True
+        elif not (item is None or item is Ellipsis or isinstance(item, (int, slice, B.generic))):
+            raise IndexError(
+                f"only integers, slices (`:`), ellipsis (`...`), None and long or byte tensors are valid "
+                f"indices (got {type(item).__name__})"
+            )
+        out.append(item)
+    return tuple(out), advanced
+
+
+def _check_index(x, idx):
+    try:
+        x._data[idx]
+    except IndexError as e:
+        raise IndexError(f"index out of range for tensor of shape {tuple(x.shape)}: {e}") from None
+
+
+def link_view(out: Tensor, base: Tensor) -> Tensor:
+    """Make ``out`` share ``base``'s version counter when it shares its memory."""
+    if out._data.base is not None and xp.may_share_memory(out._data, base._data):
+        if base._vc is None:
+            base._vc = [0]
+        out._vc = base._vc
+        out._base = base if base._base is None else base._base
+    return out
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    idx, advanced = normalize_index(index, x.shape)
+    try:
+        out = M.getitem_(x, idx, x.shape, advanced)
+    except IndexError:
+        _check_index(x, idx)
+        raise
+    if not advanced:
+        link_view(out, x)
+    return out
+
+
+def setitem(x: Tensor, index, value) -> None:
+    idx, advanced = normalize_index(index, x.shape)
+    if not isinstance(value, Tensor):
+        value = constant(value if isinstance(value, B.ndarray) else xp.asarray(value, dtype=x._data.dtype))
+    if value._data.dtype != x._data.dtype:
+        value = value.to(x._data.dtype) if value._rg else constant(value._data.astype(x._data.dtype))
+    try:
+        target_shape = x._data[idx].shape
+    except IndexError as e:
+        raise IndexError(f"index out of range for tensor of shape {tuple(x.shape)}: {e}") from None
+    try:
+        xp.broadcast_shapes(value.shape, target_shape)
+    except ValueError:
+        raise RuntimeError(
+            f"setitem: shape mismatch: value tensor of shape {tuple(value.shape)} cannot be broadcast "
+            f"to indexing result of shape {target_shape}"
+        ) from None
+    if not (_state.enabled and (x._rg or value._rg)):
+        _check_leaf(x, "__setitem__")
+        if not x._data.flags.writeable:
+            raise RuntimeError(f"__setitem__: the tensor (shape {tuple(x.shape)}) is a read-only expanded view")
+        x._data[idx] = value._data
+        x._bump()
+        return
+    inplace(x, "__setitem__", lambda s: M.index_put_(s, value, idx), value)
+
+
+def _check_leaf(x: Tensor, name: str) -> None:
+    if x._rg and x.grad_fn is None and _state.enabled:
+        raise RuntimeError(
+            f"{name}: a leaf Variable that requires grad is being used in an in-place operation "
+            "(wrap the update in `with minigrad.no_grad():`)"
+        )
+
+
+def _write(x: Tensor, arr, name: str) -> None:
+    dst = x._data
+    if arr.shape != dst.shape:
+        try:
+            if xp.broadcast_shapes(arr.shape, dst.shape) != dst.shape:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(
+                f"{name}: output with shape {tuple(dst.shape)} doesn't match the broadcast shape "
+                f"{tuple(xp.broadcast_shapes(arr.shape, dst.shape)) if _broadcastable(arr.shape, dst.shape) else arr.shape}"
+            ) from None
+    if arr.dtype != dst.dtype and not xp.can_cast(arr.dtype, dst.dtype, casting="same_kind"):
+        raise RuntimeError(f"{name}: result type {arr.dtype} can't be cast to the desired output type {dst.dtype}")
+    if not dst.flags.writeable:
+        raise RuntimeError(
+            f"{name}: unsupported operation: the tensor (shape {tuple(dst.shape)}) is a read-only "
+            "expanded view; more than one element refers to a single memory location. Clone it first."
+        )
+    xp.copyto(dst, arr, casting="unsafe")
+    x._bump()
+
+
+def _broadcastable(a, b) -> bool:
+    try:
+        xp.broadcast_shapes(a, b)
+        return True
+    except ValueError:
+        return False
+
+
+def inplace(x: Tensor, name: str, fn, *others, keeps_input: bool = False) -> Tensor:
+    """Apply ``fn`` (an out-of-place op of x) in place.
+
+    ``keeps_input``: fn's VJPs never read x's old value, so no copy of it is kept.
+    """
+    recording = _state.enabled and (x._rg or any(isinstance(o, Tensor) and o._rg for o in others))
+    _check_leaf(x, name)
+    if not recording:
+        prev = _state.enabled
+        _state.enabled = False
+        try:
+            result = fn(x.detach())
+        finally:
+            _state.enabled = prev
+        _write(x, result._data, name)
+        return x
+    if x._base is not None:
+        raise RuntimeError(
+            f"{name}: in-place operation on a view (shape {tuple(x.shape)}) of a tensor while recording "
+            "gradients is not supported by minigrad; use the out-of-place op or clone() first"
+        )
+    old = Tensor._make(x._data if keeps_input else x._data.copy(), x._rg, x.grad_fn)
+    if keeps_input:
+        old._vc = x._vc
+    result = fn(old)
+    if result.grad_fn is None:  # the new value does not depend on anything requiring grad
+        _write(x, result._data, name)
+        x.grad_fn = None
+        x._rg = False
+        return x
+    _write(x, result._data, name)
+    x.grad_fn = result.grad_fn
+    x._rg = True
+    x.grad_fn.out_ref = weakref.ref(x)
+    return x
+
+
+def fill(x: Tensor, name: str, value) -> Tensor:
+    _check_leaf(x, name)
+    if _state.enabled and (x.grad_fn is not None or isinstance(value, Tensor) and value._rg):
+        if not isinstance(value, Tensor):
+            value = constant(xp.asarray(value, dtype=x._data.dtype))
+        return inplace(x, name, lambda s: M.broadcast_to(value.to(x.dtype), x.shape), value, keeps_input=True)
+    if not x._data.flags.writeable:
+        raise RuntimeError(f"{name}: the tensor (shape {tuple(x.shape)}) is a read-only expanded view")
+    x._data[...] = value._data if isinstance(value, Tensor) else value
+    x._bump()
+    return x
+
+
+def copy_(x: Tensor, src) -> Tensor:
+    if not isinstance(src, Tensor):
+        src = constant(xp.asarray(src))
+    if src._rg and _state.enabled or x.grad_fn is not None and _state.enabled:
+        return inplace(x, "copy_", lambda s: M.broadcast_to(src.to(x.dtype), x.shape), src, keeps_input=True)
+    _check_leaf(x, "copy_")
+    _write(x, src._data, "copy_")
+    return x
+
+
+def overwrite(x: Tensor, name: str, arr) -> Tensor:
+    """Fill x with fresh values (random init); recorded ops see a constant."""
+    _check_leaf(x, name)
+    if x.grad_fn is not None and _state.enabled:
+        return inplace(x, name, lambda s: constant(arr.astype(x._data.dtype)), keeps_input=True)
+    _write(x, arr.astype(x._data.dtype, copy=False), name)
+    return x

@@ -1,0 +1,176 @@
+"""Elementwise ops: the table of forwards and VJPs, then the composites.
+
+Each row: name, forward on arrays, one VJP per input written with Tensor ops
+(``g`` the incoming gradient, ``out`` the saved output, then the saved inputs).
+Broadcast reduction is not written here: the engine sums each input's gradient
+back to its shape in one place.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .registry import constant, defbinary, defop, defunary, result_dtype
+from .special import erf_array
+
+
+def _zeros(g):
+    return constant(g._data.dtype.type(0)).expand(g.shape)
+
+
+def _sigmoid(xp, x):
+    # exp(-|x|) never overflows; the two branches cover x >= 0 and x < 0.
+    e = xp.exp(-xp.abs(x))
+    r = 1.0 / (1.0 + e)
+    return xp.where(x >= 0, r, e * r).astype(x.dtype, copy=False)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+# fmt: off
+#        maker       name          forward(xp, x, *params)                  VJP(g, out, x, *params)
+neg     = defunary("neg",        lambda xp, x: xp.negative(x),            lambda g, out, x: -g)
+exp     = defunary("exp",        lambda xp, x: xp.exp(x),                 lambda g, out, x: g * out, save="out", dtype_rule="float")  # noqa: E501
+log     = defunary("log",        lambda xp, x: xp.log(x),                 lambda g, out, x: g / x, save="inputs", dtype_rule="float")  # noqa: E501
+log1p   = defunary("log1p",      lambda xp, x: xp.log1p(x),               lambda g, out, x: g / (x + 1), save="inputs", dtype_rule="float")  # noqa: E501
+expm1   = defunary("expm1",      lambda xp, x: xp.expm1(x),               lambda g, out, x: g * (out + 1), save="out", dtype_rule="float")  # noqa: E501
+sqrt    = defunary("sqrt",       lambda xp, x: xp.sqrt(x),                lambda g, out, x: g / (out * 2), save="out", dtype_rule="float")  # noqa: E501
+rsqrt   = defunary("rsqrt",      lambda xp, x: 1 / xp.sqrt(x),            lambda g, out, x: g * out * out * out * -0.5, save="out", dtype_rule="float")  # noqa: E501
+sin     = defunary("sin",        lambda xp, x: xp.sin(x),                 lambda g, out, x: g * cos(x), save="inputs", dtype_rule="float")  # noqa: E501
+cos     = defunary("cos",        lambda xp, x: xp.cos(x),                 lambda g, out, x: -g * sin(x), save="inputs", dtype_rule="float")  # noqa: E501
+tan     = defunary("tan",        lambda xp, x: xp.tan(x),                 lambda g, out, x: g * (out * out + 1), save="out", dtype_rule="float")  # noqa: E501
+tanh    = defunary("tanh",       lambda xp, x: xp.tanh(x),                lambda g, out, x: g * (1 - out * out), save="out", dtype_rule="float")  # noqa: E501
+sigmoid = defunary("sigmoid",    _sigmoid,                                lambda g, out, x: g * out * (1 - out), save="out", dtype_rule="float")  # noqa: E501
+erf     = defunary("erf",        lambda xp, x: erf_array(x),              lambda g, out, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI, save="inputs", dtype_rule="float")  # noqa: E501
+relu    = defunary("relu",       lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False), lambda g, out, x: g * (out > 0), save="out")  # noqa: E501
+abs     = defunary("abs",        lambda xp, x: xp.abs(x),                 lambda g, out, x: g * sign(x), save="inputs")  # noqa: A001
+sign    = defunary("sign",       lambda xp, x: xp.sign(x),                lambda g, out, x: _zeros(g))
+floor   = defunary("floor",      lambda xp, x: xp.floor(x),               lambda g, out, x: _zeros(g))
+ceil    = defunary("ceil",       lambda xp, x: xp.ceil(x),                lambda g, out, x: _zeros(g))
+round   = defunary("round",      lambda xp, x, decimals: xp.round(x, decimals), lambda g, out, x, decimals: _zeros(g))  # noqa: A001, E501
+clamp_  = defunary("clamp",      lambda xp, x, lo, hi: xp.clip(x, lo, hi),
+                   lambda g, out, x, lo, hi: g * _within(x, lo, hi), save="inputs")
+# The engine casts each input's gradient back to that input's dtype, so a cast's VJP is g.
+cast    = defunary("to",         lambda xp, x, dtype: x.astype(dtype),   lambda g, out, x, dtype: g)
+# Not differentiable (bool or integer results).
+logical_not = defunary("logical_not", lambda xp, x: xp.logical_not(x), None)
+bitwise_not = defunary("bitwise_not", lambda xp, x: xp.invert(x), None)
+isnan   = defunary("isnan",      lambda xp, x: xp.isnan(x), None)
+isinf   = defunary("isinf",      lambda xp, x: xp.isinf(x), None)
+isfinite = defunary("isfinite",  lambda xp, x: xp.isfinite(x), None)
+
+#        maker        name       forward(xp, a, b)                 VJP for a                 VJP for b
+add     = defbinary("add",       lambda xp, a, b: a + b,           lambda g, out, a, b: g,   lambda g, out, a, b: g)
+sub     = defbinary("sub",       lambda xp, a, b: a - b,           lambda g, out, a, b: g,   lambda g, out, a, b: -g)
+mul     = defbinary("mul",       lambda xp, a, b: a * b,           lambda g, out, a, b: g * b,
+                                                                   lambda g, out, a, b: g * a, save="inputs")
+div     = defbinary("div",       lambda xp, a, b: xp.true_divide(a, b), lambda g, out, a, b: g / b,
+                                                                   lambda g, out, a, b: -(g / b) * (a / b),
+                    save="inputs", dtype_rule="promote_float")
+pow     = defbinary("pow",       lambda xp, a, b: xp.power(a, b),  lambda g, out, a, b: g * b * a ** (b - 1),  # noqa: A001
+                                                                   lambda g, out, a, b: g * out * _log_or_zero(a, b),
+                    save="both")
+maximum = defbinary("maximum",   lambda xp, a, b: xp.maximum(a, b), lambda g, out, a, b: g * _pick(a, b),
+                                                                   lambda g, out, a, b: g * _pick(b, a), save="inputs")
+minimum = defbinary("minimum",   lambda xp, a, b: xp.minimum(a, b), lambda g, out, a, b: g * _pick(b, a),
+                                                                   lambda g, out, a, b: g * _pick(a, b), save="inputs")
+remainder = defbinary("remainder", lambda xp, a, b: xp.remainder(a, b), lambda g, out, a, b: g,
+                                                                   lambda g, out, a, b: -g * floor_divide(a, b), save="inputs")
+floor_divide = defbinary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), None)
+eq      = defbinary("eq",        lambda xp, a, b: a == b, None)
+ne      = defbinary("ne",        lambda xp, a, b: a != b, None)
+lt      = defbinary("lt",        lambda xp, a, b: a < b, None)
+le      = defbinary("le",        lambda xp, a, b: a <= b, None)
+gt      = defbinary("gt",        lambda xp, a, b: a > b, None)
+ge      = defbinary("ge",        lambda xp, a, b: a >= b, None)
+logical_and = defbinary("logical_and", lambda xp, a, b: xp.logical_and(a, b), None)
+logical_or  = defbinary("logical_or",  lambda xp, a, b: xp.logical_or(a, b), None)
+logical_xor = defbinary("logical_xor", lambda xp, a, b: xp.logical_xor(a, b), None)
+bitwise_and = defbinary("bitwise_and", lambda xp, a, b: a & b, None)
+bitwise_or  = defbinary("bitwise_or",  lambda xp, a, b: a | b, None)
+bitwise_xor = defbinary("bitwise_xor", lambda xp, a, b: a ^ b, None)
+
+#        maker    name      forward(xp, [cond, a, b])                   VJPs(g, out, cond, a, b)
+where_  = defop("where",    lambda xp, arrs: xp.where(*arrs), arity=3, dtype_rule="promote_tail",
+                vjps=(None,
+                      lambda g, out, c, a, b: where_(c, g, 0.0),
+                      lambda g, out, c, a, b: where_(c, 0.0, g)), save="inputs")
+# fmt: on
+
+
+def _within(x, lo, hi):
+    """1 where lo <= x <= hi (gradient 1 at the bounds, as PyTorch), else 0."""
+    mask = None
+    if lo is not None:
+        mask = x >= lo
+    if hi is not None:
+        upper = x <= hi
+        mask = upper if mask is None else mask.logical_and(upper)
+    return mask
+
+
+def _pick(a, b):
+    """Gradient share of ``a`` in maximum(a, b): 1 where a > b, 1/2 on ties."""
+    return (a > b) + (a == b) * 0.5
+
+
+def _log_or_zero(a, b):
+    # d(a**b)/db = a**b * log(a); PyTorch takes 0 where a == 0 and b >= 0.
+    safe = where_((a == 0).logical_and(b >= 0), 1.0, a)
+    return log(safe)
+
+
+# ---------------------------------------------------------------------------
+# Composites (no gradient code of their own).
+
+def where(condition, input, other):
+    """``where(condition, input, other)``: elementwise select, broadcasting all three."""
+    from ..tensor import Tensor
+
+    if not isinstance(condition, Tensor):
+        condition = constant(condition)
+    if condition._data.dtype.kind != "b":
+        condition = condition != 0
+    return where_(condition, input, other)
+
+
+def clamp(x, min=None, max=None):  # noqa: A002
+    """Clamp to [min, max]; tensor bounds broadcast (as ``torch.clamp``)."""
+    from ..tensor import Tensor
+
+    if min is None and max is None:
+        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return clamp_(x, min, max)
+
+
+def square(x):
+    return mul(x, x)
+
+
+def reciprocal(x):
+    return div(1.0, x)
+
+
+def divide(a, b, rounding_mode=None):
+    """``div(a, b, rounding_mode=None | 'trunc' | 'floor')``, as ``torch.div``."""
+    if rounding_mode is None:
+        return div(a, b)
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode == "trunc":
+        dt = result_dtype((a, b), "promote")
+        q = trunc(div(a, b))
+        return q if dt.kind == "f" else q.to(dt)
+    raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+
+
+def trunc(x):
+    """Round toward zero (zero gradient)."""
+    return where_(x >= 0, floor(x), ceil(x))

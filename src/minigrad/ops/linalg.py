@@ -1,0 +1,194 @@
+"""Linear algebra: matmul and einsum rows, then composites (outer, dot, mm, bmm ...)."""
+
+from __future__ import annotations
+
+import string
+
+from .. import backend as B
+from .registry import constant, defbinary, defop
+
+xp = B.xp
+
+
+def _einsum_vjp(g, out, inputs, params, mask):
+    """Gradient of operand i: an einsum of g with the other operands into i's subscripts.
+
+    Letters repeated within operand i (diagonals) or appearing nowhere else
+    (summed out) are handled with constant identity / ones operands.
+    """
+    _, (in_subs, out_sub) = params
+    grads = []
+    for i, needed in enumerate(mask):
+        if not needed:
+            grads.append(None)
+            continue
+        target = in_subs[i]
+        operands = [g]
+        subs = [out_sub]
+        for j, t in enumerate(inputs):
+            if j != i:
+                operands.append(t)
+                subs.append(in_subs[j])
+        present = set("".join(subs))
+        sizes = {}
+        for sub, t in zip(in_subs, inputs):
+            for letter, n in zip(sub, t.shape):
+                sizes[letter] = n
+        free = iter(c for c in string.ascii_letters if c not in "".join(in_subs) + out_sub)
+        result_sub = []
+        seen = {}
+        for letter in target:
+            if letter in seen:
+                # Repeated letter: route through an identity matrix onto a fresh letter.
+                fresh = next(free)
+                operands.append(constant(xp.eye(sizes[letter], dtype=g._data.dtype)))
+                subs.append(letter + fresh)
+                result_sub.append(fresh)
+                continue
+            seen[letter] = True
+            if letter not in present:
+                operands.append(constant(xp.ones(sizes[letter], dtype=g._data.dtype)))
+                subs.append(letter)
+                present.add(letter)
+            result_sub.append(letter)
+        eq = ",".join(subs) + "->" + "".join(result_sub)
+        grads.append(einsum_(operands, eq, (tuple(subs), "".join(result_sub))))
+    return grads
+
+
+# fmt: off
+#          maker       name       forward                                        VJPs
+matmul_  = defbinary("matmul",   lambda xp, a, b: xp.matmul(a, b),              lambda g, out, a, b: g @ b.mT,
+                                                                                lambda g, out, a, b: a.mT @ g, save="inputs")
+einsum_  = defop("einsum",       lambda xp, arrs, eq, parsed: xp.einsum(eq, *arrs, optimize=len(arrs) > 2),
+                 _einsum_vjp, save="inputs", dtype_rule="promote")
+# fmt: on
+
+
+def matmul(a, b):
+    """numpy's matmul shape rules: 1-D, 2-D and batched N-D with broadcast batch dims.
+
+    Operand dtypes must match (as PyTorch: float32 @ float64 raises).
+    """
+    from ..tensor import Tensor
+
+    if not isinstance(a, Tensor):
+        a = constant(xp.asarray(a))
+    if not isinstance(b, Tensor):
+        b = constant(xp.asarray(b))
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(
+            f"matmul: both arguments need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
+        )
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(
+            f"matmul: expected both operands to have the same dtype, but got {a.dtype} and {b.dtype}"
+        )
+    k_a = a.shape[-1]
+    k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if k_a != k_b:
+        raise RuntimeError(
+            f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({k_a} != {k_b})"
+        )
+    try:
+        xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise RuntimeError(
+            f"matmul: batch dimensions of {a.shape} and {b.shape} are not broadcastable"
+        ) from None
+    squeeze = []
+    if a.ndim == 1:
+        a = a.unsqueeze(0)
+        squeeze.append(-2)
+    if b.ndim == 1:
+        b = b.unsqueeze(-1)
+        squeeze.append(-1)
+    out = matmul_(a, b)
+    if squeeze:
+        out = out.squeeze(tuple(squeeze) if len(squeeze) > 1 else squeeze[0])
+    return out
+
+
+def _parse_einsum(equation: str, shapes):
+    eq = equation.replace(" ", "")
+    if "->" in eq:
+        lhs, rhs = eq.split("->")
+    else:
+        lhs, rhs = eq, None
+    subs = lhs.split(",")
+    if len(subs) != len(shapes):
+        raise RuntimeError(f"einsum(): {len(subs)} operands in the equation but {len(shapes)} given")
+    used = set(c for c in eq if c.isalpha())
+    spare = [c for c in string.ascii_letters if c not in used]
+    ell_len = 0
+    for s, shape in zip(subs, shapes):
+        if "..." in s:
+            ell_len = max(ell_len, len(shape) - (len(s) - 3))
+    ell = "".join(spare[:ell_len])
+    out_subs = []
+    for s, shape in zip(subs, shapes):
+        if "..." in s:
+            n = len(shape) - (len(s) - 3)
+            s = s.replace("...", ell[ell_len - n:] if n else "")
+        if len(s) != len(shape):
+            raise RuntimeError(f"einsum(): subscripts {s!r} do not match operand of shape {shape}")
+        out_subs.append(s)
+    if rhs is None:
+        counts = {}
+        for c in "".join(out_subs):
+            counts[c] = counts.get(c, 0) + 1
+        rhs = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    else:
+        rhs = rhs.replace("...", ell)
+    return tuple(out_subs), rhs
+
+
+def einsum(equation: str, *operands):
+    """Einstein summation (numpy's notation, ellipsis included); differentiable in every operand."""
+    from ..tensor import Tensor
+
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    operands = tuple(t if isinstance(t, Tensor) else constant(xp.asarray(t)) for t in operands)
+    subs, rhs = _parse_einsum(equation, [t.shape for t in operands])
+    sizes = {}
+    for sub, t in zip(subs, operands):
+        for c, n in zip(sub, t.shape):
+            if sizes.setdefault(c, n) != n and n != 1 and sizes[c] != 1:
+                raise RuntimeError(
+                    f"einsum(): operands do not broadcast for subscript {c!r}: sizes {sizes[c]} and {n} "
+                    f"(equation {equation!r}, shapes {[t.shape for t in operands]})"
+                )
+    eq = ",".join(subs) + "->" + rhs
+    return einsum_(operands, eq, (subs, rhs))
+
+
+def outer(a, b):
+    """Outer product of two 1-D tensors."""
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+def dot(a, b):
+    """Inner product of two 1-D tensors."""
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"dot: 1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    return matmul(a, b)
+
+
+def mm(a, b):
+    """Matrix product of two 2-D tensors."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"mm: expected 2D tensors, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    """Batched matrix product of two 3-D tensors."""
+    if a.ndim != 3 or b.ndim != 3:
+        raise RuntimeError(f"bmm: expected 3D tensors, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def mv(a, v):
+    """Matrix-vector product."""
+    return matmul(a, v)

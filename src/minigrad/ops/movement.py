@@ -1,0 +1,580 @@
+"""Shape and indexing ops: the table, then composites (view, squeeze, stack, split ...).
+
+``broadcast_to`` and ``sum_to`` are each other's VJP; the engine reduces every
+broadcast input's gradient with ``sum_to``, the one place broadcasting is undone.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from .. import backend as B
+from .reduce import normalize_dims
+from .registry import constant, defop, defunary
+
+xp = B.xp
+
+
+def _sum_to_fwd(xp, x, shape):
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
+    )
+    if not axes:
+        return x.reshape(shape)
+    return xp.sum(x, axis=axes, keepdims=True).reshape(shape)
+
+
+def _full_index(index, dim):
+    """Index arrays addressing, for every element of ``index``, its target along ``dim``."""
+    grids = list(xp.indices(index.shape, sparse=True))
+    grids[dim] = index
+    return tuple(grids)
+
+
+def _scatter_add_fwd(xp, arrs, dim):
+    x, index, src = arrs
+    out = x.copy()
+    xp.add.at(out, _full_index(index, dim), src)
+    return out
+
+
+def _scatter_fwd(xp, arrs, dim):
+    x, index, src = arrs
+    out = x.copy()
+    out[_full_index(index, dim)] = src
+    return out
+
+
+def _getitem_backward_fwd(xp, g, index, shape, advanced):
+    out = xp.zeros(shape, dtype=g.dtype)
+    if advanced:
+        xp.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
+
+
+def _index_put_fwd(xp, arrs, index):
+    x, v = arrs
+    out = x.copy()
+    out[index] = v
+    return out
+
+
+def _index_put_vjp_x(g, out, x, v, index):
+    mask = xp.zeros(g.shape, dtype=bool)
+    mask[index] = True
+    return where_(constant(mask), 0.0, g)
+
+
+def _cat_vjp(g, out, inputs, params, mask):
+    dim, sizes = params
+    grads = []
+    start = 0
+    for size, needed in zip(sizes, mask):
+        if needed:
+            index = (slice(None),) * dim + (slice(start, start + size),)
+            grads.append(g[index])
+        else:
+            grads.append(None)
+        start += size
+    return grads
+
+
+def _pad_fwd(xp, x, widths, value):
+    return xp.pad(x, widths, mode="constant", constant_values=value)
+
+
+def _pad_vjp(g, out, x, widths, value):
+    index = tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(widths))
+    return g[index]
+
+
+# fmt: off
+#          maker      name            forward(xp, x, *params)                                VJP(g, out, x, *params)
+reshape_  = defunary("reshape",      lambda xp, x, shape, old: xp.reshape(x, shape),         lambda g, out, x, shape, old: reshape_(g, old, shape))  # noqa: E501
+permute_  = defunary("permute",      lambda xp, x, dims, inv: xp.transpose(x, dims),         lambda g, out, x, dims, inv: permute_(g, inv, dims))  # noqa: E501
+expand_   = defunary("broadcast_to", lambda xp, x, shape, old: xp.broadcast_to(x, shape),    lambda g, out, x, shape, old: sum_to(g, old))  # noqa: E501
+sum_to_   = defunary("sum_to",       lambda xp, x, shape, old: _sum_to_fwd(xp, x, shape),     lambda g, out, x, shape, old: expand_(g, old, shape))  # noqa: E501
+getitem_  = defunary("getitem",      lambda xp, x, index, shape, advanced: x[index],
+                     lambda g, out, x, index, shape, advanced: getitem_backward(g, index, shape, advanced))
+getitem_backward = defunary("getitem_backward", _getitem_backward_fwd,
+                     lambda g, out, x, index, shape, advanced: getitem_(g, index, shape, advanced))
+flip_     = defunary("flip",         lambda xp, x, dims: xp.flip(x, dims),                   lambda g, out, x, dims: flip_(g, dims))  # noqa: E501
+roll_     = defunary("roll",         lambda xp, x, shifts, dims: xp.roll(x, shifts, dims),   lambda g, out, x, shifts, dims: roll_(g, tuple(-s for s in shifts), dims))  # noqa: E501
+pad_      = defunary("pad",          _pad_fwd,                                               _pad_vjp)
+clone_    = defunary("clone",        lambda xp, x: x.copy(),                                 lambda g, out, x: g)
+#          maker      name            forward(xp, arrays, *params)                         VJPs
+cat_      = defop("cat",             lambda xp, arrs, dim, sizes: xp.concatenate(arrs, axis=dim), _cat_vjp, dtype_rule="promote")  # noqa: E501
+gather_   = defop("gather",          lambda xp, arrs, dim: xp.take_along_axis(arrs[0], arrs[1], axis=dim), arity=2,
+                  vjps=(lambda g, out, x, index, dim: scatter_add_(zeros_of(x), index, g, dim), None), save="inputs")
+scatter_add_ = defop("scatter_add",  _scatter_add_fwd, arity=3, save="inputs",
+                     vjps=(lambda g, out, x, index, src, dim: g,
+                           None,
+                           lambda g, out, x, index, src, dim: gather_(g, index, dim)))
+scatter_  = defop("scatter",         _scatter_fwd, arity=3, save="inputs",
+                  vjps=(lambda g, out, x, index, src, dim: scatter_(g, index, zeros_of(src), dim),
+                        None,
+                        lambda g, out, x, index, src, dim: gather_(g, index, dim)))
+index_put_ = defop("index_put",      _index_put_fwd, arity=2,
+                   vjps=(_index_put_vjp_x, lambda g, out, x, v, index: g[index]))
+# fmt: on
+
+
+def zeros_of(t):
+    return constant(xp.zeros(t.shape, dtype=t._data.dtype))
+
+
+def where_(c, a, b):
+    from .elementwise import where_ as w
+
+    return w(c, a, b)
+
+
+# ---------------------------------------------------------------------------
+# Public forms.
+
+def sum_to(x, shape):
+    """Sum ``x`` down to ``shape`` (the reverse of broadcasting to x's shape)."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return sum_to_(x, shape, x.shape)
+
+
+def alias(x):
+    """A new tensor on the same array (a view), on the graph."""
+    return reshape_(x, x.shape, x.shape)
+
+
+def _infer_shape(shape, size, op, old):
+    shape = list(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError(f"{op}: only one dimension can be inferred, got shape {tuple(shape)}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"{op}: invalid shape dimension {s} in {tuple(shape)}")
+            known *= s
+    if neg:
+        if known == 0 or size % known:
+            raise RuntimeError(f"{op}: shape {tuple(shape)} is invalid for input of size {size} (shape {old})")
+        shape[neg[0]] = size // known
+    elif known != size:
+        raise RuntimeError(f"{op}: shape {tuple(shape)} is invalid for input of size {size} (shape {old})")
+    return tuple(shape)
+
+
+def _shape_args(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(int(s) for s in shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def reshape(x, *shape):
+    """Reshape to ``shape`` (one -1 inferred); a view when the layout allows."""
+    shape = _infer_shape(_shape_args(shape), x._data.size, "reshape", x.shape)
+    if shape == x.shape:
+        return alias(x)
+    return reshape_(x, shape, x.shape)
+
+
+def view(x, *shape):
+    """As ``reshape`` (minigrad keeps no strides of its own)."""
+    shape = _infer_shape(_shape_args(shape), x._data.size, "view", x.shape)
+    if shape == x.shape:
+        return alias(x)
+    return reshape_(x, shape, x.shape)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dims ``start_dim..end_dim`` into one."""
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s = normalize_dims(start_dim, x.ndim, "flatten")[0]
+    e = normalize_dims(end_dim, x.ndim, "flatten")[0]
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = x.shape[:s] + (-1,) + x.shape[e + 1:]
+    if x._data.size == 0:
+        n = 1
+        for v in x.shape[s:e + 1]:
+            n *= v
+        shape = x.shape[:s] + (n,) + x.shape[e + 1:]
+    return reshape(x, shape)
+
+
+def unflatten(x, dim, sizes):
+    """Split dim ``dim`` into ``sizes``."""
+    d = normalize_dims(dim, x.ndim, "unflatten")[0]
+    sizes = tuple(sizes)
+    inner = _infer_shape(sizes, x.shape[d], "unflatten", x.shape)
+    return reshape(x, x.shape[:d] + inner + x.shape[d + 1:])
+
+
+def squeeze(x, dim=None):
+    """Remove size-1 dims (only ``dim`` when given)."""
+    if dim is None:
+        shape = tuple(s for s in x.shape if s != 1)
+    else:
+        dims = normalize_dims(dim, x.ndim, "squeeze") or ()
+        shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(x, dim):
+    """Insert a size-1 dim at ``dim``."""
+    n = x.ndim + 1
+    if not -n <= dim < n:
+        raise IndexError(f"unsqueeze: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    d = dim % n
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def permute(x, *dims):
+    """Reorder dims (a view)."""
+    dims = _shape_args(dims)
+    if len(dims) != x.ndim:
+        raise RuntimeError(f"permute: number of dims don't match: got {len(dims)} dims for shape {x.shape}")
+    norm = tuple(normalize_dims(d, x.ndim, "permute")[0] for d in dims) if x.ndim else ()
+    if sorted(norm) != list(range(x.ndim)):
+        raise RuntimeError(f"permute: dims {dims} are not a permutation of the dims of shape {x.shape}")
+    inv = tuple(sorted(range(len(norm)), key=norm.__getitem__))
+    return permute_(x, norm, inv)
+
+
+def transpose(x, dim0, dim1):
+    """Swap two dims (a view)."""
+    if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return alias(x)
+    d0 = normalize_dims(dim0, x.ndim, "transpose")[0]
+    d1 = normalize_dims(dim1, x.ndim, "transpose")[0]
+    dims = list(range(x.ndim))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return permute_(x, tuple(dims), tuple(dims))
+
+
+def t(x):
+    """Transpose of a tensor with at most 2 dims."""
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
+    return transpose(x, 0, -1) if x.ndim == 2 else alias(x)
+
+
+def broadcast_to(x, *shape):
+    """Broadcast to ``shape`` (-1 keeps a dim); a read-only view; gradient summed back."""
+    shape = _shape_args(shape)
+    if len(shape) < x.ndim:
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(shape)}) must be greater or equal "
+            f"to the number of dimensions in the tensor ({x.ndim}); shape {x.shape}"
+        )
+    lead = len(shape) - x.ndim
+    full = []
+    for i, s in enumerate(shape):
+        if s == -1:
+            if i < lead:
+                raise RuntimeError(f"expand: -1 not allowed in a new leading dimension ({shape})")
+            s = x.shape[i - lead]
+        full.append(s)
+    full = tuple(full)
+    for i, s in enumerate(x.shape):
+        if s != 1 and s != full[lead + i]:
+            raise RuntimeError(
+                f"expand: the expanded size of the tensor ({full[lead + i]}) must match the "
+                f"existing size ({s}) at non-singleton dimension {lead + i}. Target sizes: "
+                f"{list(full)}. Tensor sizes: {list(x.shape)}"
+            )
+    if full == x.shape:
+        return alias(x)
+    return expand_(x, full, x.shape)
+
+
+expand = broadcast_to
+
+
+def repeat(x, *sizes):
+    """Tile ``x`` (``torch.Tensor.repeat``): broadcast then reshape, no gradient code."""
+    sizes = _shape_args(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(
+            f"repeat: number of repeat dims ({len(sizes)}) can not be smaller than the number "
+            f"of dims of the tensor ({x.ndim})"
+        )
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    x = reshape(x, shape)
+    inter = []
+    target = []
+    for r, s in zip(sizes, shape):
+        inter += [1, s]
+        target += [r, s]
+    out = broadcast_to(reshape(x, inter), target)
+    return reshape(out, tuple(r * s for r, s in zip(sizes, shape)))
+
+
+def flip(x, dims):
+    """Reverse the order along ``dims``."""
+    return flip_(x, normalize_dims(dims, x.ndim, "flip") or ())
+
+
+def roll(x, shifts, dims=None):
+    """Roll elements along ``dims`` (over the flattened tensor when None)."""
+    if dims is None:
+        return roll(x.flatten(), shifts, 0).reshape(x.shape)
+    shifts = tuple(shifts) if isinstance(shifts, (list, tuple)) else (shifts,)
+    dims = tuple(dims) if isinstance(dims, (list, tuple)) else (dims,)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    dims = tuple(normalize_dims(d, x.ndim, "roll")[0] for d in dims)
+    return roll_(x, tuple(int(s) for s in shifts), dims)
+
+
+def cat(tensors, dim=0):
+    """Concatenate along ``dim``; gradients are split back."""
+    from ..tensor import Tensor
+
+    tensors = [t if isinstance(t, Tensor) else constant(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    ref = next((t for t in tensors if t.ndim > 0), tensors[0])
+    if ref.ndim == 0:
+        raise RuntimeError("cat(): zero-dimensional tensor cannot be concatenated")
+    d = normalize_dims(dim, ref.ndim, "cat")[0]
+    # PyTorch skips legacy empty 1-D tensors.
+    tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    for t in tensors:
+        if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]:
+            raise RuntimeError(
+                f"cat(): sizes of tensors must match except in dimension {d}; got shapes "
+                f"{[tuple(x.shape) for x in tensors]}"
+            )
+    return cat_(tensors, d, tuple(t.shape[d] for t in tensors))
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Stack equally shaped tensors along a new ``dim``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shapes = {tuple(getattr(t, "shape", ())) for t in tensors}
+    if len(shapes) != 1:
+        raise RuntimeError(f"stack expects each tensor to be equal size, but got shapes {sorted(shapes)}")
+    n = tensors[0].ndim + 1 if hasattr(tensors[0], "ndim") else 1
+    if not -n <= dim < n:
+        raise IndexError(f"stack: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    d = dim % n
+    return cat([unsqueeze(constant(t) if not hasattr(t, "_data") else t, d) for t in tensors], d)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Split into chunks of a size, or of the given sizes, along ``dim``."""
+    d = normalize_dims(dim, x.ndim, "split")[0]
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and n > 0:
+            raise RuntimeError(f"split: split_size must be positive, got {step}")
+        sizes = [builtins.min(step, n - i) for i in range(0, n, step)] if n else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                f"at dimension {d}), but got split_sizes={sizes}"
+            )
+    out = []
+    start = 0
+    for s in sizes:
+        out.append(x[(slice(None),) * d + (slice(start, start + s),)])
+        start += s
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    """Split into ``chunks`` nearly equal pieces along ``dim``."""
+    d = normalize_dims(dim, x.ndim, "chunk")[0]
+    n = x.shape[d]
+    size = -(-n // chunks) if chunks > 0 else 0
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    return split(x, builtins.max(size, 1), d)
+
+
+def unbind(x, dim=0):
+    """Slices along ``dim``, that dim removed."""
+    d = normalize_dims(dim, x.ndim, "unbind")[0]
+    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
+
+
+def movedim(x, source, destination):
+    src = normalize_dims(source, x.ndim, "movedim")[0]
+    dst = normalize_dims(destination, x.ndim, "movedim")[0]
+    order = [i for i in range(x.ndim) if i != src]
+    order.insert(dst, src)
+    return permute(x, order)
+
+
+def _gather_prep(x, dim, index, op):
+    from ..tensor import Tensor
+
+    index = index if isinstance(index, Tensor) else constant(xp.asarray(index))
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {index.dtype}")
+    if index.ndim != x.ndim:
+        raise RuntimeError(
+            f"{op}(): Index tensor must have the same number of dimensions as input tensor "
+            f"(index shape {index.shape}, input shape {x.shape})"
+        )
+    d = normalize_dims(dim, x.ndim, op)[0] if x.ndim else 0
+    idx = index._data
+    if idx.size:
+        size = x.shape[d] if x.ndim else 1
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < -size or hi >= size:
+            raise IndexError(f"{op}(): index {hi if hi >= size else lo} is out of bounds for dimension {d} with size {size}")
+    return index, d
+
+
+def gather(x, dim, index):
+    """``out[i][j] = x[i][index[i][j]]`` along ``dim``."""
+    index, d = _gather_prep(x, dim, index, "gather")
+    for i, (si, sx) in enumerate(zip(index.shape, x.shape)):
+        if i != d and si > sx:
+            raise RuntimeError(
+                f"gather(): Size does not match at dimension {i} expected index {index.shape} to be "
+                f"smaller than self {x.shape} apart from dimension {d}"
+            )
+    if any(i != d and si < sx for i, (si, sx) in enumerate(zip(index.shape, x.shape))):
+        x = x[tuple(slice(0, si) if i != d else slice(None) for i, si in enumerate(index.shape))]
+    return gather_(x, index, d)
+
+
+take_along_dim_ = gather
+
+
+def take_along_dim(x, indices, dim=None):
+    """numpy's take_along_axis; flattened when ``dim`` is None."""
+    if dim is None:
+        return gather(x.reshape(-1), 0, indices.reshape(-1))
+    d = normalize_dims(dim, x.ndim, "take_along_dim")[0]
+    shape = list(xp.broadcast_shapes(tuple(s if i != d else 1 for i, s in enumerate(x.shape)),
+                                     tuple(s if i != d else 1 for i, s in enumerate(indices.shape))))
+    xs = list(shape)
+    xs[d] = x.shape[d]
+    ids = list(shape)
+    ids[d] = indices.shape[d]
+    return gather(broadcast_to(x, xs), d, broadcast_to(indices, ids))
+
+
+def _src_prep(x, index, src, op):
+    from ..tensor import Tensor
+
+    if not isinstance(src, Tensor):
+        src = constant(src, x._data.dtype).expand(index.shape)
+    if any(si > ss for si, ss in zip(index.shape, src.shape)):
+        raise RuntimeError(f"{op}(): index {index.shape} must not be larger than src {src.shape}")
+    if src.shape != index.shape:
+        src = src[tuple(slice(0, s) for s in index.shape)]
+    if src._data.dtype != x._data.dtype:
+        src = src.to(x._data.dtype)
+    return src
+
+
+def scatter_add(x, dim, index, src):
+    """Out-of-place ``scatter_add``: ``out[index[i][j]] += src[i][j]`` along ``dim``."""
+    index, d = _gather_prep(x, dim, index, "scatter_add")
+    return scatter_add_(x, index, _src_prep(x, index, src, "scatter_add"), d)
+
+
+def scatter(x, dim, index, src=None, *, value=None):
+    """Out-of-place ``scatter``: ``out[index[i][j]] = src[i][j]`` along ``dim``."""
+    index, d = _gather_prep(x, dim, index, "scatter")
+    if src is None:
+        src = value
+    return scatter_(x, index, _src_prep(x, index, src, "scatter"), d)
+
+
+def index_select(x, dim, index):
+    """Rows (along ``dim``) picked by a 1-D integer ``index``."""
+    from ..tensor import Tensor
+
+    d = normalize_dims(dim, x.ndim, "index_select")[0]
+    idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
+    if idx.ndim > 1:
+        raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {idx.shape}")
+    return x[(slice(None),) * d + (idx.reshape(-1),)]
+
+
+def pad_constant(x, pad, value=0.0):
+    """``F.pad`` constant mode: ``pad`` = (last_lo, last_hi, prev_lo, prev_hi, ...)."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise RuntimeError(f"pad: padding {pad} must have an even length at most 2*ndim (shape {x.shape})")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if builtins.any(lo < 0 or hi < 0 for lo, hi in widths):
+        index = tuple(slice(builtins.max(-lo, 0), s - builtins.max(-hi, 0) if hi < 0 else None)
+                      for (lo, hi), s in zip(widths, x.shape))
+        x = x[index]
+        widths = [(builtins.max(lo, 0), builtins.max(hi, 0)) for lo, hi in widths]
+    return pad_(x, tuple(widths), value)
+
+
+def tril(x, diagonal=0):
+    """Lower triangle (the rest zero) of the last two dims."""
+    r, c = x.shape[-2:]
+    keep = xp.tril(xp.ones((r, c), dtype=bool), diagonal)
+    return where_(constant(keep), x, 0)
+
+
+def triu(x, diagonal=0):
+    """Upper triangle (the rest zero) of the last two dims."""
+    r, c = x.shape[-2:]
+    keep = xp.triu(xp.ones((r, c), dtype=bool), diagonal)
+    return where_(constant(keep), x, 0)
+
+
+def masked_fill(x, mask, value):
+    """``value`` where ``mask`` is True (broadcast), else ``x``."""
+    from ..tensor import Tensor
+
+    if isinstance(mask, Tensor) and mask._data.dtype.kind != "b":
+        raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}")
+    if not isinstance(value, Tensor):
+        value = constant(value, x._data.dtype)
+    out = where_(mask, value.to(x._data.dtype) if value._data.dtype != x._data.dtype else value, x)
+    if out.shape != x.shape:
+        raise RuntimeError(f"masked_fill: mask of shape {mask.shape} broadcasts beyond input shape {x.shape}")
+    return out
+
+
+def diag(x, diagonal=0):
+    """The diagonal of a 2-D tensor, or a 2-D tensor with a 1-D one on its diagonal."""
+    if x.ndim == 1:
+        n = x.shape[0] + builtins.abs(diagonal)
+        rows = xp.arange(x.shape[0]) + builtins.max(-diagonal, 0)
+        cols = xp.arange(x.shape[0]) + builtins.max(diagonal, 0)
+        flat = constant((rows * n + cols).astype(B.int64))
+        return scatter(constant(xp.zeros(n * n, dtype=x._data.dtype)), 0, flat, x).reshape(n, n)
+    if x.ndim == 2:
+        r, c = x.shape
+        if diagonal >= 0:
+            k = builtins.max(builtins.min(r, c - diagonal), 0)
+            return x[xp.arange(k), xp.arange(k) + diagonal]
+        k = builtins.max(builtins.min(r + diagonal, c), 0)
+        return x[xp.arange(k) - diagonal, xp.arange(k)]
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
+
+
+def trace(x):
+    """Sum of the main diagonal of a 2-D tensor."""
+    if x.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.ndim}")
+    return diag(x).sum()

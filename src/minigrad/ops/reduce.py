@@ -1,0 +1,365 @@
+"""Reductions: the table (sum, amax, amin, prod, cumsum, norm), then composites
+(mean, var, std, logsumexp, max/min with dim, softmax, log_softmax ...).
+
+``dims`` params are normalised tuples (or None for all); ``shape`` params carry
+the input's shape so VJPs need not save the input.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+
+from .. import backend as B
+from .registry import constant, defunary
+
+xp = B.xp
+
+
+def normalize_dims(dim, ndim: int, op: str):
+    """``dim`` (None, int, or sequence) as a sorted tuple of non-negative axes, or None."""
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        if len(dim) == 0:
+            return None
+        dims = dim
+    else:
+        dims = (dim,)
+    out = []
+    n = builtins.max(ndim, 1)
+    for d in dims:
+        d = int(d)
+        if not -n <= d < n:
+            raise IndexError(
+                f"{op}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
+            )
+        d = d % n if ndim else 0
+        if d in out:
+            raise RuntimeError(f"{op}: dim {d} appears multiple times in the list of dims")
+        out.append(d)
+    return tuple(sorted(out))
+
+
+def _np_axis(dims, ndim):
+    """numpy axis for normalised dims (0-d arrays take axis None)."""
+    if dims is None or ndim == 0:
+        return None
+    return dims
+
+
+def keepdim_shape(shape: tuple, dims) -> tuple:
+    if dims is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def _grow(g, dims, keepdim, shape):
+    """A reduced gradient reshaped with the reduced dims kept (size 1)."""
+    if keepdim or len(shape) == 0:
+        return g
+    return g.reshape(keepdim_shape(shape, dims))
+
+
+def _sum_fwd(xp, x, dims, keepdim, shape, dtype):
+    return xp.sum(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim, dtype=dtype)
+
+
+def _amax_vjp(g, out, x, dims, keepdim):
+    out_k = _grow(out, dims, keepdim, x.shape)
+    mask = x == out_k
+    return _grow(g, dims, keepdim, x.shape) * mask / mask.sum(dims, keepdim=True)
+
+
+def _prod_vjp(g, out, x, dims, keepdim):
+    # Exact with zeros: a slice with one zero sends the product of the others to
+    # that position; a slice with two or more zeros sends zeros.
+    zero = x == 0
+    count = zero.sum(dims, keepdim=True)
+    nonzero = where_(zero, 1.0, x)
+    p = _prod(nonzero, dims, True)
+    share = where_(count == 0, p / nonzero, where_(zero.logical_and(count == 1), p, 0.0))
+    return _grow(g, dims, keepdim, x.shape) * share
+
+
+def _norm_vjp(g, out, x, p, dims, keepdim):
+    out_k = _grow(out, dims, keepdim, x.shape)
+    g_k = _grow(g, dims, keepdim, x.shape)
+    if p == 2:
+        scaled = x / out_k
+    else:
+        scaled = x.sign() * x.abs() ** (p - 1) / out_k ** (p - 1)
+    return g_k * where_(out_k == 0, 0.0, scaled)
+
+
+def _cumsum_vjp(g, out, x, dim):
+    return g.flip((dim,)).cumsum(dim).flip((dim,))
+
+
+def _norm_fwd(xp, x, p, dims, keepdim):
+    axis = _np_axis(dims, x.ndim)
+    if p == 2:
+        return xp.sqrt(xp.sum(x * x, axis=axis, keepdims=keepdim))
+    return xp.sum(xp.abs(x) ** p, axis=axis, keepdims=keepdim) ** (1.0 / p)
+
+
+# fmt: off
+#         maker      name       forward(xp, x, *params)                                  VJP(g, out, x, *params)
+_sum    = defunary("sum",     _sum_fwd,
+                   lambda g, out, x, dims, keepdim, shape, dtype: _grow(g, dims, keepdim, shape).expand(shape))
+_amax   = defunary("amax",    lambda xp, x, dims, keepdim: xp.amax(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
+                   _amax_vjp, save="both")
+_amin   = defunary("amin",    lambda xp, x, dims, keepdim: xp.amin(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
+                   _amax_vjp, save="both")
+_prod   = defunary("prod",    lambda xp, x, dims, keepdim: xp.prod(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
+                   _prod_vjp, save="inputs")
+_cumsum = defunary("cumsum",  lambda xp, x, dim: xp.cumsum(x, axis=dim if x.ndim else None).reshape(x.shape),
+                   _cumsum_vjp)
+_norm   = defunary("norm",    _norm_fwd, _norm_vjp, save="both")
+_argmax = defunary("argmax",  lambda xp, x, axis, keepdim: xp.argmax(x, axis=axis, keepdims=keepdim), None)
+_argmin = defunary("argmin",  lambda xp, x, axis, keepdim: xp.argmin(x, axis=axis, keepdims=keepdim), None)
+_all    = defunary("all",     lambda xp, x, dims, keepdim: xp.all(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
+_any    = defunary("any",     lambda xp, x, dims, keepdim: xp.any(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
+# fmt: on
+
+
+def _where(c, a, b):
+    from .elementwise import where_
+
+    return where_(c, a, b)
+
+
+where_ = _where
+
+
+# ---------------------------------------------------------------------------
+# Public forms (argument names as PyTorch's; numpy's axis/keepdims accepted).
+
+def _dim_arg(dim, axis):
+    return axis if dim is None else dim
+
+
+def sum(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
+    """Sum over ``dim`` (int or tuple; all when None). Integer and bool sums give int64."""
+    keepdim = keepdim if keepdims is None else keepdims
+    dims = normalize_dims(_dim_arg(dim, axis), x.ndim, "sum")
+    from .. import dtypes as D
+
+    dt = D.as_dtype(dtype)
+    if dt is None and x._data.dtype.kind in "bui":
+        dt = B.int64
+    return _sum(x, dims, bool(keepdim), x.shape, dt)
+
+
+def mean(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """Arithmetic mean over ``dim``; floating input only (as PyTorch)."""
+    keepdim = keepdim if keepdims is None else keepdims
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {x.dtype}"
+        )
+    dims = normalize_dims(_dim_arg(dim, axis), x.ndim, "mean")
+    n = _count(x.shape, dims)
+    return sum(x, dims, keepdim) / n
+
+
+def _count(shape, dims) -> int:
+    n = 1
+    for i, s in enumerate(shape):
+        if dims is None or i in dims:
+            n *= s
+    return n
+
+
+def var(x, dim=None, *, correction=None, keepdim=False, unbiased=None, axis=None, keepdims=None):
+    """Variance with Bessel's ``correction`` (default 1, as PyTorch)."""
+    keepdim = keepdim if keepdims is None else keepdims
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"var(): expected a floating point input, got {x.dtype}")
+    if correction is None:
+        correction = 1 if unbiased is None else int(bool(unbiased))
+    dims = normalize_dims(_dim_arg(dim, axis), x.ndim, "var")
+    n = _count(x.shape, dims)
+    centered = x - mean(x, dims, keepdim=True)
+    return sum(centered * centered, dims, keepdim) / builtins.max(n - correction, 0)
+
+
+def std(x, dim=None, *, correction=None, keepdim=False, unbiased=None, axis=None, keepdims=None):
+    """Standard deviation: ``sqrt(var(...))``."""
+    return var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased,
+               axis=axis, keepdims=keepdims).sqrt()
+
+
+def amax(x, dim=(), keepdim=False, *, axis=None, keepdims=None):
+    """Maximum over ``dim`` (all when empty); ties share the gradient evenly."""
+    keepdim = keepdim if keepdims is None else keepdims
+    _check_nonempty(x, "amax")
+    return _amax(x, normalize_dims(_dim_arg(dim, axis), x.ndim, "amax"), bool(keepdim))
+
+
+def amin(x, dim=(), keepdim=False, *, axis=None, keepdims=None):
+    """Minimum over ``dim`` (all when empty); ties share the gradient evenly."""
+    keepdim = keepdim if keepdims is None else keepdims
+    _check_nonempty(x, "amin")
+    return _amin(x, normalize_dims(_dim_arg(dim, axis), x.ndim, "amin"), bool(keepdim))
+
+
+def _check_nonempty(x, op):
+    if x._data.size == 0:
+        raise RuntimeError(f"{op}(): Expected reduction over a non-empty tensor, got shape {x.shape}")
+
+
+values_indices = {
+    name: namedtuple(name, ["values", "indices"]) for name in ("max", "min", "sort", "topk", "mode")
+}
+
+
+def _single_dim(dim, ndim, op):
+    return normalize_dims(dim, ndim, op)[0] if ndim else 0
+
+
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    """``max()`` (a 0-d tensor), ``max(dim)`` ((values, indices), first occurrence)
+    or ``max(other)`` (elementwise maximum)."""
+    from ..tensor import Tensor
+    from .elementwise import maximum
+
+    if isinstance(dim, Tensor):
+        return maximum(x, dim)
+    dim = _dim_arg(dim, axis)
+    keepdim = keepdim if keepdims is None else keepdims
+    if dim is None:
+        return amax(x)
+    return _arg_select(x, dim, keepdim, "max", _argmax)
+
+
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    """``min()``, ``min(dim)`` -> (values, indices), or ``min(other)``."""
+    from ..tensor import Tensor
+    from .elementwise import minimum
+
+    if isinstance(dim, Tensor):
+        return minimum(x, dim)
+    dim = _dim_arg(dim, axis)
+    keepdim = keepdim if keepdims is None else keepdims
+    if dim is None:
+        return amin(x)
+    return _arg_select(x, dim, keepdim, "min", _argmin)
+
+
+def _arg_select(x, dim, keepdim, name, arg_op):
+    _check_nonempty(x, name)
+    d = _single_dim(dim, x.ndim, name)
+    if x.ndim == 0:
+        return values_indices[name](x.clone(), constant(xp.asarray(0, dtype=B.int64)))
+    idx = arg_op(x.detach(), d, True)
+    values = x.gather(d, idx)
+    if not keepdim:
+        values = values.squeeze(d)
+        idx = idx.squeeze(d)
+    return values_indices[name](values, idx)
+
+
+def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """Index of the first maximum (over the flattened tensor when ``dim`` is None)."""
+    return _arg(x, _dim_arg(dim, axis), keepdim if keepdims is None else keepdims, _argmax, "argmax")
+
+
+def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """Index of the first minimum (over the flattened tensor when ``dim`` is None)."""
+    return _arg(x, _dim_arg(dim, axis), keepdim if keepdims is None else keepdims, _argmin, "argmin")
+
+
+def _arg(x, dim, keepdim, op, name):
+    _check_nonempty(x, name)
+    if dim is None:
+        r = op(x.reshape(-1), 0, False)
+        return r.reshape((1,) * x.ndim) if keepdim else r
+    return op(x, _single_dim(dim, x.ndim, name), bool(keepdim))
+
+
+def prod(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """Product over one ``dim`` (all when None); exact gradient with zeros."""
+    keepdim = keepdim if keepdims is None else keepdims
+    if dtype is not None:
+        x = x.to(dtype)
+    dim = _dim_arg(dim, axis)
+    dims = None if dim is None else (_single_dim(dim, x.ndim, "prod"),)
+    return _prod(x, dims, bool(keepdim))
+
+
+def cumsum(x, dim, *, dtype=None):
+    """Cumulative sum along ``dim``."""
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x._data.dtype.kind in "bui":
+        x = x.to(B.int64)
+    return _cumsum(x, _single_dim(dim, x.ndim, "cumsum"))
+
+
+def all(x, dim=None, keepdim=False):  # noqa: A001
+    """True where every element (over ``dim``) is nonzero."""
+    return _all(x, normalize_dims(dim, x.ndim, "all"), bool(keepdim))
+
+
+def any(x, dim=None, keepdim=False):  # noqa: A001
+    """True where some element (over ``dim``) is nonzero."""
+    return _any(x, normalize_dims(dim, x.ndim, "any"), bool(keepdim))
+
+
+def logsumexp(x, dim, keepdim=False):
+    """``log(sum(exp(x), dim))``, stable for large |x| (the max is subtracted first)."""
+    dims = normalize_dims(dim, x.ndim, "logsumexp")
+    if x._data.dtype.kind != "f":
+        x = x.to(_default_float())
+    m = amax(x.detach(), dims, True)
+    m = _where(m.isinf(), 0.0, m)  # all -inf (or +inf) slices: no shift
+    out = (x - m).exp().sum(dims, keepdim=True).log() + m
+    return out if keepdim else out.squeeze(dims if dims is not None else tuple(range(x.ndim)))
+
+
+def _default_float():
+    from .. import dtypes as D
+
+    return D.get_default_dtype()
+
+
+def softmax(x, dim, dtype=None):
+    """``exp(x) / sum(exp(x), dim)``, computed stably."""
+    if dtype is not None:
+        x = x.to(dtype)
+    d = _single_dim(dim, x.ndim, "softmax")
+    e = (x - amax(x.detach(), (d,), True)).exp()
+    return e / e.sum(d, keepdim=True)
+
+
+def log_softmax(x, dim, dtype=None):
+    """``x - logsumexp(x, dim)``, computed stably."""
+    if dtype is not None:
+        x = x.to(dtype)
+    d = _single_dim(dim, x.ndim, "log_softmax")
+    shifted = x - amax(x.detach(), (d,), True)
+    return shifted - shifted.exp().sum(d, keepdim=True).log()
+
+
+def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector p-norm over ``dim`` (all elements when None); gradient 0 at the zero vector."""
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"norm(): expected a floating point input, got {x.dtype}")
+    if p == "fro" or p is None:
+        p = 2
+    dims = normalize_dims(dim, x.ndim, "norm")
+    if p == float("inf"):
+        return amax(x.abs(), dims if dims is not None else (), keepdim)
+    if p == float("-inf"):
+        return amin(x.abs(), dims if dims is not None else (), keepdim)
+    if p == 1:
+        return x.abs().sum(dims, keepdim)
+    if p == 0:
+        return (x != 0).to(x.dtype).sum(dims, keepdim)
+    return _norm(x, float(p), dims, bool(keepdim))

@@ -1,0 +1,279 @@
+"""Turn a table row into a callable op: ``defunary``, ``defbinary``, ``defop``.
+
+An op is a forward on arrays plus one VJP per input written with Tensor ops (so
+the backward pass is itself differentiable). Calling an op converts its operands,
+applies PyTorch's type promotion, runs the forward and, only when grad mode is on
+and some input requires grad, records a ``Node`` holding what the VJPs read.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Callable
+
+from .. import backend as B
+from .. import dtypes as D
+from ..autograd import engine as E
+
+xp = B.xp
+_ndarray = B.ndarray
+_state = E._state
+_Node = E.Node
+_ref = weakref.ref
+_quiet = B.fp_quiet_enter
+_loud = B.fp_quiet_exit
+
+# Every op made by the makers below, by name (the test harness walks this).
+REGISTRY: dict = {}
+
+_Tensor = None  # set by minigrad.tensor once the class exists
+
+
+def _set_tensor_class(cls) -> None:
+    global _Tensor
+    _Tensor = cls
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.strip("_").split("_"))
+
+
+class Op:
+    """A primitive op: forward on arrays, VJPs on Tensors, and what to save.
+
+    ``save`` names what the VJPs read: ``"inputs"``, ``"out"``, ``"both"`` or
+    ``None``; VJPs receive ``None`` in place of what is not saved.
+    ``dtype_rule``: ``"same"`` keeps the input dtype, ``"float"`` casts integer
+    inputs to the default float, ``"promote"`` applies PyTorch's promotion to all
+    tensor inputs, ``"promote_float"`` also makes an integer result floating.
+    """
+
+    __slots__ = (
+        "name", "forward", "vjps", "vjp_all", "save_inputs", "save_out", "saves",
+        "differentiable", "backward_name", "dtype_rule", "arity", "__weakref__",
+    )
+
+    def __init__(self, name: str, forward: Callable, vjps=None, vjp_all=None, *,
+                 save=None, dtype_rule="same", arity=1, differentiable=True):
+        if name in REGISTRY:
+            raise ValueError(f"op {name!r} defined twice")
+        self.name = name
+        self.forward = forward
+        self.vjps = vjps
+        self.vjp_all = vjp_all
+        self.save_inputs = save in ("inputs", "both")
+        self.save_out = save in ("out", "both")
+        self.saves = self.save_inputs or self.save_out
+        self.differentiable = differentiable
+        self.backward_name = _camel(name) + "Backward0"
+        self.dtype_rule = dtype_rule
+        self.arity = arity
+        REGISTRY[name] = self
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+    def __call__(self, *args):
+        arity = self.arity
+        if arity == 1:
+            return apply_unary(self, args[0], args[1:])
+        if arity == 2:
+            return apply_binary(self, args[0], args[1], args[2:])
+        if arity < 0:
+            return apply_variadic(self, args[0], args[1:])
+        n = arity - 100  # defop with a fixed number of tensor inputs
+        return apply_variadic(self, args[:n], args[n:])
+
+
+def defunary(name: str, forward: Callable, vjp: Callable | None, *, save=None,
+             dtype_rule="same") -> Op:
+    """One-input op. ``forward(xp, x, *params)``; ``vjp(g, out, x, *params)``."""
+    return Op(name, forward, None if vjp is None else (vjp,), save=save,
+              dtype_rule=dtype_rule, arity=1, differentiable=vjp is not None)
+
+
+def defbinary(name: str, forward: Callable, vjp_a: Callable | None, vjp_b: Callable | None = None,
+              *, save=None, dtype_rule="promote") -> Op:
+    """Two-input broadcasting op. ``forward(xp, a, b)``; ``vjp_*(g, out, a, b)``."""
+    vjps = None if vjp_a is None else (vjp_a, vjp_b)
+    return Op(name, forward, vjps, save=save, dtype_rule=dtype_rule, arity=2,
+              differentiable=vjp_a is not None)
+
+
+def defop(name: str, forward: Callable, vjp_all: Callable | None = None, *, vjps=None,
+          save=None, dtype_rule="same", arity=-1) -> Op:
+    """Op on a sequence of tensors, or with per-input VJPs over several inputs.
+
+    ``forward(xp, arrays, *params)``; ``vjp_all(g, out, inputs, params, mask)``
+    returns one gradient (or None) per input, computing only where ``mask`` is True.
+    With ``arity=N`` the op is called as ``op(t1, ..., tN, *params)``, else as
+    ``op(sequence_of_tensors, *params)``.
+    """
+    return Op(name, forward, vjps, vjp_all, save=save, dtype_rule=dtype_rule,
+              arity=-1 if arity < 0 else 100 + arity,
+              differentiable=vjp_all is not None or vjps is not None)
+
+
+# ---------------------------------------------------------------------------
+# Operand conversion and promotion.
+
+def constant(value, dtype=None):
+    """Wrap a Python number, numpy scalar or ndarray as a constant Tensor."""
+    if isinstance(value, _Tensor):
+        return value if dtype is None or value._data.dtype == dtype else value.to(dtype)
+    if isinstance(value, _ndarray):
+        arr = value if dtype is None else value.astype(dtype, copy=False)
+    else:
+        if dtype is None:
+            dtype = D.scalar_dtype(value)
+        arr = xp.asarray(value, dtype=dtype)
+    return _Tensor._make(arr, False, None)
+
+
+def _tier(x):
+    """(tier, dtype) of an operand: 0 dimensioned, 1 zero-dim, 2 Python number."""
+    if isinstance(x, _Tensor):
+        arr = x._data
+        return (0 if arr.ndim else 1), arr.dtype
+    if isinstance(x, _ndarray):
+        return (0 if x.ndim else 1), x.dtype
+    if isinstance(x, (int, float, bool, B.generic)):
+        return 2, D.scalar_dtype(x)
+    raise TypeError(f"unsupported operand type {type(x).__name__!r}")
+
+
+def result_dtype(operands, rule: str):
+    """The dtype an op computes in, following PyTorch's promotion."""
+    tiers = ([], [], [])
+    for x in operands:
+        tier, dt = _tier(x)
+        tiers[tier].append(dt)
+    dt = D.promote(tuple(tiers[0]), tuple(tiers[1]), tuple(tiers[2]))
+    if rule == "promote_float" and dt.kind != "f":
+        dt = D.get_default_dtype()
+    return dt
+
+
+def _as_operand(x, dt):
+    if isinstance(x, _Tensor):
+        return x if x._data.dtype is dt else _cast(x, dt)
+    return constant(x, dt)
+
+
+def _cast(t, dt):
+    """Cast for an op's computation; differentiable when ``t`` requires grad."""
+    if t._rg and dt.kind == "f" and _state.enabled:
+        return t.to(dt)
+    return _Tensor._make(t._data.astype(dt), False, None)
+
+
+def apply_unary(op: Op, x, params: tuple):
+    if not isinstance(x, _Tensor):
+        x = constant(x)
+    data = x._data
+    if op.dtype_rule == "float" and data.dtype.kind != "f":
+        x = _Tensor._make(data.astype(D.get_default_dtype()), False, None)
+        data = x._data
+    tok = _quiet()
+    try:
+        out = op.forward(xp, data, *params)
+    finally:
+        _loud(tok)
+    if out.__class__ is not _ndarray:
+        out = xp.asarray(out)
+    if x._rg and _state.enabled and op.differentiable:
+        return record(op, (x,), params, out)
+    return _Tensor._make(out, False, None)
+
+
+def apply_binary(op: Op, a, b, params: tuple):
+    tcls = _Tensor
+    if a.__class__ is tcls and b.__class__ is tcls and a._data.dtype is b._data.dtype \
+            and (op.dtype_rule != "promote_float" or a._data.dtype.kind == "f"):
+        pass  # the common case: nothing to convert
+    else:
+        dt = result_dtype((a, b), op.dtype_rule)
+        a = _as_operand(a, dt)
+        b = _as_operand(b, dt)
+    ad = a._data
+    bd = b._data
+    tok = _quiet()
+    try:
+        out = op.forward(xp, ad, bd, *params)
+    except ValueError as e:
+        if ad.shape != bd.shape:
+            raise RuntimeError(
+                f"{op.name}: shapes {tuple(ad.shape)} and {tuple(bd.shape)} are not "
+                f"broadcastable (numpy: {e})"
+            ) from None
+        raise
+    finally:
+        _loud(tok)
+    if out.__class__ is not _ndarray:
+        out = xp.asarray(out)
+    if (a._rg or b._rg) and _state.enabled and op.differentiable:
+        return record(op, (a, b), params, out)
+    return tcls._make(out, False, None)
+
+
+def apply_variadic(op: Op, tensors, params: tuple):
+    tensors = tuple(tensors)
+    rule = op.dtype_rule
+    if rule == "promote" or rule == "promote_tail":
+        head = () if rule == "promote" else tensors[:1]
+        tail = tensors[len(head):]
+        dts = {t._data.dtype if isinstance(t, _Tensor) else None for t in tail}
+        if len(dts) != 1 or None in dts:
+            dt = result_dtype(tail, "promote")
+            tail = tuple(_as_operand(t, dt) for t in tail)
+        tensors = tuple(t if isinstance(t, _Tensor) else constant(t) for t in head) + tail
+    else:
+        tensors = tuple(t if isinstance(t, _Tensor) else constant(t) for t in tensors)
+    tok = _quiet()
+    try:
+        out = op.forward(xp, [t._data for t in tensors], *params)
+    finally:
+        _loud(tok)
+    if out.__class__ is not _ndarray:
+        out = xp.asarray(out)
+    if _state.enabled and op.differentiable:
+        for t in tensors:
+            if t._rg:
+                return record(op, tensors, params, out)
+    return _Tensor._make(out, False, None)
+
+
+def record(op: Op, tensors: tuple, params: tuple, out) -> object:
+    """Make the output Tensor of a recorded op call, with its Node."""
+    parents = tuple((t.grad_fn or t) if t._rg else None for t in tensors)
+    versions = None
+    inputs = None
+    if op.save_inputs:
+        inputs = tensors
+        versions = []
+        for t in tensors:
+            c = t._vc
+            if c is None:
+                c = t._vc = [0]
+            versions.append((c, c[0]))
+    out_counter = None
+    if op.save_out:
+        out_counter = [0]
+        if versions is None:
+            versions = []
+        versions.append((out_counter, 0))
+    shape = out.shape
+    dt = out.dtype
+    in_meta = None
+    for t in tensors:
+        d = t._data
+        if d.shape != shape or d.dtype is not dt:
+            in_meta = tuple((t._data.shape, t._data.dtype) for t in tensors)
+            break
+    node = _Node(op, parents, params, inputs, out if op.save_out else None, versions, in_meta)
+    result = _Tensor._make(out, True, node)
+    result._vc = out_counter
+    node.out_ref = _ref(result)
+    if _state.anomaly:
+        node.trace = E.creation_site()
+    return result

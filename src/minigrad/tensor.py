@@ -1,0 +1,1020 @@
+"""The Tensor: an ndarray, its autograd metadata, and one-line methods calling ops/.
+
+No math lives here: every method forwards to a function in ``minigrad.ops``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Callable
+
+from . import backend as B
+from . import dtypes as D
+from .autograd import engine as E
+
+xp = B.xp
+_ndarray = B.ndarray
+_state = E._state
+
+
+class device:
+    """A device, as ``torch.device``; only ``'cpu'`` is available."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: str | device = "cpu", index: int | None = None) -> None:  # noqa: A002
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        kind, _, num = str(type).partition(":")
+        if kind != "cpu":
+            raise RuntimeError(
+                f"device {type!r} is not available: minigrad runs on the CPU only "
+                "(use device='cpu')"
+            )
+        self.type = kind
+        self.index = int(num) if num else index
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and other.type == self.type
+
+    def __hash__(self) -> int:
+        return hash(self.type)
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}')"
+
+    def __str__(self) -> str:
+        return self.type
+
+
+_CPU = device("cpu")
+
+
+def check_device(dev) -> None:
+    if dev is not None:
+        device(dev)
+
+
+def _is_python_data(data) -> bool:
+    if isinstance(data, (list, tuple)):
+        return all(_is_python_data(d) for d in data)
+    return isinstance(data, (bool, int, float))
+
+
+def as_array(data, dtype=None):
+    """The ndarray ``tensor(data, dtype=dtype)`` holds (always a fresh copy)."""
+    dtype = D.as_dtype(dtype)
+    if isinstance(data, Tensor):
+        arr = data._data
+        return arr.astype(dtype) if dtype is not None else arr.copy()
+    if isinstance(data, _ndarray):
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"tensor(): can't convert np.ndarray of type {data.dtype}; "
+                            "supported: bool, integer and floating types")
+        return data.astype(dtype) if dtype is not None else data.copy()
+    if isinstance(data, str) or isinstance(data, bytes):
+        raise TypeError(f"tensor(): new(): invalid data type 'str' (got {data!r})")
+    python = _is_python_data(data)
+    try:
+        arr = xp.array(data)
+    except ValueError as e:
+        raise ValueError(f"tensor(): expected a rectangular (non-ragged) nested sequence: {e}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"tensor(): new(): invalid data type {arr.dtype} (data must be numbers or bools)")
+    if dtype is not None:
+        return arr.astype(dtype, copy=False)
+    if python and arr.dtype.kind == "f":
+        return arr.astype(D.get_default_dtype(), copy=False)
+    if arr.dtype.kind in "iu" and python:
+        return arr.astype(B.int64, copy=False)
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it for reverse-mode autodiff.
+
+    ``Tensor(data, *, dtype=None, requires_grad=False)`` builds from data as ``tensor()``.
+    """
+
+    __slots__ = ("_data", "_rg", "grad_fn", "grad", "_vc", "_hooks", "_base", "__weakref__")
+    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
+    __array_priority__ = 1000
+
+    def __init__(self, data=None, *, dtype=None, requires_grad: bool = False, device=None) -> None:
+        check_device(device)
+        if data is None:
+            data = []
+        self._data = as_array(data, dtype)
+        self._rg = False
+        self.grad_fn = None
+        self.grad = None
+        self._vc = None
+        self._hooks = None
+        self._base = None
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data, requires_grad: bool, grad_fn):
+        t = object.__new__(Tensor)
+        t._data = data
+        t._rg = requires_grad
+        t.grad_fn = grad_fn
+        t.grad = None
+        t._vc = None
+        t._hooks = None
+        t._base = None
+        return t
+
+    # -- metadata ----------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set whether this leaf records ops for gradients; returns self."""
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"Only Tensors of floating point dtype can require gradients (got dtype {self.dtype})"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        self._rg = bool(requires_grad)
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        """A detached tensor on the same array (writes through it are not tracked)."""
+        return Tensor._make(self._data, False, None)
+
+    @data.setter
+    def data(self, value) -> None:
+        arr = value._data if isinstance(value, Tensor) else xp.asarray(value)
+        if arr.shape != self._data.shape:
+            self._bump()  # a saved value with another shape would be silently wrong
+        self._data = arr
+
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def device(self) -> device:
+        return _CPU
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def _version(self) -> int:
+        return 0 if self._vc is None else self._vc[0]
+
+    @property
+    def T(self) -> Tensor:
+        return M.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
+        return M.transpose(self, -2, -1)
+
+    def size(self, dim: int | None = None):
+        """The shape, or the size of one dim."""
+        if dim is None:
+            return self._data.shape
+        d = R.normalize_dims(dim, self.ndim, "size")
+        return self._data.shape[d[0]] if self.ndim else 1
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self) -> bool:
+        return True
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    # -- autograd ------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every tensor of the graph that requires grad."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    def detach(self) -> Tensor:
+        """The same array, cut off the graph (shares the version counter)."""
+        t = Tensor._make(self._data, False, None)
+        if self._vc is None:
+            self._vc = [0]
+        t._vc = self._vc
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._rg = False
+        return self
+
+    def retain_grad(self) -> None:
+        """No-op: every tensor that requires grad gets ``.grad`` in minigrad."""
+        if not self._rg:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._rg and self.grad_fn is not None
+
+    def register_hook(self, hook: Callable) -> Callable:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a return value replaces it."""
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            self.grad_fn.register_hook(hook)
+            hooks = self.grad_fn.hooks
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+            hooks = self._hooks
+        return _RemovableHandle(hooks, hook)
+
+    # -- conversion ----------------------------------------------------------
+    def numpy(self, *, force: bool = False):
+        """The underlying ndarray itself (shares memory)."""
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None:
+            return self._data.astype(dtype, copy=bool(copy))
+        return self._data.copy() if copy else self._data
+
+    def item(self):
+        """The single element as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar (shape {self.shape})"
+            )
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def to(self, *args, **kwargs) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; differentiable cast."""
+        dtype = kwargs.pop("dtype", None)
+        dev = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        copy = kwargs.pop("copy", False)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, (str, device)) and not (isinstance(a, str) and a in D._ALIASES):
+                dev = a
+            else:
+                dtype = a
+        check_device(dev)
+        dtype = D.as_dtype(dtype)
+        if dtype is None or dtype == self._data.dtype:
+            return self.clone() if copy else self
+        return C.cast(self, dtype)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, *args, **kwargs) -> Tensor:
+        raise RuntimeError("cuda is not available: minigrad runs on the CPU only")
+
+    def float(self) -> Tensor:  # noqa: A003
+        return self.to(B.float32)
+
+    def double(self) -> Tensor:
+        return self.to(B.float64)
+
+    def half(self) -> Tensor:
+        return self.to(B.float16)
+
+    def long(self) -> Tensor:
+        return self.to(B.int64)
+
+    def int(self) -> Tensor:  # noqa: A003
+        return self.to(B.int32)
+
+    def bool(self) -> Tensor:  # noqa: A003
+        return self.to(B.bool_)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def clone(self, *, memory_format=None) -> Tensor:
+        return M.clone_(self)
+
+    def new_tensor(self, data, *, dtype=None, requires_grad=False) -> Tensor:
+        return Tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False) -> Tensor:
+        from . import factories
+
+        return factories.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False) -> Tensor:
+        from . import factories
+
+        return factories.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, requires_grad=False) -> Tensor:
+        from . import factories
+
+        return factories.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False) -> Tensor:
+        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+    # -- Python protocol -----------------------------------------------------
+    __hash__ = object.__hash__
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(M.unbind(self, 0))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous (shape {self.shape})"
+            )
+        return bool(self._data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __repr__(self) -> str:
+        from .printing import tensor_repr
+
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol")
+        t = self.__class__.__new__(self.__class__)
+        Tensor.__init__(t, self._data.copy())
+        t._rg = self._rg
+        if self.grad is not None:
+            t.grad = Tensor._make(self.grad._data.copy(), False, None)
+        memo[id(self)] = t
+        return t
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self._data, self._rg))
+
+    # -- operators -------------------------------------------------------------
+    def __add__(self, other):
+        return E_.add(self, other)
+
+    def __radd__(self, other):
+        return E_.add(other, self)
+
+    def __sub__(self, other):
+        return E_.sub(self, other)
+
+    def __rsub__(self, other):
+        return E_.sub(other, self)
+
+    def __mul__(self, other):
+        return E_.mul(self, other)
+
+    def __rmul__(self, other):
+        return E_.mul(other, self)
+
+    def __truediv__(self, other):
+        return E_.div(self, other)
+
+    def __rtruediv__(self, other):
+        return E_.div(other, self)
+
+    def __floordiv__(self, other):
+        return E_.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return E_.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return E_.remainder(self, other)
+
+    def __rmod__(self, other):
+        return E_.remainder(other, self)
+
+    def __pow__(self, other):
+        return E_.pow(self, other)
+
+    def __rpow__(self, other):
+        return E_.pow(other, self)
+
+    def __matmul__(self, other):
+        return L.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return L.matmul(other, self)
+
+    def __neg__(self):
+        return E_.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return E_.abs(self)
+
+    def __invert__(self):
+        if self._data.dtype.kind == "b":
+            return E_.logical_not(self)
+        return E_.bitwise_not(self)
+
+    def __and__(self, other):
+        return E_.bitwise_and(self, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return E_.bitwise_or(self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return E_.bitwise_xor(self, other)
+
+    __rxor__ = __xor__
+
+    def __eq__(self, other):  # type: ignore[override]
+        return E_.eq(self, other)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return E_.ne(self, other)
+
+    def __lt__(self, other):
+        return E_.lt(self, other)
+
+    def __le__(self, other):
+        return E_.le(self, other)
+
+    def __gt__(self, other):
+        return E_.gt(self, other)
+
+    def __ge__(self, other):
+        return E_.ge(self, other)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __getitem__(self, index):
+        return I.getitem(self, index)
+
+    def __setitem__(self, index, value) -> None:
+        I.setitem(self, index, value)
+
+    # -- elementwise -------------------------------------------------------------
+    def add(self, other, *, alpha=1):
+        return E_.add(self, other if alpha == 1 else E_.mul(other, alpha))
+
+    def sub(self, other, *, alpha=1):
+        return E_.sub(self, other if alpha == 1 else E_.mul(other, alpha))
+
+    subtract = sub
+
+    def mul(self, other):
+        return E_.mul(self, other)
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        return E_.divide(self, other, rounding_mode)
+
+    divide = true_divide = div
+
+    def floor_divide(self, other):
+        return E_.floor_divide(self, other)
+
+    def remainder(self, other):
+        return E_.remainder(self, other)
+
+    def pow(self, exponent):
+        return E_.pow(self, exponent)
+
+    def neg(self):
+        return E_.neg(self)
+
+    negative = neg
+
+    def exp(self):
+        return E_.exp(self)
+
+    def log(self):
+        return E_.log(self)
+
+    def log1p(self):
+        return E_.log1p(self)
+
+    def expm1(self):
+        return E_.expm1(self)
+
+    def log2(self):
+        return C.log2(self)
+
+    def log10(self):
+        return C.log10(self)
+
+    def sqrt(self):
+        return E_.sqrt(self)
+
+    def rsqrt(self):
+        return E_.rsqrt(self)
+
+    def square(self):
+        return E_.square(self)
+
+    def abs(self):
+        return E_.abs(self)
+
+    absolute = abs
+
+    def sign(self):
+        return E_.sign(self)
+
+    def sin(self):
+        return E_.sin(self)
+
+    def cos(self):
+        return E_.cos(self)
+
+    def tan(self):
+        return E_.tan(self)
+
+    def tanh(self):
+        return E_.tanh(self)
+
+    def sigmoid(self):
+        return E_.sigmoid(self)
+
+    def relu(self):
+        return E_.relu(self)
+
+    def erf(self):
+        return E_.erf(self)
+
+    def reciprocal(self):
+        return E_.reciprocal(self)
+
+    def floor(self):
+        return E_.floor(self)
+
+    def ceil(self):
+        return E_.ceil(self)
+
+    def round(self, *, decimals: int = 0):
+        return E_.round(self, decimals)
+
+    def trunc(self):
+        return E_.trunc(self)
+
+    def clamp(self, min=None, max=None):  # noqa: A002
+        return E_.clamp(self, min, max)
+
+    clip = clamp
+
+    def clamp_min(self, min):  # noqa: A002
+        return E_.clamp(self, min, None)
+
+    def clamp_max(self, max):  # noqa: A002
+        return E_.clamp(self, None, max)
+
+    def maximum(self, other):
+        return E_.maximum(self, other)
+
+    def minimum(self, other):
+        return E_.minimum(self, other)
+
+    def where(self, condition, other):
+        return E_.where(condition, self, other)
+
+    def lerp(self, end, weight):
+        return self + (end - self) * weight
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return self + tensor1 * tensor2 * value
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return self + tensor1 / tensor2 * value
+
+    def isnan(self):
+        return E_.isnan(self)
+
+    def isinf(self):
+        return E_.isinf(self)
+
+    def isfinite(self):
+        return E_.isfinite(self)
+
+    def eq(self, other):
+        return E_.eq(self, other)
+
+    def ne(self, other):
+        return E_.ne(self, other)
+
+    def lt(self, other):
+        return E_.lt(self, other)
+
+    def le(self, other):
+        return E_.le(self, other)
+
+    def gt(self, other):
+        return E_.gt(self, other)
+
+    def ge(self, other):
+        return E_.ge(self, other)
+
+    def equal(self, other) -> bool:
+        return self.shape == other.shape and bool(xp.array_equal(self._data, other._data))
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        return bool(xp.allclose(self._data, xp.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def logical_not(self):
+        return E_.logical_not(self)
+
+    def logical_and(self, other):
+        return E_.logical_and(self, other)
+
+    def logical_or(self, other):
+        return E_.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return E_.logical_xor(self, other)
+
+    def softmax(self, dim, dtype=None):
+        return R.softmax(self, dim, dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        return R.log_softmax(self, dim, dtype)
+
+    # -- reductions ----------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return R.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return R.mean(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return R.prod(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+
+    def var(self, dim=None, *, correction=None, keepdim=False, unbiased=None, axis=None, keepdims=None):
+        return R.var(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis, keepdims=keepdims)
+
+    def std(self, dim=None, *, correction=None, keepdim=False, unbiased=None, axis=None, keepdims=None):
+        return R.std(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis, keepdims=keepdims)
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return R.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return R.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amax(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
+        return R.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amin(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
+        return R.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return R.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return R.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, dim, keepdim=False):
+        return R.logsumexp(self, dim, keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return R.norm(self, p, dim, keepdim, dtype)
+
+    def cumsum(self, dim, *, dtype=None):
+        return R.cumsum(self, dim, dtype=dtype)
+
+    def all(self, dim=None, keepdim=False):  # noqa: A003
+        return R.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):  # noqa: A003
+        return R.any(self, dim, keepdim)
+
+    # -- shape -------------------------------------------------------------------
+    def reshape(self, *shape):
+        return M.reshape(self, *shape)
+
+    def view(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and shape[0] is not None:
+            return self.to(shape[0])  # view(dtype) for same-size dtypes is rarely needed; cast
+        return M.view(self, *shape)
+
+    def view_as(self, other):
+        return M.view(self, other.shape)
+
+    def reshape_as(self, other):
+        return M.reshape(self, other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return M.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        return M.unflatten(self, dim, sizes)
+
+    def squeeze(self, dim=None):
+        return M.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return M.unsqueeze(self, dim)
+
+    def transpose(self, dim0, dim1):
+        return M.transpose(self, dim0, dim1)
+
+    swapaxes = swapdims = transpose
+
+    def t(self):
+        return M.t(self)
+
+    def permute(self, *dims):
+        return M.permute(self, *dims)
+
+    def movedim(self, source, destination):
+        return M.movedim(self, source, destination)
+
+    def expand(self, *sizes):
+        return M.broadcast_to(self, *sizes)
+
+    def expand_as(self, other):
+        return M.broadcast_to(self, other.shape)
+
+    def broadcast_to(self, *shape):
+        return M.broadcast_to(self, *shape)
+
+    def repeat(self, *sizes):
+        return M.repeat(self, *sizes)
+
+    def flip(self, *dims):
+        return M.flip(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
+
+    def roll(self, shifts, dims=None):
+        return M.roll(self, shifts, dims)
+
+    def split(self, split_size, dim=0):
+        return M.split(self, split_size, dim)
+
+    def chunk(self, chunks, dim=0):
+        return M.chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        return M.unbind(self, dim)
+
+    def tril(self, diagonal=0):
+        return M.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return M.triu(self, diagonal)
+
+    def masked_fill(self, mask, value):
+        return M.masked_fill(self, mask, value)
+
+    def gather(self, dim, index):
+        return M.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None):
+        return M.scatter(self, dim, index, src, value=value)
+
+    def scatter_add(self, dim, index, src):
+        return M.scatter_add(self, dim, index, src)
+
+    def index_select(self, dim, index):
+        return M.index_select(self, dim, index)
+
+    def take_along_dim(self, indices, dim=None):
+        return M.take_along_dim(self, indices, dim)
+
+    def diag(self, diagonal=0):
+        return M.diag(self, diagonal)
+
+    def trace(self):
+        return M.trace(self)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+        return C.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return C.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return C.argsort(self, dim, descending, stable)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return C.multinomial(self, num_samples, replacement)
+
+    def outer(self, other):
+        return L.outer(self, other)
+
+    def dot(self, other):
+        return L.dot(self, other)
+
+    def matmul(self, other):
+        return L.matmul(self, other)
+
+    def mm(self, other):
+        return L.mm(self, other)
+
+    def bmm(self, other):
+        return L.bmm(self, other)
+
+    def mv(self, other):
+        return L.mv(self, other)
+
+    # -- in-place ------------------------------------------------------------------
+    def _bump(self) -> None:
+        if self._vc is None:
+            self._vc = [0]
+        self._vc[0] += 1
+
+    def add_(self, other, *, alpha=1):
+        return I.inplace(self, "add_", lambda s: s.add(other, alpha=alpha), other, keeps_input=True)
+
+    def sub_(self, other, *, alpha=1):
+        return I.inplace(self, "sub_", lambda s: s.sub(other, alpha=alpha), other, keeps_input=True)
+
+    def mul_(self, other):
+        return I.inplace(self, "mul_", lambda s: E_.mul(s, other), other)
+
+    def div_(self, other, *, rounding_mode=None):
+        return I.inplace(self, "div_", lambda s: E_.divide(s, other, rounding_mode), other)
+
+    def pow_(self, exponent):
+        return I.inplace(self, "pow_", lambda s: E_.pow(s, exponent), exponent)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        return I.inplace(self, "clamp_", lambda s: E_.clamp(s, min, max), min, max)
+
+    clip_ = clamp_
+
+    def relu_(self):
+        return I.inplace(self, "relu_", E_.relu, keeps_input=True)
+
+    def sigmoid_(self):
+        return I.inplace(self, "sigmoid_", E_.sigmoid, keeps_input=True)
+
+    def tanh_(self):
+        return I.inplace(self, "tanh_", E_.tanh, keeps_input=True)
+
+    def exp_(self):
+        return I.inplace(self, "exp_", E_.exp, keeps_input=True)
+
+    def neg_(self):
+        return I.inplace(self, "neg_", E_.neg, keeps_input=True)
+
+    def sqrt_(self):
+        return I.inplace(self, "sqrt_", E_.sqrt, keeps_input=True)
+
+    def abs_(self):
+        return I.inplace(self, "abs_", E_.abs)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return I.inplace(self, "addcmul_", lambda s: s.addcmul(tensor1, tensor2, value=value), tensor1, tensor2,
+                         keeps_input=True)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return I.inplace(self, "addcdiv_", lambda s: s.addcdiv(tensor1, tensor2, value=value), tensor1, tensor2,
+                         keeps_input=True)
+
+    def lerp_(self, end, weight):
+        return I.inplace(self, "lerp_", lambda s: s.lerp(end, weight), end, weight)
+
+    def masked_fill_(self, mask, value):
+        return I.inplace(self, "masked_fill_", lambda s: s.masked_fill(mask, value), value)
+
+    def zero_(self):
+        return I.fill(self, "zero_", 0)
+
+    def fill_(self, value):
+        return I.fill(self, "fill_", value)
+
+    def copy_(self, src, non_blocking: bool = False):
+        return I.copy_(self, src)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0):
+        return I.overwrite(self, "uniform_", B.rng().uniform(a, b, self.shape))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0):
+        return I.overwrite(self, "normal_", B.rng().normal(mean, std, self.shape))
+
+    def bernoulli_(self, p: float = 0.5):
+        return I.overwrite(self, "bernoulli_", B.rng().random(self.shape) < p)
+
+    def unsqueeze_(self, dim):
+        self._data = self._data.reshape(M.unsqueeze(self.detach(), dim).shape)
+        return self
+
+    def squeeze_(self, dim=None):
+        self._data = self._data.reshape(M.squeeze(self.detach(), dim).shape)
+        return self
+
+
+def _rebuild(data, requires_grad):
+    t = Tensor._make(data, False, None)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+class _RemovableHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook) -> None:
+        self._hooks = weakref.ref(hooks) if False else hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+from .ops import registry as _registry  # noqa: E402
+
+_registry._set_tensor_class(Tensor)
+
+from . import composite as C  # noqa: E402
+from . import indexing as I  # noqa: E402
+from .ops import elementwise as E_  # noqa: E402
+from .ops import linalg as L  # noqa: E402
+from .ops import movement as M  # noqa: E402
+from .ops import reduce as R  # noqa: E402
