@@ -1,0 +1,166 @@
+"""minigrad.viz: DOT text checked structurally; a real SVG when Graphviz is installed."""
+
+import re
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.viz import draw_graph, to_dot
+
+_NODE = re.compile(r'^\s+(\w+) \[label="((?:[^"\\]|\\.)*)"(.*)\];$')
+_EDGE = re.compile(r"^\s+(\w+) -> (\w+)(?: \[label=\"(\d+)\"\])?;$")
+
+
+def parse(dot: str):
+    """{id: (label lines, attrs)}, [(src, dst, input index or None)] of a to_dot result."""
+    lines = dot.strip().splitlines()
+    assert lines[0] == "digraph minigrad {" and lines[-1] == "}"
+    nodes, edges = {}, []
+    for line in lines[1:-1]:
+        if m := _NODE.match(line):
+            assert m.group(1) not in nodes, f"node {m.group(1)} declared twice"
+            text = re.sub(r"\\(.)", lambda c: "\n" if c.group(1) == "n" else c.group(1), m.group(2))
+            nodes[m.group(1)] = (text.split("\n"), m.group(3))
+        elif m := _EDGE.match(line):
+            edges.append((m.group(1), m.group(2), None if m.group(3) is None else int(m.group(3))))
+    for s, d, _ in edges:
+        assert s in nodes and d in nodes, f"edge {s}->{d} to an undeclared node"
+    return nodes, edges
+
+
+def find(nodes, first_line):
+    hits = [k for k, (lab, _) in nodes.items() if lab[0] == first_line]
+    assert len(hits) == 1, (first_line, nodes)
+    return hits[0]
+
+
+def test_structure_of_small_expression():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor(3.0, requires_grad=True)
+    e = a * b
+    c = (e + a).sum()
+    c.backward()
+    nodes, edges = parse(to_dot(c, names={"a": a, "b": b, "e": e}))
+    ops = {k: lab[0] for k, (lab, _) in nodes.items() if "ellipse" in nodes[k][1]}
+    assert sorted(ops.values()) == ["AddBackward0", "MulBackward0", "SumBackward0"]
+    tensors = [k for k in nodes if k not in ops]
+    assert len(tensors) == 5  # a, b, e, e + a, c
+    ka, kb, ke = find(nodes, "a"), find(nodes, "b"), find(nodes, "e")
+    mul = next(k for k, v in ops.items() if v == "MulBackward0")
+    add = next(k for k, v in ops.items() if v == "AddBackward0")
+    sm = next(k for k, v in ops.items() if v == "SumBackward0")
+    es = set(edges)
+    assert {(ka, mul, 0), (kb, mul, 1), (mul, ke, None), (ke, add, 0), (ka, add, 1)} <= es
+    (s_in,) = [s for s, d, _ in edges if d == sm]
+    (s_out,) = [d for s, d, _ in edges if s == sm]
+    assert (add, s_in, None) in es
+    assert len(edges) == 8
+    # Each op has exactly one output; each tensor at most one producer.
+    for k in ops:
+        assert sum(1 for s, _, _ in edges if s == k) == 1
+    # Values and gradients: a.grad = b + 1 = 4, b.grad = sum(a) = 3, e.grad = 1.
+    assert nodes[ka][0] == ["a", "(2,) float32", "value [1., 2.]", "grad [4., 4.]"]
+    assert nodes[kb][0] == ["b", "() float32", "value 3", "grad 3"]
+    assert "grad [1., 1.]" in nodes[ke][0]
+    assert nodes[s_out][0][:2] == ["() float32", "value 12"]
+    assert "bold" in nodes[s_out][1]  # the root is highlighted
+
+
+def test_flags_hide_values_and_grads_and_large_tensors_elided():
+    x = mg.ones(3, requires_grad=True)
+    y = (x * 2).sum()
+    y.backward()
+    nodes, _ = parse(to_dot(y, show_values=False, show_grad=False))
+    assert not any(r.startswith(("value", "grad")) for lab, _ in nodes.values() for r in lab)
+    big = mg.ones(100, requires_grad=True)
+    z = big.sum()
+    z.backward()
+    nodes, _ = parse(to_dot(z, max_values=8))
+    kbig = find(nodes, "(100,) float32")
+    assert nodes[kbig][0] == ["(100,) float32"]
+
+
+def test_released_intermediate_keeps_shape_and_constant_shown():
+    x = mg.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    y = ((x * mg.tensor([2.0, 2.0, 2.0])).exp() + 1.0).mean()  # intermediates are not held
+    nodes, edges = parse(to_dot(y))
+    released = [lab for lab, _ in nodes.values() if "released" in lab]
+    assert len(released) == 3 and all(lab[0] == "(1, 3) float32" for lab in released)  # mean = sum / n
+    # ExpBackward0 saved its output: the released box still shows the value.
+    assert any(lab[-1].startswith("value [[") for lab in released)
+    consts = [lab for lab, _ in nodes.values() if "constant" in lab]
+    assert sorted(c[0] for c in consts) == ["() float32", "() float32", "(3,) float32"]
+    assert ["(3,) float32", "constant", "value [2., 2., 2.]"] in consts  # mul saved it
+
+
+def test_leaf_alone_and_shared_subexpression():
+    x = mg.tensor(2.0, requires_grad=True)
+    nodes, edges = parse(to_dot(x))
+    assert len(nodes) == 1 and edges == []
+    y = x * x
+    z = y + y
+    nodes, edges = parse(to_dot(z))
+    assert len(nodes) == 5  # x, MulBackward0, y, AddBackward0, z
+    assert sum(1 for s, d, i in edges if i is not None) == 4  # both ops get both inputs labelled
+
+
+def test_deep_chain_is_iterative():
+    x = mg.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(5000):
+        y = y * 1.0
+    nodes, edges = parse(to_dot(y, show_values=False))
+    assert len(nodes) == 1 + 2 * 5000 + 5000  # x, op + output per step, a constant per step
+    assert len(edges) == 3 * 5000
+
+
+def test_in_place_and_escaping():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    b.mul_(3)
+    nodes, _ = parse(to_dot(b.sum(), names={'we"ird\\name': a}))
+    assert any("overwritten in place" in lab for lab, _ in nodes.values())
+    assert any(lab[0] == 'we"ird\\name' for lab, _ in nodes.values())
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="to_dot: expected a Tensor"):
+        to_dot(np.ones(3))
+    with pytest.raises(ValueError, match="rankdir"):
+        to_dot(mg.ones(1), rankdir="XY")
+    with pytest.raises(TypeError, match="names"):
+        to_dot(mg.ones(1), names={"w": np.ones(2)})
+
+
+def test_draw_graph_missing_python_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "graphviz", None)
+    with pytest.raises(ImportError, match="pip install graphviz"):
+        draw_graph(mg.ones(1))
+
+
+def test_draw_graph_missing_dot_binary(monkeypatch):
+    pytest.importorskip("graphviz")
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(RuntimeError, match="`dot` program was not found"):
+        draw_graph(mg.ones(1))
+
+
+def test_draw_graph_renders_svg():
+    graphviz = pytest.importorskip("graphviz")
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot program is not installed")
+    a = mg.tensor([1.0, -2.0], requires_grad=True)
+    b = mg.tensor(0.5, requires_grad=True)
+    c = (a * b).tanh().sum()
+    c.backward()
+    src = draw_graph(c, names={"a": a, "b": b})
+    assert isinstance(src, graphviz.Source)
+    svg = src.pipe(format="svg").decode()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    for text in ("TanhBackward0", "MulBackward0", "SumBackward0", "a", "value 0.5"):
+        assert f">{text}<" in svg, text
+    # Jupyter shows it inline through the SVG mimebundle.
+    assert "image/svg+xml" in src._repr_mimebundle_()
