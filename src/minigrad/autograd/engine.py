@@ -248,6 +248,36 @@ def _check_finite(node, grads) -> None:
             )
 
 
+_sum_to = None
+_Tensor = None
+_NONES = [(None,) * n for n in range(64)]
+
+
+def _late_imports() -> None:
+    global _sum_to, _Tensor
+    from ..ops.movement import sum_to
+    from ..tensor import Tensor
+
+    _sum_to = sum_to
+    _Tensor = Tensor
+
+
+def _freed_error(node):
+    return RuntimeError(
+        f"{node.name()}: trying to backward through the graph a second time (or to directly access saved "
+        "tensors after they have already been freed). Saved intermediate values of the graph are freed when "
+        "you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through "
+        "the graph a second time."
+    )
+
+
+def _version_error(node, counter, expected):
+    return RuntimeError(
+        f"{node.name()}: one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: it is at version {counter[0]}; expected version {expected} instead."
+    )
+
+
 def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                  capture=None, accumulate_leaves: bool = True):
     """Backpropagate ``root_grads`` from ``roots`` (tensors) through their graph.
@@ -255,16 +285,18 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     With ``capture`` (a list of tensors), return their gradients (None where
     unreachable) instead of accumulating into leaves' ``.grad`` (autograd.grad).
     """
-    from ..ops.movement import sum_to
-    from ..tensor import Tensor
+    if _sum_to is None:
+        _late_imports()
+    sum_to = _sum_to
+    make_tensor = _Tensor._make
 
     # Keys: a Node, or a leaf Tensor that requires grad.
-    start = []
     grads: dict = {}
+    deps: dict = {}
     for t, g in zip(roots, root_grads):
         key = t.grad_fn if t.grad_fn is not None else t
-        grads[key] = _accumulate(grads.get(key), g)
-        start.append(key)
+        grads[key] = g if key not in grads else grads[key] + g
+        deps[key] = 0
 
     capture_keys = None
     if capture is not None:
@@ -273,40 +305,33 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             key = t.grad_fn if t.grad_fn is not None else t
             capture_keys.setdefault(key, []).append(i)
 
-    # Count consumers within the reachable graph (iterative DFS).
-    deps: dict = {}
-    stack = [k for k in set(start) if k.__class__ is Node]
-    seen = set(stack)
+    # Count each key's consumers within the reachable graph (iterative DFS).
+    stack = [k for k in deps if k.__class__ is Node]
     while stack:
-        node = stack.pop()
-        for p in node.parents:
+        for p in stack.pop().parents:
             if p is None:
                 continue
-            if p in deps:
-                deps[p] += 1
-            else:
+            n = deps.get(p)
+            if n is None:
                 deps[p] = 1
-                if p.__class__ is Node and p not in seen:
-                    seen.add(p)
+                if p.__class__ is Node:
                     stack.append(p)
+            else:
+                deps[p] = n + 1
 
-    if capture_keys is not None:
-        needed = _nodes_leading_to(set(start), capture_keys)
-    else:
-        needed = None
-
-    ready = [k for k in dict.fromkeys(start) if deps.get(k, 0) == 0]
+    needed = _nodes_leading_to(list(grads), capture_keys) if capture_keys is not None else None
+    ready = [k for k, n in deps.items() if n == 0]
     results = [None] * len(capture) if capture is not None else None
     owned: set = {id(g._data) for g in root_grads}
     prev_mode = _state.enabled
     _state.enabled = create_graph
     anomaly = _state.anomaly
+    tok = B.fp_var_set(B.FP_IGNORE)
     try:
         while ready:
             key = ready.pop()
             g = grads.pop(key)
-            if key.__class__ is not Node:
-                # A leaf tensor.
+            if key.__class__ is not Node:  # a leaf tensor
                 if key._hooks:
                     for hook in key._hooks:
                         r = hook(g)
@@ -324,52 +349,57 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     r = hook(g)
                     if r is not None:
                         g = r
-            out_t = node.out_ref() if node.out_ref is not None else None
-            if out_t is not None and out_t.grad_fn is node:
-                _store_grad(out_t, g, owned)
-            if capture_keys is not None and node in capture_keys:
-                for i in capture_keys[node]:
-                    results[i] = g
-            if needed is not None and node not in needed:
-                continue
+            ref = node.out_ref
+            if ref is not None:
+                t = ref()
+                if t is not None and t.grad_fn is node:
+                    _store_grad(t, g, owned)
+            if capture_keys is not None:
+                if node in capture_keys:
+                    for i in capture_keys[node]:
+                        results[i] = g
+                if node not in needed:
+                    continue
             op = node.op
+            if node.freed:
+                raise _freed_error(node)
+            versions = node.versions
+            if versions is not None:
+                for counter, expected in versions:
+                    if counter[0] != expected:
+                        raise _version_error(node, counter, expected)
+            out = node.out
+            if out is not None:
+                # Re-wrap the saved output; under create_graph it leads back to this node.
+                out = make_tensor(out, create_graph, node if create_graph else None)
             parents = node.parents
-            inputs, out = _unpack(node)
+            params = node.params
             if op.vjps is not None:
-                if inputs is None:
-                    inputs = (None,) * len(parents)
-                gins = []
-                for i, p in enumerate(parents):
-                    if p is None or (needed is not None and p not in needed):
-                        gins.append(None)
-                        continue
-                    gins.append(op.vjps[i](g, out, *inputs, *node.params))
+                inputs = node.inputs or _NONES[len(parents)]
+                vjps = op.vjps
+                gins = [None if p is None or (needed is not None and p not in needed)
+                        else vjps[i](g, out, *inputs, *params) for i, p in enumerate(parents)]
             else:
-                mask = tuple(p is not None and (needed is None or p in needed) for p in parents)
-                gins = list(op.vjp_all(g, out, inputs, node.params, mask))
-            meta = node.in_meta
-            if meta is not None:
-                for i, gi in enumerate(gins):
-                    if gi is None:
-                        continue
-                    shape, dt = meta[i]
-                    if gi._data.shape != shape:
-                        gi = sum_to(gi, shape)
-                    if gi._data.dtype != dt:
-                        gi = gi.to(dt)
-                    gins[i] = gi
-            if anomaly:
-                _check_finite(node, gins)
+                mask = tuple([p is not None and (needed is None or p in needed) for p in parents])
+                gins = op.vjp_all(g, out, node.inputs, params, mask)
             if not retain_graph:
                 node.inputs = None
                 node.out = None
                 if op.saves:
                     node.freed = True
-            for p, gi in zip(parents, gins):
+            meta = node.in_meta
+            for i, p in enumerate(parents):
+                gi = gins[i]
                 if gi is None or p is None:
                     continue
-                if needed is not None and p not in needed:
-                    continue
+                if meta is not None:
+                    shape, dt = meta[i]
+                    if gi._data.shape != shape:
+                        gi = sum_to(gi, shape)
+                    if gi._data.dtype is not dt:
+                        gi = gi.to(dt)
+                if anomaly:
+                    _check_finite(node, (gi,))
                 if p in grads:
                     grads[p] = grads[p] + gi
                 else:
@@ -379,12 +409,12 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                 if d == 0:
                     ready.append(p)
     finally:
+        B.fp_var_reset(tok)
         _state.enabled = prev_mode
-    del Tensor
     return results
 
 
-def _nodes_leading_to(starts: set, targets: dict) -> set:
+def _nodes_leading_to(starts, targets: dict) -> set:
     """Keys from which some target is reachable (so autograd.grad skips the rest)."""
     order = []
     visited = set()

@@ -22,6 +22,10 @@ _Node = E.Node
 _ref = weakref.ref
 _quiet = B.fp_quiet_enter
 _loud = B.fp_quiet_exit
+_fp_set = B.fp_var_set
+_fp_reset = B.fp_var_reset
+_FP_IGNORE = B.FP_IGNORE
+_new = object.__new__
 
 # Every op made by the makers below, by name (the test harness walks this).
 REGISTRY: dict = {}
@@ -50,7 +54,7 @@ class Op:
 
     __slots__ = (
         "name", "forward", "vjps", "vjp_all", "save_inputs", "save_out", "saves",
-        "differentiable", "backward_name", "dtype_rule", "arity", "__weakref__",
+        "differentiable", "backward_name", "dtype_rule", "arity", "fn", "__weakref__",
     )
 
     def __init__(self, name: str, forward: Callable, vjps=None, vjp_all=None, *,
@@ -68,28 +72,24 @@ class Op:
         self.backward_name = _camel(name) + "Backward0"
         self.dtype_rule = dtype_rule
         self.arity = arity
+        self.fn = _make_caller(self)
         REGISTRY[name] = self
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
 
     def __call__(self, *args):
-        arity = self.arity
-        if arity == 1:
-            return apply_unary(self, args[0], args[1:])
-        if arity == 2:
-            return apply_binary(self, args[0], args[1], args[2:])
-        if arity < 0:
-            return apply_variadic(self, args[0], args[1:])
-        n = arity - 100  # defop with a fixed number of tensor inputs
-        return apply_variadic(self, args[:n], args[n:])
+        return self.fn(*args)
 
 
 def defunary(name: str, forward: Callable, vjp: Callable | None, *, save=None,
              dtype_rule="same") -> Op:
-    """One-input op. ``forward(xp, x, *params)``; ``vjp(g, out, x, *params)``."""
+    """One-input op. ``forward(xp, x, *params)``; ``vjp(g, out, x, *params)``.
+
+    Returns the op's callable ``f(x, *params)``; ``f.op`` is the ``Op``.
+    """
     return Op(name, forward, None if vjp is None else (vjp,), save=save,
-              dtype_rule=dtype_rule, arity=1, differentiable=vjp is not None)
+              dtype_rule=dtype_rule, arity=1, differentiable=vjp is not None).fn
 
 
 def defbinary(name: str, forward: Callable, vjp_a: Callable | None, vjp_b: Callable | None = None,
@@ -97,7 +97,7 @@ def defbinary(name: str, forward: Callable, vjp_a: Callable | None, vjp_b: Calla
     """Two-input broadcasting op. ``forward(xp, a, b)``; ``vjp_*(g, out, a, b)``."""
     vjps = None if vjp_a is None else (vjp_a, vjp_b)
     return Op(name, forward, vjps, save=save, dtype_rule=dtype_rule, arity=2,
-              differentiable=vjp_a is not None)
+              differentiable=vjp_a is not None).fn
 
 
 def defop(name: str, forward: Callable, vjp_all: Callable | None = None, *, vjps=None,
@@ -111,7 +111,7 @@ def defop(name: str, forward: Callable, vjp_all: Callable | None = None, *, vjps
     """
     return Op(name, forward, vjps, vjp_all, save=save, dtype_rule=dtype_rule,
               arity=-1 if arity < 0 else 100 + arity,
-              differentiable=vjp_all is not None or vjps is not None)
+              differentiable=vjp_all is not None or vjps is not None).fn
 
 
 # ---------------------------------------------------------------------------
@@ -167,53 +167,110 @@ def _cast(t, dt):
     return _Tensor._make(t._data.astype(dt), False, None)
 
 
-def apply_unary(op: Op, x, params: tuple):
-    if not isinstance(x, _Tensor):
-        x = constant(x)
-    data = x._data
-    if op.dtype_rule == "float" and data.dtype.kind != "f":
-        x = _Tensor._make(data.astype(D.get_default_dtype()), False, None)
-        data = x._data
-    tok = _quiet()
-    try:
-        out = op.forward(xp, data, *params)
-    finally:
-        _loud(tok)
-    if out.__class__ is not _ndarray:
-        out = xp.asarray(out)
-    if x._rg and _state.enabled and op.differentiable:
-        return record(op, (x,), params, out)
-    return _Tensor._make(out, False, None)
-
-
-def apply_binary(op: Op, a, b, params: tuple):
-    tcls = _Tensor
-    if a.__class__ is tcls and b.__class__ is tcls and a._data.dtype is b._data.dtype \
-            and (op.dtype_rule != "promote_float" or a._data.dtype.kind == "f"):
-        pass  # the common case: nothing to convert
+def _make_caller(op: Op):
+    """The function that calls ``op``: specialised per arity, since this is the hot path."""
+    if op.arity == 1:
+        f = _unary_caller(op)
+    elif op.arity == 2:
+        f = _binary_caller(op)
+    elif op.arity < 0:
+        def f(tensors, *params):
+            return apply_variadic(op, tensors, params)
     else:
-        dt = result_dtype((a, b), op.dtype_rule)
-        a = _as_operand(a, dt)
-        b = _as_operand(b, dt)
-    ad = a._data
-    bd = b._data
-    tok = _quiet()
-    try:
-        out = op.forward(xp, ad, bd, *params)
-    except ValueError as e:
-        if ad.shape != bd.shape:
-            raise RuntimeError(
-                f"{op.name}: shapes {tuple(ad.shape)} and {tuple(bd.shape)} are not "
-                f"broadcastable (numpy: {e})"
-            ) from None
-        raise
-    finally:
-        _loud(tok)
-    if out.__class__ is not _ndarray:
-        out = xp.asarray(out)
-    if (a._rg or b._rg) and _state.enabled and op.differentiable:
-        return record(op, (a, b), params, out)
-    return tcls._make(out, False, None)
+        n = op.arity - 100  # a fixed number of tensor inputs
+
+        def f(*args):
+            return apply_variadic(op, args[:n], args[n:])
+    f.__name__ = op.name
+    f.__qualname__ = op.name
+    f.__doc__ = f"The ``{op.name}`` op (see its table row)."
+    f.op = op
+    return f
+
+
+def _plain(out):
+    """A Tensor on ``out`` that records nothing (``Tensor._make`` inlined for speed)."""
+    t = _new(_Tensor)
+    t._data = out
+    t._rg = False
+    t.grad_fn = None
+    t.grad = None
+    t._vc = None
+    t._hooks = None
+    t._base = None
+    return t
+
+
+def _unary_caller(op: Op):
+    fwd = op.forward
+    to_float = op.dtype_rule == "float"
+    diff = op.differentiable
+
+    def call(x, *params):
+        if x.__class__ is not _Tensor and not isinstance(x, _Tensor):
+            x = constant(x)
+        data = x._data
+        if to_float and data.dtype.kind != "f":
+            x = _plain(data.astype(D.get_default_dtype()))
+            data = x._data
+        tok = _fp_set(_FP_IGNORE)
+        try:
+            out = fwd(xp, data, *params)
+        finally:
+            _fp_reset(tok)
+        if out.__class__ is not _ndarray:
+            out = xp.asarray(out)
+        if x._rg and diff and _state.enabled:
+            return record(op, (x,), params, out)
+        return _plain(out)
+
+    return call
+
+
+def _binary_caller(op: Op):
+    fwd = op.forward
+    rule = op.dtype_rule
+    needs_float = rule == "promote_float"
+    diff = op.differentiable
+    name = op.name
+
+    def call(a, b, *params):
+        tcls = _Tensor
+        if a.__class__ is tcls and b.__class__ is tcls:
+            ad = a._data
+            bd = b._data
+            if ad.dtype is not bd.dtype or (needs_float and ad.dtype.kind != "f"):
+                a, b = _promote_pair(a, b, rule)
+                ad = a._data
+                bd = b._data
+        else:
+            a, b = _promote_pair(a, b, rule)
+            ad = a._data
+            bd = b._data
+        tok = _fp_set(_FP_IGNORE)
+        try:
+            out = fwd(xp, ad, bd, *params)
+        except ValueError as e:
+            if ad.shape != bd.shape:
+                raise RuntimeError(
+                    f"{name}: shapes {tuple(ad.shape)} and {tuple(bd.shape)} are not "
+                    f"broadcastable (numpy: {e})"
+                ) from None
+            raise
+        finally:
+            _fp_reset(tok)
+        if out.__class__ is not _ndarray:
+            out = xp.asarray(out)
+        if (a._rg or b._rg) and diff and _state.enabled:
+            return record(op, (a, b), params, out)
+        return _plain(out)
+
+    return call
+
+
+def _promote_pair(a, b, rule):
+    dt = result_dtype((a, b), rule)
+    return _as_operand(a, dt), _as_operand(b, dt)
 
 
 def apply_variadic(op: Op, tensors, params: tuple):
@@ -229,23 +286,23 @@ def apply_variadic(op: Op, tensors, params: tuple):
         tensors = tuple(t if isinstance(t, _Tensor) else constant(t) for t in head) + tail
     else:
         tensors = tuple(t if isinstance(t, _Tensor) else constant(t) for t in tensors)
-    tok = _quiet()
+    tok = _fp_set(_FP_IGNORE)
     try:
         out = op.forward(xp, [t._data for t in tensors], *params)
     finally:
-        _loud(tok)
+        _fp_reset(tok)
     if out.__class__ is not _ndarray:
         out = xp.asarray(out)
     if _state.enabled and op.differentiable:
         for t in tensors:
             if t._rg:
                 return record(op, tensors, params, out)
-    return _Tensor._make(out, False, None)
+    return _plain(out)
 
 
 def record(op: Op, tensors: tuple, params: tuple, out) -> object:
     """Make the output Tensor of a recorded op call, with its Node."""
-    parents = tuple((t.grad_fn or t) if t._rg else None for t in tensors)
+    parents = tuple([(t.grad_fn or t) if t._rg else None for t in tensors])
     versions = None
     inputs = None
     if op.save_inputs:
@@ -257,22 +314,31 @@ def record(op: Op, tensors: tuple, params: tuple, out) -> object:
                 c = t._vc = [0]
             versions.append((c, c[0]))
     out_counter = None
+    saved_out = None
     if op.save_out:
+        saved_out = out
         out_counter = [0]
         if versions is None:
-            versions = []
-        versions.append((out_counter, 0))
+            versions = [(out_counter, 0)]
+        else:
+            versions.append((out_counter, 0))
     shape = out.shape
     dt = out.dtype
     in_meta = None
     for t in tensors:
         d = t._data
         if d.shape != shape or d.dtype is not dt:
-            in_meta = tuple((t._data.shape, t._data.dtype) for t in tensors)
+            in_meta = tuple([(t._data.shape, t._data.dtype) for t in tensors])
             break
-    node = _Node(op, parents, params, inputs, out if op.save_out else None, versions, in_meta)
-    result = _Tensor._make(out, True, node)
+    node = _Node(op, parents, params, inputs, saved_out, versions, in_meta)
+    result = _new(_Tensor)
+    result._data = out
+    result._rg = True
+    result.grad_fn = node
+    result.grad = None
     result._vc = out_counter
+    result._hooks = None
+    result._base = None
     node.out_ref = _ref(result)
     if _state.anomaly:
         node.trace = E.creation_site()
