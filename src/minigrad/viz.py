@@ -204,7 +204,9 @@ def to_dot(tensor: Tensor, show_values: bool = True, show_grad: bool = True, *, 
                 out_shape.setdefault(id(p), in_shape)
                 src = None  # filled below, once p's output box exists
             elif p is None:
-                saved = node.inputs[i] if node.inputs is not None else None
+                saved = node.inputs[i] if node.inputs and len(node.inputs) == len(node.parents) else None
+                if not isinstance(saved, Tensor):
+                    saved = None  # not saved, or already freed by backward
                 src, _ = b.ident(saved if saved is not None else ("const", node, i), "t")
                 if saved is not None and saved.grad_fn is None and not saved._rg:
                     label = b.tensor_label(saved, saved.shape, saved.dtype, note="constant")
