@@ -115,7 +115,7 @@ class Node:
 
     __slots__ = (
         "op", "parents", "params", "inputs", "out", "versions", "in_meta",
-        "out_ref", "hooks", "freed", "trace", "__weakref__",
+        "out_ref", "hooks", "trace", "__weakref__",
     )
 
     def __init__(self, op, parents, params, inputs, out, versions, in_meta):
@@ -128,8 +128,7 @@ class Node:
         self.in_meta = in_meta  # ((shape, dtype), ...) when an input differs from out
         self.out_ref = None
         self.hooks = None
-        self.freed = False
-        self.trace = None
+        # ``trace`` (creation site) is set only under detect_anomaly.
 
     def name(self) -> str:
         """PyTorch-style name of this backward function, e.g. ``MulBackward0``."""
@@ -184,7 +183,7 @@ def _creation_site() -> str:
 
 def _unpack(node):
     """The saved inputs and output of ``node``, checked against in-place changes."""
-    if node.freed:
+    if node.inputs is _FREED:
         raise RuntimeError(
             f"{node.name()}: trying to backward through the graph a second time (or to "
             "directly access saved tensors after they have already been freed). Saved "
@@ -241,7 +240,7 @@ def _store_grad(tensor, g, owned: set) -> None:
 def _check_finite(node, grads) -> None:
     for g in grads:
         if g is not None and g._data.dtype.kind == "f" and not B.xp.isfinite(g._data).all():
-            where = node.trace or "<unknown location; enable detect_anomaly before the forward pass>"
+            where = getattr(node, "trace", None) or "<unknown location; enable detect_anomaly before the forward pass>"
             raise RuntimeError(
                 f"Function '{node.name()}' returned nan or inf values in its gradient. "
                 f"The op was created at: {where}"
@@ -251,6 +250,7 @@ def _check_finite(node, grads) -> None:
 _sum_to = None
 _Tensor = None
 _NONES = [(None,) * n for n in range(64)]
+_FREED = ()  # node.inputs after backward freed what the node saved (falsy, like None)
 
 
 def _late_imports() -> None:
@@ -330,7 +330,17 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     try:
         while ready:
             key = ready.pop()
-            g = grads.pop(key)
+            g = grads.pop(key, None)
+            if g is None:
+                # Every consumer's VJP returned None: nothing flows further down.
+                if key.__class__ is Node:
+                    for p in key.parents:
+                        if p is not None:
+                            d = deps[p] - 1
+                            deps[p] = d
+                            if d == 0:
+                                ready.append(p)
+                continue
             if key.__class__ is not Node:  # a leaf tensor
                 if key._hooks:
                     for hook in key._hooks:
@@ -361,7 +371,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                 if node not in needed:
                     continue
             op = node.op
-            if node.freed:
+            if node.inputs is _FREED:
                 raise _freed_error(node)
             versions = node.versions
             if versions is not None:
@@ -382,15 +392,19 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             else:
                 mask = tuple([p is not None and (needed is None or p in needed) for p in parents])
                 gins = op.vjp_all(g, out, node.inputs, params, mask)
-            if not retain_graph:
-                node.inputs = None
+            if not retain_graph and op.saves:
+                node.inputs = _FREED
                 node.out = None
-                if op.saves:
-                    node.freed = True
             meta = node.in_meta
             for i, p in enumerate(parents):
+                if p is None:
+                    continue
                 gi = gins[i]
-                if gi is None or p is None:
+                if gi is None:
+                    d = deps[p] - 1
+                    deps[p] = d
+                    if d == 0:
+                        ready.append(p)
                     continue
                 if meta is not None:
                     shape, dt = meta[i]

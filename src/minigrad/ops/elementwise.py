@@ -39,10 +39,10 @@ rsqrt   = defunary("rsqrt",      lambda xp, x: 1 / xp.sqrt(x),            lambda
 sin     = defunary("sin",        lambda xp, x: xp.sin(x),                 lambda g, out, x: g * cos(x), save="inputs", dtype_rule="float")  # noqa: E501
 cos     = defunary("cos",        lambda xp, x: xp.cos(x),                 lambda g, out, x: -g * sin(x), save="inputs", dtype_rule="float")  # noqa: E501
 tan     = defunary("tan",        lambda xp, x: xp.tan(x),                 lambda g, out, x: g * (out * out + 1), save="out", dtype_rule="float")  # noqa: E501
-tanh    = defunary("tanh",       lambda xp, x: xp.tanh(x),                lambda g, out, x: g * (1 - out * out), save="out", dtype_rule="float")  # noqa: E501
-sigmoid = defunary("sigmoid",    _sigmoid,                                lambda g, out, x: g * out * (1 - out), save="out", dtype_rule="float")  # noqa: E501
+tanh    = defunary("tanh",       lambda xp, x: xp.tanh(x),                lambda g, out, x: tanh_backward(g, out), save="out", dtype_rule="float")  # noqa: E501
+sigmoid = defunary("sigmoid",    _sigmoid,                                lambda g, out, x: sigmoid_backward(g, out), save="out", dtype_rule="float")  # noqa: E501
 erf     = defunary("erf",        lambda xp, x: erf_array(x),              lambda g, out, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI, save="inputs", dtype_rule="float")  # noqa: E501
-relu    = defunary("relu",       lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False), lambda g, out, x: g * (out > 0), save="out")  # noqa: E501
+relu    = defunary("relu",       lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False), lambda g, out, x: relu_backward(g, out), save="out")  # noqa: E501
 abs     = defunary("abs",        lambda xp, x: xp.abs(x),                 lambda g, out, x: g * sign(x), save="inputs")  # noqa: A001
 sign    = defunary("sign",       lambda xp, x: xp.sign(x),                lambda g, out, x: _zeros(g))
 floor   = defunary("floor",      lambda xp, x: xp.floor(x),               lambda g, out, x: _zeros(g))
@@ -89,6 +89,15 @@ logical_xor = defbinary("logical_xor", lambda xp, a, b: xp.logical_xor(a, b), No
 bitwise_and = defbinary("bitwise_and", lambda xp, a, b: a & b, None)
 bitwise_or  = defbinary("bitwise_or",  lambda xp, a, b: a | b, None)
 bitwise_xor = defbinary("bitwise_xor", lambda xp, a, b: a ^ b, None)
+
+# Fused backward rows: one op instead of three in the hot VJPs; still differentiable.
+#        maker        name                 forward(xp, g, y)                          VJP for g                       VJP for y
+tanh_backward = defbinary("tanh_backward", lambda xp, g, y: g * (1 - y * y),        lambda gg, out, g, y: tanh_backward(gg, y),
+                                                                                    lambda gg, out, g, y: gg * g * y * -2, save="inputs")
+sigmoid_backward = defbinary("sigmoid_backward", lambda xp, g, y: g * y * (1 - y),  lambda gg, out, g, y: sigmoid_backward(gg, y),
+                                                                                    lambda gg, out, g, y: gg * g * (1 - y * 2), save="inputs")
+relu_backward = defbinary("relu_backward", lambda xp, g, y: xp.where(y > 0, g, 0).astype(g.dtype, copy=False),
+                          lambda gg, out, g, y: relu_backward(gg, y), lambda gg, out, g, y: _zeros(gg), save="inputs")
 
 #        maker    name      forward(xp, [cond, a, b])                   VJPs(g, out, cond, a, b)
 where_  = defop("where",    lambda xp, arrs: xp.where(*arrs), arity=3, dtype_rule="promote_tail",

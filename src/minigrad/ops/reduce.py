@@ -58,7 +58,25 @@ def _grow(g, dims, keepdim, shape):
     """A reduced gradient reshaped with the reduced dims kept (size 1)."""
     if keepdim or len(shape) == 0:
         return g
-    return g.reshape(keepdim_shape(shape, dims))
+    return _movement().reshape_(g, keepdim_shape(shape, dims), g.shape)
+
+
+def _sum_vjp(g, out, x, dims, keepdim, shape, dtype):
+    g = _grow(g, dims, keepdim, shape)
+    return g if g.shape == shape else _movement().expand_(g, shape, g.shape)
+
+
+_movement_module = None
+
+
+def _movement():
+    # movement.py imports this module, so it is looked up once, at first use.
+    global _movement_module
+    if _movement_module is None:
+        from . import movement
+
+        _movement_module = movement
+    return _movement_module
 
 
 def _sum_fwd(xp, x, dims, keepdim, shape, dtype):
@@ -93,6 +111,8 @@ def _norm_vjp(g, out, x, p, dims, keepdim):
 
 
 def _cumsum_vjp(g, out, x, dim):
+    if g.ndim == 0:  # cumsum of a 0-d tensor is the identity
+        return g
     return g.flip((dim,)).cumsum(dim).flip((dim,))
 
 
@@ -105,8 +125,7 @@ def _norm_fwd(xp, x, p, dims, keepdim):
 
 # fmt: off
 #         maker      name       forward(xp, x, *params)                                  VJP(g, out, x, *params)
-_sum    = defunary("sum",     _sum_fwd,
-                   lambda g, out, x, dims, keepdim, shape, dtype: _grow(g, dims, keepdim, shape).expand(shape))
+_sum    = defunary("sum",     _sum_fwd,                                                  _sum_vjp)
 _amax   = defunary("amax",    lambda xp, x, dims, keepdim: xp.amax(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
                    _amax_vjp, save="both")
 _amin   = defunary("amin",    lambda xp, x, dims, keepdim: xp.amin(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),

@@ -221,8 +221,16 @@ def _unary_caller(op: Op):
         if out.__class__ is not _ndarray:
             out = xp.asarray(out)
         if x._rg and diff and _state.enabled:
-            return record(op, (x,), params, out)
-        return _plain(out)
+            return _record1(op, x, params, out)
+        t = _new(_Tensor)
+        t._data = out
+        t._rg = False
+        t.grad_fn = None
+        t.grad = None
+        t._vc = None
+        t._hooks = None
+        t._base = None
+        return t
 
     return call
 
@@ -243,6 +251,15 @@ def _binary_caller(op: Op):
                 a, b = _promote_pair(a, b, rule)
                 ad = a._data
                 bd = b._data
+        elif a.__class__ is tcls and (b.__class__ is float or b.__class__ is int) and a._data.dtype.kind == "f":
+            # A Python number never widens a floating tensor (PyTorch's rule).
+            ad = a._data
+            bd = xp.asarray(b, dtype=ad.dtype)
+            b = _plain(bd)
+        elif b.__class__ is tcls and (a.__class__ is float or a.__class__ is int) and b._data.dtype.kind == "f":
+            bd = b._data
+            ad = xp.asarray(a, dtype=bd.dtype)
+            a = _plain(ad)
         else:
             a, b = _promote_pair(a, b, rule)
             ad = a._data
@@ -262,8 +279,16 @@ def _binary_caller(op: Op):
         if out.__class__ is not _ndarray:
             out = xp.asarray(out)
         if (a._rg or b._rg) and diff and _state.enabled:
-            return record(op, (a, b), params, out)
-        return _plain(out)
+            return _record2(op, a, b, params, out)
+        t = _new(_Tensor)
+        t._data = out
+        t._rg = False
+        t.grad_fn = None
+        t.grad = None
+        t._vc = None
+        t._hooks = None
+        t._base = None
+        return t
 
     return call
 
@@ -343,3 +368,64 @@ def record(op: Op, tensors: tuple, params: tuple, out) -> object:
     if _state.anomaly:
         node.trace = E.creation_site()
     return result
+
+
+def _saved_version(t):
+    c = t._vc
+    if c is None:
+        c = t._vc = [0]
+    return (c, c[0])
+
+
+def _finish(node, out, out_counter):
+    result = _new(_Tensor)
+    result._data = out
+    result._rg = True
+    result.grad_fn = node
+    result.grad = None
+    result._vc = out_counter
+    result._hooks = None
+    result._base = None
+    node.out_ref = _ref(result)
+    if _state.anomaly:
+        node.trace = E.creation_site()
+    return result
+
+
+def _record1(op: Op, x, params: tuple, out):
+    """``record`` for one input (same result, fewer steps)."""
+    d = x._data
+    in_meta = None if d.shape == out.shape and d.dtype is out.dtype else ((d.shape, d.dtype),)
+    out_counter = None
+    if op.save_out:
+        out_counter = [0]
+        node = _Node(op, (x.grad_fn or x,), params, (x,) if op.save_inputs else None, out,
+                     [(out_counter, 0), _saved_version(x)] if op.save_inputs else [(out_counter, 0)], in_meta)
+    elif op.save_inputs:
+        node = _Node(op, (x.grad_fn or x,), params, (x,), None, [_saved_version(x)], in_meta)
+    else:
+        node = _Node(op, (x.grad_fn or x,), params, None, None, None, in_meta)
+    return _finish(node, out, out_counter)
+
+
+def _record2(op: Op, a, b, params: tuple, out):
+    """``record`` for two inputs (same result, fewer steps)."""
+    parents = ((a.grad_fn or a) if a._rg else None, (b.grad_fn or b) if b._rg else None)
+    ad = a._data
+    bd = b._data
+    shape = out.shape
+    dt = out.dtype
+    if ad.shape == shape and bd.shape == shape and ad.dtype is dt and bd.dtype is dt:
+        in_meta = None
+    else:
+        in_meta = ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
+    out_counter = None
+    versions = [_saved_version(a), _saved_version(b)] if op.save_inputs else None
+    if op.save_out:
+        out_counter = [0]
+        if versions is None:
+            versions = []
+        versions.append((out_counter, 0))
+    node = _Node(op, parents, params, (a, b) if op.save_inputs else None, out if op.save_out else None,
+                 versions, in_meta)
+    return _finish(node, out, out_counter)
