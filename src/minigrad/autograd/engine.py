@@ -326,11 +326,16 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     prev_mode = _state.enabled
     _state.enabled = create_graph
     anomaly = _state.anomaly
+    # ids of gradient sums created below and not yet handed on (in-place adds are safe
+    # on those alone; never under create_graph, where sums are graph nodes).
+    summed = None if create_graph else set()
     tok = B.fp_var_set(B.FP_IGNORE)
     try:
         while ready:
             key = ready.pop()
             g = grads.pop(key, None)
+            if summed:
+                summed.discard(id(g))
             if g is None:
                 # Every consumer's VJP returned None: nothing flows further down.
                 if key.__class__ is Node:
@@ -415,7 +420,18 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                 if anomaly:
                     _check_finite(node, (gi,))
                 if p in grads:
-                    grads[p] = grads[p] + gi
+                    prev = grads[p]
+                    if summed is not None and id(prev) in summed and prev._data.shape == gi._data.shape:
+                        # A sum this walk made and nobody else has seen: add in place.
+                        prev._data += gi._data
+                    else:
+                        if summed is not None:
+                            summed.discard(id(prev))
+                            prev = prev + gi
+                            summed.add(id(prev))
+                        else:
+                            prev = prev + gi
+                        grads[p] = prev
                 else:
                     grads[p] = gi
                 d = deps[p] - 1
