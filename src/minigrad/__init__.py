@@ -158,6 +158,8 @@ from .ops.reduce import (
 )
 from .tensor import Tensor, device
 
+from . import nn  # noqa: E402  (after Tensor: nn builds on it)
+
 Size = tuple
 multiply = mul
 divide = true_divide = div

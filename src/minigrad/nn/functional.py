@@ -1,0 +1,661 @@
+"""``nn.functional``: activations, linear, dropout, normalisation, embedding and every loss.
+
+All are composites of Tensor ops (no gradient code of their own), written to stay finite for
+extreme inputs (logits of +-1e4 give finite values and gradients).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+from .. import backend as B
+from ..autograd.engine import no_grad
+from ..ops import elementwise as E
+from ..ops.movement import pad_constant
+from ..ops.reduce import log_softmax as _log_softmax
+from ..ops.reduce import softmax as _softmax
+from ..ops.registry import constant
+from ..tensor import Tensor
+
+xp = B.xp
+
+_SQRT_HALF = 1.0 / math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _t(x) -> Tensor:
+    return x if isinstance(x, Tensor) else constant(xp.asarray(x))
+
+
+# ---------------------------------------------------------------------------
+# Activations.
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0); gradient 0 at 0."""
+    return input.relu_() if inplace else E.relu(input)
+
+
+def relu_(input: Tensor) -> Tensor:
+    return input.relu_()
+
+
+def _inplace_result(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
+    if not inplace:
+        return out
+    return input.copy_(out)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0 else negative_slope * x."""
+    return _inplace_result(input, E.where(input > 0, input, input * negative_slope), inplace)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0 else alpha * (exp(x) - 1)."""
+    # expm1 of clamp(x, max=0): the unused branch never overflows (no 0 * inf in backward).
+    neg = E.expm1(input.clamp(max=0.0)) * alpha
+    return _inplace_result(input, E.where(input > 0, input, neg), inplace)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x), exact (erf) or with the ``'tanh'`` approximation."""
+    if approximate == "none":
+        return input * 0.5 * (1.0 + E.erf(input * _SQRT_HALF))
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
+        return input * 0.5 * (1.0 + E.tanh(inner))
+    raise RuntimeError(f"gelu: approximate argument must be either 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x)."""
+    return _inplace_result(input, input * E.sigmoid(input), inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    return _inplace_result(input, input * E.tanh(_softplus(input)), inplace)
+
+
+def _softplus(z: Tensor) -> Tensor:
+    """log(1 + exp(z)), stable for any z, gradient exactly sigmoid(z) (0.5 at 0)."""
+    pos = z + E.log1p(E.exp(-z.clamp(min=0.0)))
+    neg = E.log1p(E.exp(z.clamp(max=0.0)))
+    return E.where(z > 0, pos, neg)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold."""
+    z = input * beta if beta != 1 else input
+    soft = _softplus(z)
+    if beta != 1:
+        soft = soft / beta
+    return E.where(z > threshold, input, soft)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), stable."""
+    return -_softplus(-input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return E.tanh(input)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return E.sigmoid(input)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """clamp(x, min_val, max_val)."""
+    return _inplace_result(input, input.clamp(min_val, max_val), inplace)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def softsign(input: Tensor) -> Tensor:
+    return input / (1.0 + input.abs())
+
+
+def _legacy_softmax_dim(ndim: int) -> int:
+    warnings.warn(
+        "Implicit dimension choice for softmax has been deprecated. Change the call to include dim=X as an argument.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x), dim), computed stably."""
+    if dim is None:
+        dim = _legacy_softmax_dim(input.ndim)
+    return _softmax(input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """x - logsumexp(x, dim), computed stably."""
+    if dim is None:
+        dim = _legacy_softmax_dim(input.ndim)
+    return _log_softmax(input, dim, dtype)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    return softmax(-input, dim, _stacklevel, dtype)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(||x||_p over dim, eps)."""
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+# ---------------------------------------------------------------------------
+# Linear, dropout, normalisation, embedding, padding.
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """input @ weight.T + bias: (*, in) x (out, in) -> (*, out)."""
+    if weight.ndim not in (1, 2):
+        raise RuntimeError(f"linear: weight must be 1-D or 2-D, got shape {tuple(weight.shape)}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
+        raise RuntimeError(
+            f"linear: mat1 and mat2 shapes cannot be multiplied (input {tuple(input.shape)}, "
+            f"weight {tuple(weight.shape)}: input's last dim must equal weight's in_features)"
+        )
+    out = input @ (weight.t() if weight.ndim == 2 else weight)
+    return out if bias is None else out + bias
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y_k = x1^T W_k x2 + b_k: (*, in1), (*, in2), (out, in1, in2) -> (*, out)."""
+    from ..ops.linalg import einsum
+
+    out = einsum("...i,kij,...j->...k", input1, weight, input2)
+    return out if bias is None else out + bias
+
+
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (identity unless training)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    dt = input._data.dtype
+    if p == 1.0:
+        mask = xp.zeros(input.shape, dtype=dt)
+    else:
+        mask = ((B.rng().random(input.shape) >= p) / (1.0 - p)).astype(dt)
+    out = input * constant(mask)
+    return _inplace_result(input, out, inplace)
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, batched_ndim: int, name: str) -> Tensor:
+    _check_p(p)
+    if input.ndim not in (batched_ndim, batched_ndim - 1):
+        raise RuntimeError(f"{name}: expected {batched_ndim - 1}D or {batched_ndim}D input, got shape {tuple(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    n_feat = 2 if input.ndim == batched_ndim else 1
+    shape = input.shape[:n_feat] + (1,) * (input.ndim - n_feat)
+    dt = input._data.dtype
+    mask = xp.zeros(shape, dtype=dt) if p == 1.0 else ((B.rng().random(shape) >= p) / (1.0 - p)).astype(dt)
+    return _inplace_result(input, input * constant(mask), inplace)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, L) or (C, L) input."""
+    return _feature_dropout(input, p, training, inplace, 3, "dropout1d")
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, H, W) or (C, H, W) input."""
+    return _feature_dropout(input, p, training, inplace, 4, "dropout2d")
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise over every dim but 1 of (N, C, *): batch statistics when training
+    (updating the running ones in place, the variance unbiased), else the running ones."""
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected at least 2D input (N, C, *), got shape {tuple(input.shape)}")
+    c = input.shape[1]
+    dims = (0,) + tuple(range(2, input.ndim))
+    bshape = (1, c) + (1,) * (input.ndim - 2)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"batch_norm: {name} should contain {c} elements not {t.numel()} (input {tuple(input.shape)})")
+    if training:
+        n = input.numel() // c
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(input.shape)}")
+        mean = input.mean(dims, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(dims, keepdim=True)
+        with no_grad():
+            if running_mean is not None:
+                new = running_mean._data * (1 - momentum) + mean._data.reshape(c) * momentum
+                running_mean.copy_(constant(new.astype(running_mean._data.dtype)))
+            if running_var is not None:
+                unbiased = var._data.reshape(c) * (n / (n - 1))
+                new = running_var._data * (1 - momentum) + unbiased * momentum
+                running_var.copy_(constant(new.astype(running_var._data.dtype)))
+        out = centered * E.rsqrt(var + eps)
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("batch_norm: running_mean and running_var must be defined in evaluation mode")
+        rm = running_mean.reshape(bshape)
+        rv = running_var.reshape(bshape)
+        out = (input - rm) * E.rsqrt(rv + eps)
+    if weight is not None:
+        out = out * weight.reshape(bshape)
+    if bias is not None:
+        out = out + bias.reshape(bshape)
+    return out
+
+
+def _as_shape(shape) -> tuple:
+    if isinstance(shape, int):
+        return (shape,)
+    return tuple(int(s) for s in shape)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` dims (biased variance), then scale and shift."""
+    shape = _as_shape(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise RuntimeError(
+            f"layer_norm: given normalized_shape={list(shape)}, expected input with shape [*, "
+            f"{', '.join(map(str, shape))}], but got input of size {list(input.shape)}"
+        )
+    dims = tuple(range(input.ndim - k, input.ndim))
+    mean = input.mean(dims, keepdim=True)
+    centered = input - mean
+    var = (centered * centered).mean(dims, keepdim=True)
+    out = centered * E.rsqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise (N, C, *) over groups of C // num_groups channels and the spatial dims."""
+    n, c = input.shape[:2]
+    if c % num_groups:
+        raise RuntimeError(f"group_norm: num_channels ({c}) must be divisible by num_groups ({num_groups})")
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean(2, keepdim=True)
+    centered = x - mean
+    var = (centered * centered).mean(2, keepdim=True)
+    out = (centered * E.rsqrt(var + eps)).reshape(input.shape)
+    bshape = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(bshape)
+    if bias is not None:
+        out = out + bias.reshape(bshape)
+    return out
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``input`` (*) -> (*, dim).
+
+    The ``padding_idx`` row gets no gradient; with ``max_norm`` the picked rows are renormalised in place.
+    """
+    idx = input._data if isinstance(input, Tensor) else xp.asarray(input)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
+            f"but got {idx.dtype} instead (while checking arguments for embedding)"
+        )
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported by minigrad")
+    num = weight.shape[0]
+    if idx.size and (idx.min() < -num or idx.max() >= num):
+        raise IndexError(f"embedding: index out of range in self (indices must be in [0, {num}), got "
+                         f"min {idx.min()}, max {idx.max()})")
+    if padding_idx is not None:
+        if padding_idx < 0:
+            padding_idx += num
+        if not 0 <= padding_idx < num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+    if max_norm is not None:
+        with no_grad():
+            rows = xp.unique(idx % num)
+            w = weight._data
+            norms = xp.linalg.norm(w[rows], ord=norm_type, axis=1) if norm_type != 2.0 else \
+                xp.sqrt((w[rows] * w[rows]).sum(1))
+            scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+            w[rows] = (w[rows] * scale[:, None]).astype(w.dtype)
+            weight._bump()
+    out = weight[constant(idx)]
+    if padding_idx is not None and weight._rg:
+        mask = constant((idx % num == padding_idx)[..., None])
+        out = E.where(mask, out.detach(), out)
+    return out
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 tensor of shape (*, num_classes) with a 1 at each index of ``tensor``."""
+    idx = tensor._data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if idx.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(idx.max()) + 1
+    if idx.size and idx.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if idx.size and idx.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = (idx[..., None] == xp.arange(num_classes)).astype(B.int64)
+    return constant(out)
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the trailing dims: ``pad`` = (last_lo, last_hi, prev_lo, prev_hi, ...)."""
+    if mode == "constant":
+        return pad_constant(input, pad, 0.0 if value is None else value)
+    if value is not None and value != 0:
+        raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    raise NotImplementedError(f"pad: mode {mode!r} is not supported yet (only 'constant')")
+
+
+# ---------------------------------------------------------------------------
+# Losses.
+
+def _reduction(size_average, reduce, reduction: str) -> str:
+    """PyTorch's legacy ``size_average``/``reduce`` arguments mapped onto ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn(
+        "size_average and reduce args will be deprecated, please use reduction='{}' instead.".format(
+            ("mean" if size_average is not False else "sum") if reduce is not False else "none"),
+        UserWarning, stacklevel=3,
+    )
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_reduction(reduction: str, extra=()) -> None:
+    if reduction not in ("none", "mean", "sum") + tuple(extra):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_same_size(input: Tensor, target: Tensor, name: str) -> None:
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(
+            f"Using a target size ({_size(target.shape)}) that is different to the input size "
+            f"({_size(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            UserWarning, stacklevel=3,
+        )
+
+
+def _size(shape) -> str:
+    return f"minigrad.Size({list(shape)})"
+
+
+def _weighted(loss: Tensor, weight) -> Tensor:
+    return loss if weight is None else loss * weight
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+             weight: Tensor | None = None) -> Tensor:
+    """(input - target)**2, reduced."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _t(target)
+    _check_same_size(input, target, "mse_loss")
+    d = input - target
+    return _reduce(_weighted(d * d, weight), reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+            weight: Tensor | None = None) -> Tensor:
+    """|input - target|, reduced."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _t(target)
+    _check_same_size(input, target, "l1_loss")
+    return _reduce(_weighted((input - target).abs(), weight), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 d**2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0: L1)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    target = _t(target)
+    _check_same_size(input, target, "smooth_l1_loss")
+    d = input - target
+    z = d.abs()
+    if beta == 0:
+        return _reduce(z, reduction)
+    loss = E.where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """0.5 d**2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    _check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    target = _t(target)
+    _check_same_size(input, target, "huber_loss")
+    d = input - target
+    z = d.abs()
+    loss = E.where(z < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
+    return _reduce(_weighted(loss, weight), reduction)
+
+
+def _clamped_log(x: Tensor) -> Tensor:
+    """log(x) clamped to >= -100 (PyTorch's BCE), with finite gradients at x = 0."""
+    pos = x > 0
+    safe = E.where(pos, x, 1.0)
+    return E.where(pos, E.log(safe), -100.0).clamp(min=-100.0)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """-(t log(x) + (1 - t) log(1 - x)) for probabilities x, each log clamped to >= -100."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _t(target)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"Using a target size ({_size(target.shape)}) that is different to the input size "
+            f"({_size(input.shape)}) is deprecated. Please ensure they have the same size."
+        )
+    data = input._data
+    if data.size and (xp.nanmin(data) < 0 or xp.nanmax(data) > 1):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    loss = -(target * _clamped_log(input) + (1.0 - target) * _clamped_log(1.0 - input))
+    return _reduce(_weighted(loss, weight), reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average=None, reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """BCE of sigmoid(input), computed stably from the logits: (1 - t) x + (1 + (pw - 1) t) softplus(-x)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _t(target)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"Target size ({_size(target.shape)}) must be the same as input size ({_size(input.shape)})"
+        )
+    sp = _softplus(-input)
+    if pos_weight is not None:
+        sp = sp * ((pos_weight - 1.0) * target + 1.0)
+    loss = (1.0 - target) * input + sp
+    return _reduce(_weighted(loss, weight), reduction)
+
+
+def _class_dim_checks(input: Tensor, target: Tensor, name: str) -> None:
+    if input.ndim == 0:
+        raise ValueError(f"{name}: input must have at least 1 dimension (C) or (N, C, ...), got a 0-d tensor")
+    if input.ndim == 1:
+        if target.ndim != 0:
+            raise ValueError(f"{name}: for 1-D input (C,) expected a 0-d target, got shape {tuple(target.shape)}")
+        return
+    if target.shape[:1] != input.shape[:1]:
+        raise ValueError(
+            f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0] if target.ndim else 0})."
+        )
+    if tuple(target.shape[1:]) != tuple(input.shape[2:]):
+        raise RuntimeError(
+            f"{name}: expected target of shape {(input.shape[0],) + tuple(input.shape[2:])} for input of shape "
+            f"{tuple(input.shape)}, got {tuple(target.shape)}"
+        )
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """-input[n, target[n], ...] (times weight[target]) for log-probabilities (N, C, *) or (C,).
+
+    'mean' divides by the summed weights of the non-ignored targets.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _t(target)
+    if target._data.dtype.kind not in "iu":
+        raise RuntimeError(f"nll_loss: expected target of integer class indices, got dtype {target.dtype}")
+    _class_dim_checks(input, target, "nll_loss")
+    cdim = 0 if input.ndim == 1 else 1
+    n_classes = input.shape[cdim]
+    t = target._data.astype(B.int64, copy=False)
+    keep = t != ignore_index
+    bad = keep & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
+    safe = xp.where(keep, t, 0)
+    picked = input.gather(cdim, constant(xp.expand_dims(safe, cdim))).squeeze(cdim)
+    if weight is not None:
+        if weight.ndim != 1 or weight.shape[0] != n_classes:
+            raise RuntimeError(f"nll_loss: weight tensor should be defined either for all {n_classes} classes or no "
+                               f"classes but got weight tensor of shape: {list(weight.shape)}")
+        w = weight._data[safe] * keep
+    else:
+        w = keep.astype(input._data.dtype)
+    w = constant(w.astype(input._data.dtype, copy=False))
+    loss = -picked * w
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / w.sum()
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross entropy between logits (N, C, *) or (C,) and class indices (N, *) or class probabilities
+    (same shape as input), with PyTorch's ``weight``, ``ignore_index`` and ``label_smoothing`` rules."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    target = _t(target)
+    cdim = 0 if input.ndim == 1 else 1
+    if input.ndim == 0:
+        raise ValueError("cross_entropy: input must have at least 1 dimension")
+    n_classes = input.shape[cdim]
+    logp = _log_softmax(input, cdim)
+    wshape = [1] * input.ndim
+    wshape[cdim] = n_classes
+    if target._data.dtype.kind == "f":  # class probabilities
+        if tuple(target.shape) != tuple(input.shape):
+            raise RuntimeError(
+                f"cross_entropy: expected probability target of the input's shape {tuple(input.shape)}, "
+                f"got {tuple(target.shape)}"
+            )
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        prod = logp * target
+        if weight is not None:
+            prod = prod * weight.reshape(wshape)
+        if reduction == "none":
+            return -prod.sum(cdim)
+        if reduction == "sum":
+            return -prod.sum()
+        return -prod.sum() / (input.numel() / n_classes)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing <= 0:
+        return nll
+    t = target._data
+    ignore = t == ignore_index
+    if weight is not None:
+        smooth = -(logp * weight.reshape(wshape)).sum(cdim)
+    else:
+        smooth = -logp.sum(cdim)
+    smooth = smooth * constant((~ignore).astype(smooth._data.dtype))
+    if reduction == "mean":
+        if weight is not None:
+            denom = weight._data[t[~ignore]].sum()
+        else:
+            denom = (~ignore).sum()
+        ret = smooth.sum() / constant(xp.asarray(denom, dtype=smooth._data.dtype))
+    elif reduction == "sum":
+        ret = smooth.sum()
+    else:
+        ret = smooth
+    return nll * (1 - label_smoothing) + ret * (label_smoothing / n_classes)
+
+
+def _xlogy_self(t: Tensor) -> Tensor:
+    """t * log(t) with 0 at t = 0 (gradient finite there)."""
+    zero = t == 0
+    return E.where(zero, 0.0, t * E.log(E.where(zero, 1.0, t)))
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """Pointwise KL divergence target * (log(target) - input) for log-probabilities ``input``.
+
+    ``reduction='batchmean'`` divides the sum by the batch size (the mathematically correct KL).
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, ("batchmean",))
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support size."
+            "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+            "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+            UserWarning, stacklevel=2,
+        )
+    target = _t(target)
+    if log_target:
+        loss = E.exp(target) * (target - input)
+    else:
+        loss = _xlogy_self(target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction)
