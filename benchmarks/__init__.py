@@ -1,0 +1,1 @@
+"""The minigrad benchmark suite: minigrad vs a hand-written numpy floor vs PyTorch (see README.md)."""

@@ -1,0 +1,150 @@
+"""One library running one workload, in its own process, driven by the runner.
+
+``python -m benchmarks.worker LIB WORKLOAD SIZE API THREADS``. Protocol, one JSON
+object per line on the original stdout (the workload's own prints go to stderr):
+
+- at start: ``{"status": "ready", "checksum", "variant", "import_s", ...}``, or
+  ``{"status": "unavailable" | "error", "reason"}`` and exit;
+- on ``run N``: runs the timed unit N times, answers ``{"times": [seconds, ...]}``;
+- on ``done``: answers ``{"peak_rss_growth": bytes}`` (peak RSS since just after the
+  imports, minus the RSS then) and exits.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import time
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def rss_bytes() -> int:
+    kb = _status_kb("VmRSS")
+    if kb is not None:
+        return kb * 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # best effort off Linux
+
+
+def reset_peak() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0), so import-time peaks don't count."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_bytes() -> int:
+    kb = _status_kb("VmHWM")
+    if kb is not None:
+        return kb * 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def blas_threads() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return os.environ.get("OPENBLAS_NUM_THREADS", "?") + " (env)"
+    return ",".join(f"{i['internal_api']}={i['num_threads']}" for i in threadpool_info()) or "?"
+
+
+def main(argv: list[str]) -> int:
+    lib, name, size, api, threads = argv[:5]
+    threads = int(threads)
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the protocol
+
+    def send(obj) -> None:
+        out.write(json.dumps(obj) + "\n")
+        out.flush()
+
+    t0 = time.perf_counter()
+    try:
+        import numpy as np
+
+        from . import common
+        from . import data as D
+
+        versions = {"numpy": np.__version__, "python": sys.version.split()[0]}
+        if lib == "minigrad":
+            from . import workloads_minigrad as impl
+
+            L = impl.lib(api)
+            import minigrad
+
+            versions["minigrad"] = getattr(minigrad, "__version__", "?")
+            make = lambda n, d: impl.W.make(L, n, d)  # noqa: E731
+        elif lib == "torch":
+            from . import workloads_torch as impl
+
+            L = impl.lib(api, threads)
+            versions["torch"] = L.T.__version__
+            make = lambda n, d: impl.W.make(L, n, d)  # noqa: E731
+        elif lib == "numpy":
+            from . import workloads_numpy as impl
+
+            make = impl.make
+        else:
+            raise ValueError(f"unknown library {lib!r}")
+    except ImportError as e:
+        send({"status": "unavailable", "reason": f"{type(e).__name__}: {e}"})
+        return 0
+    import_s = time.perf_counter() - t0
+    gc.collect()
+    base = rss_bytes()
+    peak_reset = reset_peak()
+    try:
+        d = D.make(name, size)
+        w = make(name, d)
+        checksum = w.checksum()  # on fresh state; doubles as the warm-up
+        w.run()
+    except common.Unavailable as e:
+        send({"status": "unavailable", "reason": str(e)})
+        return 0
+    except Exception as e:  # report, don't crash the suite
+        import traceback
+
+        traceback.print_exc()
+        send({"status": "error", "reason": f"{type(e).__name__}: {e}"})
+        return 0
+    send({"status": "ready", "checksum": checksum, "variant": w.variant, "count": w.count,
+          "import_s": import_s, "versions": versions, "blas_threads": blas_threads(),
+          "torch_threads": L.T.get_num_threads() if lib == "torch" else None, "peak_reset": peak_reset})
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd:
+            continue
+        if cmd[0] == "run":
+            gc.collect()
+            times = []
+            for _ in range(int(cmd[1])):
+                t = time.perf_counter()
+                w.run()
+                times.append(time.perf_counter() - t)
+            send({"times": times})
+        elif cmd[0] == "done":
+            send({"peak_rss_growth": peak_bytes() - base, "rss_base": base})
+            return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
