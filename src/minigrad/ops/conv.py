@@ -1,0 +1,642 @@
+"""Convolution and pooling: the table of primitives, their long VJPs, then the functional forms.
+
+Layout: NCHW throughout, float32 kept as float32. A convolution is one im2col copy
+into ``(N, C, kh, kw, Ho, Wo)`` (its innermost run is an output row, so the copy
+streams) and one batched matmul into BLAS; its output comes out NCHW-contiguous.
+
+The three convolution primitives are each other's VJPs, so double backward works:
+
+    conv2d(x, w)            -> out     VJPs: x: conv_transpose2d(g, w)   w: conv2d_weight(x, g)
+    conv_transpose2d(g, w)  -> x-like  VJPs: g: conv2d(gg, w)            w: conv2d_weight(gg, g)
+    conv2d_weight(x, g)     -> w-like  VJPs: x: conv_transpose2d(g, gw)  g: conv2d(x, gw)
+
+Pooling works on the ``kh * kw`` strided slices of the (padded) input: a loop over
+kernel offsets, never over pixels or batch items. max_pool2d keeps the winning offset
+of every window (first occurrence on ties, as PyTorch) in a per-call ``_Saved`` that
+its VJPs share; its backward scatters, and the scatter's VJP gathers.
+
+conv1d is conv2d on a height-1 image. ``pad`` (reflect/replicate/circular) and
+``adaptive_avg_pool2d`` are composites of indexing and matmul.
+"""
+
+from __future__ import annotations
+
+from .. import backend as B
+from .registry import constant, defop, defunary
+
+xp = B.xp
+_as_strided = xp.lib.stride_tricks.as_strided
+
+
+class _Saved:
+    """Per-call scratch one op call shares with its own VJPs (held by the node's params).
+
+    conv2d keeps its im2col columns here so the weight gradient need not redo the
+    copy (taken once, then dropped); max_pool2d keeps the winning offsets.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value=None) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<saved>"
+
+
+# ---------------------------------------------------------------------------
+# Array helpers (numpy in, numpy out).
+#
+# ``geo`` = (stride, pads, dilation, groups): stride (sh, sw), pads ((top, bottom),
+# (left, right)), dilation (dh, dw), groups.
+
+def _padded(x, pads, value=0.0, rows=None, cols=None):
+    """``x`` (..., H, W) padded by ``pads``; ``rows``/``cols`` override the padded extent."""
+    (pt, pb), (pl, pr) = pads
+    h, w = x.shape[-2:]
+    hp = h + pt + pb if rows is None else rows
+    wp = w + pl + pr if cols is None else cols
+    if pt == 0 and pl == 0 and hp <= h and wp <= w:
+        return x[..., :hp, :wp]
+    out = xp.full(x.shape[:-2] + (hp, wp), value, dtype=x.dtype)
+    hh = min(h, hp - pt)
+    ww = min(w, wp - pl)
+    out[..., pt:pt + hh, pl:pl + ww] = x[..., :hh, :ww]
+    return out
+
+
+def _out_size(size, k, s, p0, p1, d):
+    return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def _im2col(x, kh, kw, geo):
+    """Columns ``(N, C, kh, kw, Ho, Wo)``, C-contiguous: one copy out of a strided view."""
+    (sh, sw), pads, (dh, dw), _ = geo
+    xpad = _padded(x, pads)
+    n, c, hp, wp = xpad.shape
+    ho = (hp - dh * (kh - 1) - 1) // sh + 1
+    wo = (wp - dw * (kw - 1) - 1) // sw + 1
+    s0, s1, s2, s3 = xpad.strides
+    view = _as_strided(xpad, (n, c, kh, kw, ho, wo), (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw),
+                       writeable=False)
+    cols = xp.empty(view.shape, dtype=x.dtype)
+    xp.copyto(cols, view)
+    return cols
+
+
+def _col2im(cols, h, w, geo):
+    """Adjoint of ``_im2col``: add every column entry back onto its input pixel."""
+    n, c, kh, kw, ho, wo = cols.shape
+    (sh, sw), ((pt, pb), (pl, pr)), (dh, dw), _ = geo
+    out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+        for j in range(kw):
+            out[:, :, rows, j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, i, j]
+    if pt or pb or pl or pr:
+        out = out[:, :, pt:pt + h, pl:pl + w]
+    return out
+
+
+def _conv2d_fwd(xp, arrs, geo, saved):
+    x, w = arrs[0], arrs[1]
+    groups = geo[3]
+    o, cg, kh, kw = w.shape
+    n = x.shape[0]
+    cols = _im2col(x, kh, kw, geo)
+    ho, wo = cols.shape[4], cols.shape[5]
+    saved.value = cols
+    # (G, O/G, Cg*kh*kw) @ (N, G, Cg*kh*kw, Ho*Wo): one BLAS call per (batch, group).
+    out = xp.matmul(w.reshape(groups, o // groups, cg * kh * kw),
+                    cols.reshape(n, groups, cg * kh * kw, ho * wo))
+    out = out.reshape(n, o, ho, wo)
+    if len(arrs) == 3:
+        out += arrs[2].reshape(1, o, 1, 1)
+    return out
+
+
+def _conv_transpose2d_fwd(xp, arrs, geo, in_hw):
+    g, w = arrs
+    groups = geo[3]
+    o, cg, kh, kw = w.shape
+    n, _, ho, wo = g.shape
+    wm = w.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1)
+    cols = xp.matmul(wm, g.reshape(n, groups, o // groups, ho * wo))
+    return _col2im(cols.reshape(n, groups * cg, kh, kw, ho, wo), in_hw[0], in_hw[1], geo)
+
+
+def _conv2d_weight_fwd(xp, arrs, geo, wshape, saved):
+    x, g = arrs
+    groups = geo[3]
+    o, cg, kh, kw = wshape
+    n, _, ho, wo = g.shape
+    cols = None
+    if saved is not None:
+        cols, saved.value = saved.value, None  # used once, then released
+    if cols is None:
+        cols = _im2col(x, kh, kw, geo)
+    cols = cols.reshape(n, groups, cg * kh * kw, ho * wo)
+    gw = xp.matmul(g.reshape(n, groups, o // groups, ho * wo), cols.transpose(0, 1, 3, 2))
+    return gw.sum(axis=0).reshape(wshape)
+
+
+def _pool_slices(geo):
+    """(offset, (row slice, col slice)) for every kernel offset of a pooling window."""
+    (kh, kw), (sh, sw), _, (dh, dw), (ho, wo) = geo[:5]
+    out = []
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+        for j in range(kw):
+            out.append((i * kw + j, (Ellipsis, rows, slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))))
+    return out
+
+
+def _pool_extent(geo):
+    """Rows and columns of the padded input the windows read."""
+    (kh, kw), (sh, sw), _, (dh, dw), (ho, wo) = geo[:5]
+    return (ho - 1) * sh + dh * (kh - 1) + 1, (wo - 1) * sw + dw * (kw - 1) + 1
+
+
+def _pool_pad(x, geo, value):
+    (ph, pw) = geo[2]
+    eh, ew = _pool_extent(geo)
+    return _padded(x, ((ph, 0), (pw, 0)), value, eh, ew)
+
+
+def _pool_unpad(gpad, geo):
+    """Crop a gradient on the padded input back to the input's (H, W)."""
+    (ph, pw) = geo[2]
+    h, w = geo[5][-2:]
+    eh, ew = gpad.shape[-2:]
+    if ph == 0 and pw == 0 and eh == h and ew == w:
+        return gpad
+    if eh - ph >= h and ew - pw >= w:
+        return gpad[..., ph:ph + h, pw:pw + w]
+    out = xp.zeros(gpad.shape[:-2] + (h, w), dtype=gpad.dtype)
+    out[..., :eh - ph, :ew - pw] = gpad[..., ph:ph + h, pw:pw + w]
+    return out
+
+
+def _overlapping(geo):
+    (kh, kw), (sh, sw), _, (dh, dw) = geo[:4]
+    return sh < dh * (kh - 1) + 1 or sw < dw * (kw - 1) + 1
+
+
+def _max_pool_fwd(xp, x, geo, saved):
+    # NaN propagates as in PyTorch (a NaN wins its window); skip that test when x has none.
+    with_nan = bool(xp.isnan(x.sum()))
+    xpad = _pool_pad(x, geo, -xp.inf)
+    out = idx = None
+    for k, sl in _pool_slices(geo):
+        v = xpad[sl]
+        if out is None:
+            out = v.copy()
+            idx = xp.zeros(out.shape, dtype=xp.uint8 if geo[0][0] * geo[0][1] < 256 else xp.int32)
+            continue
+        better = v > out  # strict: the first occurrence keeps a tie
+        if with_nan:
+            better |= xp.isnan(v)
+        xp.copyto(out, v, where=better)
+        xp.copyto(idx, k, where=better)
+    saved.value = idx
+    return out
+
+
+def _max_pool_backward_fwd(xp, g, geo, saved):
+    idx = saved.value
+    eh, ew = _pool_extent(geo)
+    (ph, pw), h, w = geo[2], geo[5][-2], geo[5][-1]
+    gpad = xp.zeros(g.shape[:-2] + (max(eh, h + ph), max(ew, w + pw)), dtype=g.dtype)
+    overlap = _overlapping(geo)
+    for k, sl in _pool_slices(geo):
+        hit = idx == k
+        if overlap:
+            gpad[sl] += xp.where(hit, g, 0)
+        else:
+            xp.copyto(gpad[sl], g, where=hit)
+    return _pool_unpad(gpad, geo)
+
+
+def _max_pool_gather_fwd(xp, gg, geo, saved):
+    idx = saved.value
+    gpad = _pool_pad(gg, geo, 0)
+    out = xp.zeros(idx.shape, dtype=gg.dtype)
+    for k, sl in _pool_slices(geo):
+        xp.copyto(out, gpad[sl], where=idx == k)
+    return out
+
+
+def _avg_pool_fwd(xp, x, geo):
+    xpad = _pool_pad(x, geo, 0)
+    out = None
+    for _, sl in _pool_slices(geo):
+        if out is None:
+            out = xpad[sl].copy()
+        else:
+            out += xpad[sl]
+    out *= geo[6]
+    return out
+
+
+def _avg_pool_backward_fwd(xp, g, geo):
+    eh, ew = _pool_extent(geo)
+    (ph, pw), h, w = geo[2], geo[5][-2], geo[5][-1]
+    gpad = xp.zeros(g.shape[:-2] + (max(eh, h + ph), max(ew, w + pw)), dtype=g.dtype)
+    gs = g * geo[6]
+    for _, sl in _pool_slices(geo):
+        gpad[sl] += gs
+    return _pool_unpad(gpad, geo)
+
+
+def _conv2d_vjp(g, out, inputs, params, mask):
+    geo, saved = params
+    x, w = inputs[0], inputs[1]
+    grads = [None] * len(inputs)
+    if mask[0]:
+        grads[0] = conv_transpose2d_(g, w, geo, x.shape[2:])
+    if mask[1]:
+        grads[1] = conv2d_weight_(x, g, geo, w.shape, saved)
+    saved.value = None
+    if len(inputs) == 3 and mask[2]:
+        grads[2] = g.sum((0, 2, 3))
+    return grads
+
+
+# fmt: off
+#          maker   name                 forward(xp, arrays, *params)  VJPs (written with the ops of this table)
+conv2d_ = defop("conv2d",               _conv2d_fwd,                  _conv2d_vjp, save="inputs")
+conv_transpose2d_ = defop("conv_transpose2d", _conv_transpose2d_fwd, arity=2, save="inputs", vjps=(
+    lambda gg, out, g, w, geo, in_hw: conv2d_((gg, w), geo, _Saved()),
+    lambda gg, out, g, w, geo, in_hw: conv2d_weight_(gg, g, geo, w.shape, None)))
+conv2d_weight_ = defop("conv2d_weight", _conv2d_weight_fwd, arity=2, save="inputs", vjps=(
+    lambda ggw, out, x, g, geo, wshape, saved: conv_transpose2d_(g, ggw, geo, x.shape[2:]),
+    lambda ggw, out, x, g, geo, wshape, saved: conv2d_((x, ggw), geo, _Saved())))
+#          maker   name                 forward(xp, x, *params)       VJP(g, out, x, *params)
+max_pool2d_ = defunary("max_pool2d",    _max_pool_fwd,
+                       lambda g, out, x, geo, saved: max_pool2d_backward_(g, geo, saved))
+max_pool2d_backward_ = defunary("max_pool2d_backward", _max_pool_backward_fwd,
+                       lambda g, out, x, geo, saved: max_pool2d_gather_(g, geo, saved))
+max_pool2d_gather_ = defunary("max_pool2d_gather", _max_pool_gather_fwd,
+                       lambda g, out, x, geo, saved: max_pool2d_backward_(g, geo, saved))
+avg_pool2d_ = defunary("avg_pool2d",    _avg_pool_fwd,                lambda g, out, x, geo: avg_pool2d_backward_(g, geo))
+avg_pool2d_backward_ = defunary("avg_pool2d_backward", _avg_pool_backward_fwd,
+                       lambda g, out, x, geo: avg_pool2d_(g, geo))
+# fmt: on
+
+
+# ---------------------------------------------------------------------------
+# Argument handling.
+
+def _tuple(value, n, name, op):
+    if isinstance(value, (list, tuple)):
+        if len(value) == 1:
+            value = tuple(value) * n
+        if len(value) != n:
+            raise RuntimeError(f"{op}: expected {name} to be a single integer or a list of {n} values, got {value}")
+        return tuple(int(v) for v in value)
+    return (int(value),) * n
+
+
+def _as_tensor(x, op):
+    from ..tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, B.ndarray):
+        return constant(x)
+    raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
+
+
+def _check_float(x, op):
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: \"{op}\" not implemented for dtype {x.dtype}; expected a floating point input")
+
+
+def _batched(x, ndim, op, what="input"):
+    """(input with a batch dim, whether one was added) for an input of ``ndim`` or ``ndim - 1`` dims."""
+    if x.ndim == ndim:
+        return x, False
+    if x.ndim == ndim - 1:
+        return x.unsqueeze(0), True
+    raise RuntimeError(
+        f"{op}: Expected {ndim - 1}D (unbatched) or {ndim}D (batched) {what}, but got {what} of size: {list(x.shape)}"
+    )
+
+
+def _conv_pads(padding, kernel, dilation, stride, op):
+    """Padding as ((lo, hi), ...) per spatial dim; 'same' puts the odd extra on the high side (PyTorch)."""
+    n = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError(f"{op}: padding='same' is not supported for strided convolutions")
+            pads = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+        raise RuntimeError(f"{op}: Invalid padding string '{padding}', should be one of ['valid', 'same']")
+    pad = _tuple(padding, n, "padding", op)
+    if any(p < 0 for p in pad):
+        raise RuntimeError(f"{op}: negative padding is not supported, got padding={pad}")
+    return tuple((p, p) for p in pad)
+
+
+def _conv_check(x, weight, bias, stride, dilation, groups, op):
+    _check_float(x, op)
+    if weight.ndim != 4:
+        raise RuntimeError(f"{op}: expected a 4D weight, got weight of size {list(weight.shape)}")
+    if weight._data.dtype != x._data.dtype or (bias is not None and bias._data.dtype != x._data.dtype):
+        raise RuntimeError(
+            f"{op}: Input type ({x.dtype}) and weight type ({weight.dtype}) should be the same"
+            + ("" if bias is None else f" (bias type {bias.dtype})")
+        )
+    if groups < 1:
+        raise RuntimeError(f"{op}: non-positive groups is not supported, got groups={groups}")
+    if any(s < 1 for s in stride):
+        raise RuntimeError(f"{op}: non-positive stride is not supported, got stride={stride}")
+    if any(d < 1 for d in dilation):
+        raise RuntimeError(f"{op}: dilation should be greater than zero, got dilation={dilation}")
+    o, cg = weight.shape[:2]
+    if x.shape[1] != cg * groups or o % groups:
+        raise RuntimeError(
+            f"{op}: Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(x.shape)} "
+            f"to have {cg * groups} channels, but got {x.shape[1]} channels instead"
+            + (f" (and out channels {o} divisible by groups)" if o % groups else "")
+        )
+    if bias is not None and tuple(bias.shape) != (o,):
+        raise RuntimeError(f"{op}: expected bias of shape ({o},), got {list(bias.shape)}")
+
+
+def _conv2d_impl(x, weight, bias, stride, padding, dilation, groups, op):
+    x = _as_tensor(x, op)
+    weight = _as_tensor(weight, op)
+    bias = None if bias is None else _as_tensor(bias, op)
+    stride = _tuple(stride, 2, "stride", op)
+    dilation = _tuple(dilation, 2, "dilation", op)
+    _conv_check(x, weight, bias, stride, dilation, groups, op)
+    kernel = weight.shape[2:]
+    pads = _conv_pads(padding, kernel, dilation, stride, op)
+    for size, k, (lo, hi), d in zip(x.shape[2:], kernel, pads, dilation):
+        if size + lo + hi < d * (k - 1) + 1:
+            raise RuntimeError(
+                f"{op}: Calculated padded input size per channel: "
+                f"({' x '.join(str(s + a + b) for s, (a, b) in zip(x.shape[2:], pads))}). "
+                f"Kernel size: ({' x '.join(str(d_ * (k_ - 1) + 1) for k_, d_ in zip(kernel, dilation))}). "
+                "Kernel size can't be greater than actual input size"
+            )
+    geo = (stride, pads, dilation, int(groups))
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return conv2d_(inputs, geo, _Saved())
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """2-D convolution (cross-correlation, as PyTorch).
+
+    input (N, C, H, W) or (C, H, W); weight (O, C/groups, kh, kw); bias (O,) or None.
+    ``padding``: int, pair, 'valid' or 'same'. Returns (N, O, Ho, Wo).
+    """
+    x, unbatched = _batched(_as_tensor(input, "conv2d"), 4, "conv2d")
+    out = _conv2d_impl(x, weight, bias, stride, padding, dilation, groups, "conv2d")
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """1-D convolution: input (N, C, L) or (C, L); weight (O, C/groups, k); returns (N, O, Lo)."""
+    x, unbatched = _batched(_as_tensor(input, "conv1d"), 3, "conv1d")
+    weight = _as_tensor(weight, "conv1d")
+    if weight.ndim != 3:
+        raise RuntimeError(f"conv1d: expected a 3D weight, got weight of size {list(weight.shape)}")
+    pad = padding if isinstance(padding, str) else (0, _tuple(padding, 1, "padding", "conv1d")[0])
+    out = _conv2d_impl(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, _tuple(stride, 1, "stride", "conv1d")[0]),
+                       pad, (1, _tuple(dilation, 1, "dilation", "conv1d")[0]), groups, "conv1d")
+    out = out.squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,  # noqa: A002
+                     dilation=1):
+    """Transposed 2-D convolution (the adjoint of conv2d; PyTorch's argument order).
+
+    input (N, Cin, H, W); weight (Cin, Cout/groups, kh, kw). Output side
+    ``(H - 1)*stride - 2*padding + dilation*(kh - 1) + output_padding + 1``.
+    """
+    op = "conv_transpose2d"
+    x, unbatched = _batched(_as_tensor(input, op), 4, op)
+    weight = _as_tensor(weight, op)
+    stride = _tuple(stride, 2, "stride", op)
+    dilation = _tuple(dilation, 2, "dilation", op)
+    pad = _tuple(padding, 2, "padding", op)
+    opad = _tuple(output_padding, 2, "output_padding", op)
+    _check_float(x, op)
+    if weight.ndim != 4 or weight.shape[0] != x.shape[1] or weight.shape[0] % groups:
+        raise RuntimeError(
+            f"{op}: weight of size {list(weight.shape)} does not fit input {list(x.shape)} with groups={groups}"
+        )
+    if weight._data.dtype != x._data.dtype:
+        raise RuntimeError(f"{op}: Input type ({x.dtype}) and weight type ({weight.dtype}) should be the same")
+    if any(o >= s and o >= d for o, s, d in zip(opad, stride, dilation)):
+        raise RuntimeError(f"{op}: output padding must be smaller than either stride or dilation, got {opad}")
+    kernel = weight.shape[2:]
+    hw = tuple((n - 1) * s - 2 * p + d * (k - 1) + o + 1
+               for n, s, p, d, k, o in zip(x.shape[2:], stride, pad, dilation, kernel, opad))
+    if any(v <= 0 for v in hw):
+        raise RuntimeError(f"{op}: output size {hw} is too small (input {list(x.shape)})")
+    geo = (stride, tuple((p, p) for p in pad), dilation, int(groups))
+    out = conv_transpose2d_(x, weight, geo, hw)
+    if bias is not None:
+        out = out + _as_tensor(bias, op).reshape(1, -1, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
+def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, op):
+    kernel = _tuple(kernel_size, 2, "kernel_size", op)
+    stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) \
+        else _tuple(stride, 2, "stride", op)
+    pad = _tuple(padding, 2, "padding", op)
+    dil = _tuple(dilation, 2, "dilation", op)
+    if any(k < 1 for k in kernel) or any(s < 1 for s in stride) or any(d < 1 for d in dil):
+        raise RuntimeError(f"{op}: kernel_size {kernel}, stride {stride} and dilation {dil} must be positive")
+    if any(p < 0 or p > k // 2 for p, k in zip(pad, kernel)):
+        raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but got pad={pad}, "
+                           f"kernel_size={kernel}")
+    outs = []
+    for n, k, s, p, d in zip(x.shape[-2:], kernel, stride, pad, dil):
+        span = n + 2 * p - d * (k - 1) - 1
+        o = (span + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (o - 1) * s >= n + p:
+            o -= 1  # the last window must start inside the input or its left padding
+        if o < 1:
+            raise RuntimeError(f"{op}: Given input size {tuple(x.shape[-3:])}, calculated output size "
+                               f"{o} is too small (kernel_size {kernel}, stride {stride}, padding {pad})")
+        outs.append(o)
+    return kernel, stride, pad, dil, tuple(outs)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    """Max over windows: input (N, C, H, W) or (C, H, W) -> (N, C, Ho, Wo).
+
+    Ties go to the first element of the window (row-major), as in PyTorch; with
+    ``return_indices`` also the flat index (into H*W) of every maximum.
+    """
+    x = _as_tensor(input, "max_pool2d")
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"max_pool2d: Expected 3D or 4D input, but got input of size: {list(x.shape)}")
+    _check_float(x, "max_pool2d")
+    kernel, stride, pad, dil, outs = _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    geo = (kernel, stride, pad, dil, outs, tuple(x.shape))
+    saved = _Saved()
+    out = max_pool2d_(x, geo, saved)
+    if not return_indices:
+        return out
+    k = saved.value.astype(B.int64)
+    ho = xp.arange(outs[0]).reshape(-1, 1)
+    wo = xp.arange(outs[1])
+    rows = ho * stride[0] - pad[0] + (k // kernel[1]) * dil[0]
+    cols = wo * stride[1] - pad[1] + (k % kernel[1]) * dil[1]
+    return out, constant(rows * x.shape[-1] + cols)
+
+
+def _avg_divisor(x_hw, kernel, stride, pad, outs, count_include_pad, divisor_override):
+    """1 / divisor: a number, or an (Ho, Wo) array where windows are clipped (PyTorch's rule)."""
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise RuntimeError("avg_pool2d: divisor must be not zero")
+        return 1.0 / divisor_override
+    sizes = []
+    for n, k, s, p, o in zip(x_hw, kernel, stride, pad, outs):
+        start = xp.arange(o) * s - p
+        end = xp.minimum(start + k, n + p)
+        size = end - start
+        if not count_include_pad:
+            size = xp.minimum(end, n) - xp.maximum(start, 0)
+        sizes.append(size)
+    div = sizes[0].reshape(-1, 1) * sizes[1].reshape(1, -1)
+    if (div == div.flat[0]).all():
+        return 1.0 / float(div.flat[0])
+    return 1.0 / div
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
+               divisor_override=None):
+    """Mean over windows: input (N, C, H, W) or (C, H, W) -> (N, C, Ho, Wo)."""
+    x = _as_tensor(input, "avg_pool2d")
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"avg_pool2d: Expected 3D or 4D input, but got input of size: {list(x.shape)}")
+    _check_float(x, "avg_pool2d")
+    kernel, stride, pad, dil, outs = _pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
+    inv = _avg_divisor(x.shape[-2:], kernel, stride, pad, outs, count_include_pad, divisor_override)
+    if not isinstance(inv, float):
+        inv = inv.astype(x._data.dtype)
+    geo = (kernel, stride, pad, dil, outs, tuple(x.shape), inv)
+    return avg_pool2d_(x, geo)
+
+
+def _adaptive_matrix(n, o, dtype):
+    """(o, n) averaging matrix of adaptive pooling: row i averages [floor(i*n/o), ceil((i+1)*n/o))."""
+    m = xp.zeros((o, n), dtype=dtype)
+    for i in range(o):
+        lo = (i * n) // o
+        hi = -((-(i + 1) * n) // o)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
+
+
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+    """Average pooling to a fixed (Ho, Wo) (an int, a pair, None keeps that side)."""
+    x = _as_tensor(input, "adaptive_avg_pool2d")
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d: Expected 3D or 4D input, but got input of size: {list(x.shape)}")
+    _check_float(x, "adaptive_avg_pool2d")
+    if isinstance(output_size, (list, tuple)):
+        size = tuple(output_size)
+        if len(size) != 2:
+            raise RuntimeError(f"adaptive_avg_pool2d: output_size must be 2, got {output_size}")
+    else:
+        size = (output_size, output_size)
+    h, w = x.shape[-2:]
+    ho, wo = (h if size[0] is None else int(size[0])), (w if size[1] is None else int(size[1]))
+    if ho < 1 or wo < 1:
+        raise RuntimeError(f"adaptive_avg_pool2d: output_size must be positive, got {size}")
+    if h % ho == 0 and w % wo == 0:
+        if ho == 1 and wo == 1:
+            return x.mean((-2, -1), keepdim=True)
+        return avg_pool2d(x, (h // ho, w // wo))
+    dt = x._data.dtype
+    out = x
+    if wo != w:
+        out = out @ constant(_adaptive_matrix(w, wo, dt).T)
+    if ho != h:
+        out = constant(_adaptive_matrix(h, ho, dt)) @ out
+    return out
+
+
+def _pad_index(n, lo, hi, mode, op):
+    """Source index, along one dim of size n, of every padded position."""
+    pos = xp.arange(-lo, n + hi)
+    if mode == "reflect":
+        if lo >= n or hi >= n:
+            raise RuntimeError(f"{op}: Padding size should be less than the corresponding input dimension, "
+                               f"but got: padding ({lo}, {hi}) at dimension of size {n}")
+        period = 2 * (n - 1)
+        if period == 0:
+            return xp.zeros_like(pos)
+        pos = xp.abs(pos) % period
+        return xp.where(pos >= n, period - pos, pos)
+    if mode == "replicate":
+        if n == 0:
+            raise RuntimeError(f"{op}: input tensor must have a non-zero size in padded dimensions")
+        return xp.clip(pos, 0, n - 1)
+    if mode == "circular":
+        if lo > n or hi > n:
+            raise RuntimeError(f"{op}: Padding value causes wrapping around more than once "
+                               f"(padding ({lo}, {hi}), dimension of size {n})")
+        return pos % n
+    raise NotImplementedError(f"{op}: unrecognised padding mode {mode!r}")
+
+
+def pad(input, pad, mode="constant", value=None):  # noqa: A002
+    """``F.pad``: ``pad`` = (last_lo, last_hi, prev_lo, prev_hi, ...).
+
+    Modes 'constant' (``value``, default 0), 'reflect', 'replicate', 'circular'; the
+    last three gather through integer indices, so their gradient adds up the copies.
+    """
+    from .movement import pad_constant
+
+    x = _as_tensor(input, "pad")
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError(f"pad: Padding length must be divisible by 2, got {len(pad)}")
+    if mode == "constant":
+        return pad_constant(x, pad, 0.0 if value is None else value)
+    if value is not None and value != 0:
+        raise RuntimeError(f"pad: Padding mode \"{mode}\" doesn't take in value argument")
+    k = len(pad) // 2
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: Unrecognised padding mode {mode!r}")
+    if k > 3 or x.ndim < k + 1 or x.ndim > k + 2:
+        raise NotImplementedError(
+            f"pad: Padding size {len(pad)} is not supported for {x.ndim}D input tensor (mode {mode!r}). "
+            "Supported combinations for non-constant padding: 2D or 3D input with padding size 2, "
+            "3D or 4D input with padding size 4, 4D or 5D input with padding size 6"
+        )
+    out = x
+    for i in range(k):
+        lo, hi = pad[2 * i], pad[2 * i + 1]
+        if lo == 0 and hi == 0:
+            continue
+        d = x.ndim - 1 - i
+        if mode == "reflect" and (lo < 0 or hi < 0):
+            raise RuntimeError(f"pad: negative padding is not supported in reflect mode, got {pad}")
+        idx = _pad_index(out.shape[d], max(lo, 0), max(hi, 0), mode, "pad")
+        idx = idx[max(-lo, 0):len(idx) - max(-hi, 0)]
+        out = out[(slice(None),) * d + (idx,)]
+    return out
+
+
+__all__ = [
+    "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
+]
