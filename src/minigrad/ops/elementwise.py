@@ -21,21 +21,21 @@ def _zeros(g):
 def _sigmoid(xp, x):
     # exp(-x) may overflow to inf for very negative x, giving the right limit 0;
     # forwards run with numpy's FP warnings off. One buffer, reused in place.
-    t = xp.negative(x)
+    t = xp.negative(x, out=xp.empty_like(x))  # (out= keeps a 0-d result an array)
     xp.exp(t, out=t)
     t += 1
     return xp.reciprocal(t, out=t)
 
 
 def _tanh_backward(xp, g, y):
-    t = y * y
+    t = xp.multiply(y, y, out=xp.empty_like(y))  # (out= keeps a 0-d result an array)
     xp.subtract(1, t, out=t)
     t *= g
     return t
 
 
 def _sigmoid_backward(xp, g, y):
-    t = 1 - y
+    t = xp.subtract(1, y, out=xp.empty_like(y))  # (out= keeps a 0-d result an array)
     t *= y
     t *= g
     return t

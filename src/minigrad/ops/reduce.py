@@ -11,6 +11,7 @@ import builtins
 from collections import namedtuple
 
 from .. import backend as B
+from ..autograd.engine import _state as _grad_state
 from .registry import constant, defunary
 
 xp = B.xp
@@ -93,11 +94,35 @@ def _prod_vjp(g, out, x, dims, keepdim):
     # Exact with zeros: a slice with one zero sends the product of the others to
     # that position; a slice with two or more zeros sends zeros.
     zero = x == 0
+    if _grad_state.enabled and zero._data.any():
+        # create_graph with zeros present: the masked formula below is right in value
+        # but its own derivative misses the terms through the zeros; use the exact one.
+        return _grow(g, dims, keepdim, x.shape) * _prod_of_others(x, dims)
     count = zero.sum(dims, keepdim=True)
     nonzero = where_(zero, 1.0, x)
     p = _prod(nonzero, dims, True)
     share = where_(count == 0, p / nonzero, where_(zero.logical_and(count == 1), p, 0.0))
     return _grow(g, dims, keepdim, x.shape) * share
+
+
+def _prod_of_others(x, dims):
+    """For each element, the product of the other elements of its slice (differentiable, O(n^2))."""
+    nd = x.ndim
+    red = tuple(range(nd)) if dims is None else tuple(dims)
+    if nd == 0:
+        return constant(xp.ones((), dtype=x._data.dtype))
+    keep = [d for d in range(nd) if d not in red]
+    perm = keep + list(red)
+    inv = [perm.index(d) for d in range(nd)]
+    xt = x.permute(*perm)
+    lead = xt.shape[:len(keep)]
+    n = 1
+    for d in red:
+        n *= x.shape[d]
+    flat = xt.reshape(lead + (n,))
+    # rows[..., i, j] = x_j, with 1 in place of x_i: row i's product leaves x_i out.
+    rows = where_(constant(xp.eye(n, dtype=bool)), 1.0, flat.unsqueeze(-2).expand(*(lead + (n, n))))
+    return _prod(rows, (len(lead) + 1,), False).reshape(xt.shape).permute(*inv)
 
 
 def _norm_vjp(g, out, x, p, dims, keepdim):

@@ -17,7 +17,7 @@ _A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 def erf_array(x):
     """erf elementwise: exact (libm) in float64, A&S 7.1.26 for smaller floats."""
     if x.dtype == B.float64:
-        return _erf64(x).astype(B.float64)
+        return xp.asarray(_erf64(x), dtype=B.float64)  # frompyfunc gives a Python float for 0-d input
     z = xp.abs(x).astype(B.float64)
     t = 1.0 / (1.0 + _P * z)
     poly = t * (_A[0] + t * (_A[1] + t * (_A[2] + t * (_A[3] + t * _A[4]))))
