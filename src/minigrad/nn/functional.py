@@ -12,6 +12,15 @@ import warnings
 from .. import backend as B
 from ..autograd.engine import no_grad
 from ..ops import elementwise as E
+from ..ops.conv import (  # noqa: F401  (re-exported: convolution and pooling live in ops/conv.py)
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose2d,
+    max_pool2d,
+)
+from ..ops.conv import pad as _pad_modes
 from ..ops.movement import pad_constant
 from ..ops.reduce import log_softmax as _log_softmax
 from ..ops.reduce import softmax as _softmax
@@ -369,7 +378,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         return pad_constant(input, pad, 0.0 if value is None else value)
     if value is not None and value != 0:
         raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument")
-    raise NotImplementedError(f"pad: mode {mode!r} is not supported yet (only 'constant')")
+    return _pad_modes(input, pad, mode)  # reflect / replicate / circular (ops/conv.py)
 
 
 # ---------------------------------------------------------------------------
