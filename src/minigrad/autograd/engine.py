@@ -397,6 +397,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             else:
                 mask = tuple([p is not None and (needed is None or p in needed) for p in parents])
                 gins = op.vjp_all(g, out, node.inputs, params, mask)
+            inputs = out = None  # drop our references so freed tensors die now
             if not retain_graph and op.saves:
                 node.inputs = _FREED
                 node.out = None
