@@ -433,6 +433,18 @@ def _weighted(loss: Tensor, weight) -> Tensor:
     return loss if weight is None else loss * weight
 
 
+def _elementwise_weighted(loss: Tensor, weight, reduction: str, input: Tensor, by_weight: bool) -> Tensor:
+    """PyTorch's per-element ``weight`` of mse/l1 ('mean' = sum / sum(weight)) and huber ('mean' = mean)."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean" and by_weight:
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
     """(input - target)**2, reduced."""
@@ -441,7 +453,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     target = _t(target)
     _check_same_size(input, target, "mse_loss")
     d = input - target
-    return _reduce(_weighted(d * d, weight), reduction)
+    return _elementwise_weighted(d * d, weight, reduction, input, True)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
@@ -451,7 +463,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
     _check_reduction(reduction)
     target = _t(target)
     _check_same_size(input, target, "l1_loss")
-    return _reduce(_weighted((input - target).abs(), weight), reduction)
+    return _elementwise_weighted((input - target).abs(), weight, reduction, input, True)
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
@@ -482,7 +494,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     d = input - target
     z = d.abs()
     loss = E.where(z < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
-    return _reduce(_weighted(loss, weight), reduction)
+    return _elementwise_weighted(loss, weight, reduction, input, False)
 
 
 def _clamped_log(x: Tensor) -> Tensor:
