@@ -108,6 +108,7 @@ def main(argv: list[str]) -> int:
         send({"status": "unavailable", "reason": f"{type(e).__name__}: {e}"})
         return 0
     import_s = time.perf_counter() - t0
+    D.make(name, "tiny")  # loads numpy.random etc. in every library's process alike, before the baseline
     gc.collect()
     base = rss_bytes()
     peak_reset = reset_peak()

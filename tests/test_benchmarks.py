@@ -1,0 +1,119 @@
+"""Smoke test of the benchmark suite: every workload runs at tiny size, and minigrad
+agrees with the hand-written numpy floor (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigrad
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # benchmarks/ is a top-level package beside src/, not installed
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import common, runner, workloads_minigrad, workloads_numpy, workloads_torchlike  # noqa: E402
+from benchmarks import data as D  # noqa: E402
+
+
+def _pair(name: str):
+    d = D.make(name, "tiny")
+    try:
+        mg = workloads_minigrad.make(name, d)
+    except common.Unavailable as e:  # a piece of minigrad not written yet
+        pytest.skip(f"minigrad {name}: {e}")
+    return mg, workloads_numpy.make(name, D.make(name, "tiny"))
+
+
+@pytest.mark.parametrize("name", common.WORKLOADS)
+def test_checksums_agree_with_numpy_floor(name):
+    mg, np_floor = _pair(name)
+    c_mg = mg.checksum()
+    c_np = np_floor.checksum()
+    assert np.isfinite(c_mg) and np.isfinite(c_np)
+    assert runner._agree(c_mg, c_np, name), (name, c_mg, c_np)
+    mg.run()  # the timed unit runs after the checksum, as in the worker
+    np_floor.run()
+
+
+@pytest.mark.parametrize("api", ["raw", "auto"])
+def test_mlp_variants_agree(api):
+    d = D.make("mlp_step", "tiny")
+    try:
+        mg = workloads_minigrad.make("mlp_step", d, api=api)
+    except common.Unavailable as e:
+        pytest.skip(str(e))
+    assert runner._agree(mg.checksum(), workloads_numpy.make("mlp_step", d).checksum(), "mlp_step")
+
+
+def test_numpy_floor_gradients_match_minigrad_elementwise():
+    # Checksums sum the gradients; compare them element by element too.
+    d = D.make("tiny_ops", "tiny")
+    a = minigrad.tensor(d["a"], requires_grad=True)
+    b = minigrad.tensor(d["b"], requires_grad=True)
+    out = workloads_torchlike.tiny_program(a, b)
+    out.backward()
+    ref, da, db = workloads_numpy.tiny_fwd_bwd(d["a"], d["b"])
+    np.testing.assert_allclose(out.item(), ref, rtol=1e-5)
+    np.testing.assert_allclose(a.grad.numpy(), da, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), db, rtol=1e-4, atol=1e-6)
+
+    d = D.make("big_elementwise", "tiny")
+    x = minigrad.tensor(d["x"], requires_grad=True)
+    (x.tanh() * x.sigmoid() + (-(x * x)).exp()).sum().backward()
+    _, g = workloads_numpy.make("big_elementwise", d).run()
+    np.testing.assert_allclose(x.grad.numpy(), g, rtol=1e-4, atol=1e-6)
+
+    d = D.make("deep_chain", "tiny")
+    mg = workloads_minigrad.make("deep_chain", d)
+    mg.run()
+    _, gx, gw = workloads_numpy.make("deep_chain", d).run()
+    np.testing.assert_allclose(mg.x.grad.numpy(), gx, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(mg.w.grad.numpy(), gw, rtol=1e-4, atol=1e-6)
+
+
+def test_missing_piece_is_unavailable_not_a_crash():
+    L = workloads_torchlike.Lib(minigrad, nn=None, F=None, optim=None)
+    with pytest.raises(common.Unavailable, match="conv2d"):
+        workloads_torchlike.make(L, "cnn_step", D.make("cnn_step", "tiny"))
+    # The MLP falls back to raw tensor ops and says so.
+    w = workloads_torchlike.make(L, "mlp_step", D.make("mlp_step", "tiny"))
+    assert "manual SGD" in w.variant and "log_softmax" in w.variant
+
+
+def test_checksum_mismatch_is_flagged():
+    res = {"libs": {"numpy": {"status": "ready", "checksum": 1.0},
+                    "minigrad": {"status": "ready", "checksum": 1.5}},
+           "rounds": [{"numpy": 1.0, "minigrad": 2.0}, {"numpy": 1.0, "minigrad": 4.0}], "unit": "ms"}
+    runner.summarize("mlp_step", res)
+    assert res["libs"]["minigrad"]["checksum_ok"] is False
+    assert res["libs"]["numpy"]["checksum_ok"] is True
+    assert res["ratio_minigrad_numpy"] == 3.0
+    assert res["ratio_minigrad_torch"] is None
+
+
+def test_runner_end_to_end(tmp_path):
+    # Real subprocesses, interleaved rounds, JSON + Markdown; torch via an interpreter
+    # that does not exist must come out "unavailable", not crash the suite.
+    cmd = [sys.executable, "-m", "benchmarks", "--quick", "--size", "tiny", "--rounds", "2",
+           "--only", "tiny_ops", "--only", "moons", "--pause", "0",
+           "--torch-python", str(tmp_path / "no-such-python"), "--out-dir", str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "latest.json").read_text())
+    for name in ("tiny_ops", "moons"):
+        res = report["workloads"][name]
+        assert len(res["rounds"]) == 2
+        for lib in ("minigrad", "numpy"):
+            info = res["libs"][lib]
+            assert info["status"] == "ready" and info["checksum_ok"], (name, lib, info)
+            assert info["median"] > 0 and info["peak_rss_growth_mb"] >= 0
+        assert res["libs"]["torch"]["status"] == "unavailable"
+        assert len(res["ratios_minigrad_numpy"]) == 2
+    md = (tmp_path / "latest.md").read_text()
+    assert "| tiny_ops | us/op |" in md and "| moons | s |" in md
