@@ -159,7 +159,7 @@ from .ops.reduce import (
 from .tensor import Tensor, device
 
 from . import nn  # noqa: E402  (after Tensor: nn builds on it)
-from . import optim, utils  # noqa: E402
+from . import datasets, optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 Size = tuple
