@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from ..ops.registry import constant
+from .. import backend as B
+from ..dtypes import get_default_dtype
 from ..tensor import Tensor
+
+xp = B.xp
 
 
 class Parameter(Tensor):
@@ -17,7 +20,7 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad: bool = True) -> None:
         if data is None:
-            arr = constant(0.0)._data.reshape(0)
+            arr = xp.zeros((0,), dtype=get_default_dtype())
         elif isinstance(data, Tensor):
             arr = data._data
         else:
