@@ -172,6 +172,8 @@ def clamp(x, min=None, max=None):  # noqa: A002
         if max is not None:
             out = minimum(out, max)
         return out
+    if x._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+        x = x.to(result_dtype([x] + [b for b in (min, max) if b is not None], "promote"))  # int -> default float
     return clamp_(x, min, max)
 
 
