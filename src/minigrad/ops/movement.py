@@ -112,11 +112,11 @@ gather_   = defop("gather",          lambda xp, arrs, dim: xp.take_along_axis(ar
 scatter_add_ = defop("scatter_add",  _scatter_add_fwd, arity=3, save="inputs",
                      vjps=(lambda g, out, x, index, src, dim: g,
                            None,
-                           lambda g, out, x, index, src, dim: gather_(g, index, dim)))
+                           lambda g, out, x, index, src, dim: gather(g, dim, index)))
 scatter_  = defop("scatter",         _scatter_fwd, arity=3, save="inputs",
                   vjps=(lambda g, out, x, index, src, dim: scatter_(g, index, zeros_of(src), dim),
                         None,
-                        lambda g, out, x, index, src, dim: gather_(g, index, dim)))
+                        lambda g, out, x, index, src, dim: gather(g, dim, index)))
 index_put_ = defop("index_put",      _index_put_fwd, arity=2,
                    vjps=(_index_put_vjp_x, lambda g, out, x, v, index: g[index]))
 # fmt: on
