@@ -31,8 +31,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # Timed units per round (full run); chosen so every workload's rounds take a few
 # seconds on a 2-core machine and the whole suite stays under 5 minutes.
 INNER = {"tiny_ops": 3, "mlp_step": 5, "cnn_step": 3, "deep_chain": 1, "big_elementwise": 3, "moons": 1}
-DEFAULT_ROUNDS = 5
-WORKLOAD_BUDGET_S = 40.0  # stop adding rounds to a workload past this (keeps the 5-minute cap)
+DEFAULT_ROUNDS = 7
+WORKLOAD_BUDGET_S = 35.0  # stop adding rounds to a workload past this (keeps the 5-minute cap)
 READ_TIMEOUT_S = 300.0
 
 
@@ -199,11 +199,16 @@ def _fmt(v, unit=None) -> str:
     return f"{v:.3g}"
 
 
+def _load(la) -> str:
+    return "?" if not la else "/".join(f"{v:.1f}" for v in la)
+
+
 def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [
         f"minigrad benchmarks — {report['when']} — {m['cpu']}, {m['cores']} cores, "
-        f"{m['threads']} BLAS/torch threads, size={report['size']}, rounds<={report['rounds']}",
+        f"{m['threads']} BLAS/torch threads, size={report['size']}, rounds<={report['rounds']}, "
+        f"load average {_load(m.get('loadavg_start'))} at start, {_load(m.get('loadavg_end'))} at end",
         "",
         "| workload | unit | minigrad | numpy floor | torch | minigrad/numpy | minigrad/torch "
         "| peak RSS growth MB (mg / np / torch) | checksums |",

@@ -261,17 +261,21 @@ class MlpStep(_Stepper):
 # -- cnn_step --------------------------------------------------------------------
 
 def _conv_fwd(x, w, b, pad):
-    """im2col convolution (stride 1). Returns the output (N, O, OH, OW) and the columns."""
+    """im2col convolution (stride 1). Returns the output (N, O, OH, OW) and the columns.
+
+    Columns are laid out (N, C*k*k, OH*OW) so one batched matmul gives NCHW directly
+    and the col2im of the backward adds contiguous (OH, OW) planes.
+    """
     n, c, _, _ = x.shape
     o, _, k, _ = w.shape
     if pad:
         x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    win = sliding_window_view(x, (k, k), axis=(2, 3))  # (N, C, OH, OW, k, k)
+    win = sliding_window_view(x, (k, k), axis=(2, 3))  # (N, C, OH, OW, k, k), a view
     oh, ow = win.shape[2], win.shape[3]
-    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * k * k)
-    out = cols @ w.reshape(o, -1).T
-    out += b
-    return out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2), cols
+    cols = np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3)).reshape(n, c * k * k, oh * ow)
+    out = np.matmul(w.reshape(o, -1), cols)  # (N, O, OH*OW)
+    out += b[:, None]
+    return out.reshape(n, o, oh, ow), cols
 
 
 def _conv_bwd(g, cols, x_shape, w, pad, need_dx):
@@ -279,16 +283,16 @@ def _conv_bwd(g, cols, x_shape, w, pad, need_dx):
     n, c, h, wd = x_shape
     o, _, k, _ = w.shape
     oh, ow = g.shape[2], g.shape[3]
-    gm = g.transpose(0, 2, 3, 1).reshape(-1, o)  # (N*OH*OW, O)
-    dw = (gm.T @ cols).reshape(w.shape)
-    db = gm.sum(axis=0)
+    gm = g.reshape(n, o, oh * ow)
+    dw = np.matmul(gm, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
+    db = gm.sum(axis=(0, 2))
     if not need_dx:
         return None, dw, db
-    dcols = (gm @ w.reshape(o, -1)).reshape(n, oh, ow, c, k, k)
+    dcols = np.matmul(w.reshape(o, -1).T, gm).reshape(n, c, k, k, oh, ow)
     dxp = np.zeros((n, c, h + 2 * pad, wd + 2 * pad), dtype=g.dtype)
-    for i in range(k):  # col2im: each kernel offset adds one shifted window
+    for i in range(k):  # col2im: each kernel offset adds one shifted plane
         for j in range(k):
-            dxp[:, :, i:i + oh, j:j + ow] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+            dxp[:, :, i:i + oh, j:j + ow] += dcols[:, :, i, j]
     dx = dxp[:, :, pad:pad + h, pad:pad + wd] if pad else dxp
     return dx, dw, db
 
