@@ -175,8 +175,10 @@ def test_zero_grad_and_requires_grad():
     m = Net()
     m(minigrad.randn(5, 4)).sum().backward()
     assert all(p.grad is not None for p in m.parameters())
+    grads = [p.grad for p in m.parameters()]
     m.zero_grad(set_to_none=False)
     assert all(p.grad is not None and not p.grad.numpy().any() for p in m.parameters())
+    assert all(p.grad is g for p, g in zip(m.parameters(), grads))  # zeroed in place
     m.zero_grad()
     assert all(p.grad is None for p in m.parameters())
     m.requires_grad_(False)
@@ -271,6 +273,15 @@ def test_load_state_dict_keeps_dtype_and_accepts_arrays():
     m.load_state_dict(sd)
     assert m.weight.dtype == minigrad.float32 and m.bias.dtype == minigrad.float32
     np.testing.assert_array_equal(m.bias.numpy(), [1.0, 2.0])
+
+
+def test_load_state_dict_assign_takes_the_arrays():
+    m = nn.Linear(2, 2)
+    w = m.weight
+    sd = {"weight": minigrad.ones(2, 2, dtype=minigrad.float64), "bias": minigrad.zeros(2, dtype=minigrad.float64)}
+    m.load_state_dict(sd, assign=True)
+    assert m.weight is w and w.dtype == minigrad.float64
+    assert np.shares_memory(w.numpy(), sd["weight"].numpy())
 
 
 def test_load_state_dict_errors():

@@ -169,9 +169,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if weight.ndim not in (1, 2):
         raise RuntimeError(f"linear: weight must be 1-D or 2-D, got shape {tuple(weight.shape)}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
+        rows = input.numel() // input.shape[-1] if input.ndim and input.shape[-1] else 1
+        cols = input.shape[-1] if input.ndim else 1
+        wt = f"{weight.shape[1]}x{weight.shape[0]}" if weight.ndim == 2 else f"{weight.shape[0]}"
         raise RuntimeError(
-            f"linear: mat1 and mat2 shapes cannot be multiplied (input {tuple(input.shape)}, "
-            f"weight {tuple(weight.shape)}: input's last dim must equal weight's in_features)"
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and {wt}) "
+            f"(linear: input {tuple(input.shape)}, weight {tuple(weight.shape)})"
         )
     out = input @ (weight.t() if weight.ndim == 2 else weight)
     return out if bias is None else out + bias

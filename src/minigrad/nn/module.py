@@ -342,8 +342,9 @@ class Module:
             else:
                 g = p.grad
                 if g.grad_fn is not None:
-                    g = p.grad = g.detach()
-                g._data = xp.zeros_like(g._data)
+                    g = p.grad = Tensor._make(xp.zeros_like(g._data), False, None)
+                else:
+                    g._data[...] = 0  # in place, as PyTorch's grad.zero_()
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every sub-module (children first) and then on self; returns self."""
@@ -443,7 +444,8 @@ class Module:
                 m.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
         return destination
 
-    def _load_from_state_dict(self, state_dict, prefix, strict, missing_keys, unexpected_keys, error_msgs) -> None:
+    def _load_from_state_dict(self, state_dict, prefix, strict, missing_keys, unexpected_keys, error_msgs,
+                              assign: bool = False) -> None:
         local = [(k, v) for k, v in self._parameters.items() if v is not None]
         local += [(k, v) for k, v in self._buffers.items()
                   if v is not None and k not in self._non_persistent_buffers_set]
@@ -469,6 +471,10 @@ class Module:
                     f"the shape in current model is {_shape_str(target._data.shape)}."
                 )
                 continue
+            if assign:  # take the checkpoint's array (and dtype) itself, as PyTorch's assign=True
+                target._data = arr
+                target._bump()
+                continue
             with no_grad():
                 # Copy into the existing array: same object, its dtype kept, views and optimizers still valid.
                 xp.copyto(target._data, arr, casting="unsafe")
@@ -488,7 +494,7 @@ class Module:
         expected: set = set()
         for prefix, m in self.named_modules(remove_duplicate=False):
             p = prefix + "." if prefix else ""
-            m._load_from_state_dict(state_dict, p, strict, missing, unexpected, errors)
+            m._load_from_state_dict(state_dict, p, strict, missing, unexpected, errors, assign)
             for k, v in m._parameters.items():
                 if v is not None:
                     expected.add(p + k)
