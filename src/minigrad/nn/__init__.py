@@ -1,5 +1,7 @@
 """``minigrad.nn``: modules, layers, losses, ``init``, ``utils`` and ``functional``, shaped like ``torch.nn``."""
 
+# ruff: noqa: F401  (this module re-exports)
+
 from __future__ import annotations
 
 from . import functional, init, utils
@@ -40,53 +42,3 @@ from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parameter import Parameter
 from .sparse import Embedding
 
-__all__ = [
-    "functional",
-    "init",
-    "utils",
-    "BCELoss",
-    "BCEWithLogitsLoss",
-    "BatchNorm1d",
-    "BatchNorm2d",
-    "Bilinear",
-    "CrossEntropyLoss",
-    "Dropout",
-    "Dropout1d",
-    "Dropout2d",
-    "ELU",
-    "Embedding",
-    "Flatten",
-    "GELU",
-    "GroupNorm",
-    "Hardtanh",
-    "HuberLoss",
-    "Identity",
-    "KLDivLoss",
-    "L1Loss",
-    "LayerNorm",
-    "LeakyReLU",
-    "Linear",
-    "LogSigmoid",
-    "LogSoftmax",
-    "MSELoss",
-    "Mish",
-    "Module",
-    "ModuleDict",
-    "ModuleList",
-    "NLLLoss",
-    "Parameter",
-    "ParameterDict",
-    "ParameterList",
-    "ReLU",
-    "ReLU6",
-    "Sequential",
-    "SiLU",
-    "Sigmoid",
-    "SmoothL1Loss",
-    "Softmax",
-    "Softmin",
-    "Softplus",
-    "Softsign",
-    "Tanh",
-    "Unflatten",
-]

@@ -582,6 +582,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
     safe = xp.where(keep, t, 0)
     picked = input.gather(cdim, constant(xp.expand_dims(safe, cdim))).squeeze(cdim)
+    if weight is None and keep.all():  # the common case: every sample counts once
+        return _reduce(-picked, reduction)
     if weight is not None:
         if weight.ndim != 1 or weight.shape[0] != n_classes:
             raise RuntimeError(f"nll_loss: weight tensor should be defined either for all {n_classes} classes or no "
