@@ -323,3 +323,40 @@ def test_batchnorm_running_stats_and_modes():
     for v in ([1.0, 3.0], [5.0, 7.0]):
         cma(minigrad.tensor(v, dtype=minigrad.float64).reshape(2, 1))
     np.testing.assert_allclose(cma.running_mean.numpy(), [4.0])  # cumulative average of 2 and 6
+
+
+INPLACE = {
+    "relu": lambda h, ip: F.relu(h, inplace=ip), "leaky_relu": lambda h, ip: F.leaky_relu(h, 0.1, inplace=ip),
+    "elu": lambda h, ip: F.elu(h, 0.5, inplace=ip), "silu": lambda h, ip: F.silu(h, inplace=ip),
+    "mish": lambda h, ip: F.mish(h, inplace=ip), "hardtanh": lambda h, ip: F.hardtanh(h, inplace=ip),
+    "relu6": lambda h, ip: F.relu6(h * 4, inplace=ip), "dropout": lambda h, ip: F.dropout(h, 0.4, inplace=ip),
+    "dropout1d": lambda h, ip: F.dropout1d(h.reshape(3, 2, 2), 0.5, inplace=ip),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_variants_match_out_of_place_in_a_graph(name):
+    fn = INPLACE[name]
+    x = t64(3, 4, scale=2.0)
+    results = []
+    for ip in (False, True):
+        x.grad = None
+        h = x * 1.5
+        minigrad.manual_seed(9)
+        y = fn(h, ip)
+        (y * minigrad.arange(y.numel(), dtype=minigrad.float64).reshape(y.shape)).sum().backward()
+        results.append((y.detach().numpy().copy(), x.grad.numpy().copy()))
+        if ip and name not in ("relu6", "dropout1d"):
+            assert y is h
+    np.testing.assert_allclose(results[1][0], results[0][0])
+    np.testing.assert_allclose(results[1][1], results[0][1])
+
+
+def test_inplace_on_a_leaf_requiring_grad_raises():
+    x = t64(3)
+    with pytest.raises(RuntimeError, match="leaf"):
+        F.leaky_relu(x, inplace=True)
+    with minigrad.no_grad():
+        y = minigrad.tensor([-1.0, 2.0])
+        assert F.elu(y, inplace=True) is y
+        np.testing.assert_allclose(y.numpy(), [np.expm1(-1.0), 2.0], rtol=1e-6)

@@ -11,6 +11,7 @@ import warnings
 
 from .. import backend as B
 from ..autograd.engine import no_grad
+from ..indexing import inplace as _inplace
 from ..ops import elementwise as E
 from ..ops.conv import (  # noqa: F401  (re-exported: convolution and pooling live in ops/conv.py)
     adaptive_avg_pool2d,
@@ -49,22 +50,22 @@ def relu_(input: Tensor) -> Tensor:
     return input.relu_()
 
 
-def _inplace_result(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
+def _apply(input: Tensor, fn, inplace: bool, name: str) -> Tensor:
+    """``fn(input)``, or written into ``input`` (recorded on the graph as PyTorch's in-place ops are)."""
     if not inplace:
-        return out
-    return input.copy_(out)
+        return fn(input)
+    return _inplace(input, name, fn)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0 else negative_slope * x."""
-    return _inplace_result(input, E.where(input > 0, input, input * negative_slope), inplace)
+    return _apply(input, lambda x: E.where(x > 0, x, x * negative_slope), inplace, "leaky_relu_")
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x where x > 0 else alpha * (exp(x) - 1)."""
     # expm1 of clamp(x, max=0): the unused branch never overflows (no 0 * inf in backward).
-    neg = E.expm1(input.clamp(max=0.0)) * alpha
-    return _inplace_result(input, E.where(input > 0, input, neg), inplace)
+    return _apply(input, lambda x: E.where(x > 0, x, E.expm1(x.clamp(max=0.0)) * alpha), inplace, "elu_")
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -79,12 +80,12 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x)."""
-    return _inplace_result(input, input * E.sigmoid(input), inplace)
+    return _apply(input, lambda x: x * E.sigmoid(x), inplace, "silu_")
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
-    return _inplace_result(input, input * E.tanh(_softplus(input)), inplace)
+    return _apply(input, lambda x: x * E.tanh(_softplus(x)), inplace, "mish_")
 
 
 def _softplus(z: Tensor) -> Tensor:
@@ -118,7 +119,7 @@ def sigmoid(input: Tensor) -> Tensor:
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """clamp(x, min_val, max_val)."""
-    return _inplace_result(input, input.clamp(min_val, max_val), inplace)
+    return _apply(input, lambda x: x.clamp(min_val, max_val), inplace, "hardtanh_")
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -203,8 +204,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         mask = xp.zeros(input.shape, dtype=dt)
     else:
         mask = ((B.rng().random(input.shape) >= p) / (1.0 - p)).astype(dt)
-    out = input * constant(mask)
-    return _inplace_result(input, out, inplace)
+    return _apply(input, lambda x: x * constant(mask), inplace, "dropout_")
 
 
 def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, batched_ndim: int, name: str) -> Tensor:
@@ -217,7 +217,7 @@ def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, bat
     shape = input.shape[:n_feat] + (1,) * (input.ndim - n_feat)
     dt = input._data.dtype
     mask = xp.zeros(shape, dtype=dt) if p == 1.0 else ((B.rng().random(shape) >= p) / (1.0 - p)).astype(dt)
-    return _inplace_result(input, input * constant(mask), inplace)
+    return _apply(input, lambda x: x * constant(mask), inplace, "feature_dropout_")
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
