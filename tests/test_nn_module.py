@@ -354,6 +354,9 @@ def test_repr_matches_pytorch_layout():
         (nn.BatchNorm2d(4, affine=False),
          "BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=False, bias=False, track_running_stats=True)"),
         (nn.CrossEntropyLoss(), "CrossEntropyLoss()"), (nn.Identity(), "Identity()"),
+        (nn.PReLU(), "PReLU(num_parameters=1)"), (nn.CELU(), "CELU(alpha=1.0)"), (nn.GLU(), "GLU(dim=-1)"),
+        (nn.Threshold(0.1, 20), "Threshold(threshold=0.1, value=20)"), (nn.Softshrink(), "Softshrink(0.5)"),
+        (nn.Hardswish(), "Hardswish()"), (nn.SELU(inplace=True), "SELU(inplace=True)"),
         (nn.ModuleDict({"a": nn.ReLU()}), "ModuleDict(\n  (a): ReLU()\n)"),
     ]:
         assert repr(mod) == text

@@ -130,6 +130,82 @@ def softsign(input: Tensor) -> Tensor:
     return input / (1.0 + input.abs())
 
 
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * (x where x > 0 else alpha * (exp(x) - 1)), with the self-normalising constants."""
+    return _apply(input, lambda x: E.where(x > 0, x, E.expm1(x.clamp(max=0.0)) * _SELU_ALPHA) * _SELU_SCALE,
+                  inplace, "selu_")
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0 else alpha * (exp(x / alpha) - 1)."""
+    return _apply(input, lambda x: E.where(x > 0, x, E.expm1(x.clamp(max=0.0) / alpha) * alpha), inplace, "celu_")
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6."""
+    return _apply(input, lambda x: (x + 3.0).clamp(0.0, 6.0) / 6.0, inplace, "hardsigmoid_")
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6."""
+    return _apply(input, lambda x: x * (x + 3.0).clamp(0.0, 6.0) / 6.0, inplace, "hardswish_")
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b), where a and b are the two halves of ``input`` along ``dim``."""
+    if input.ndim == 0 or input.shape[dim] % 2:
+        raise RuntimeError(f"glu: Halving dimension must be even, but dimension {dim} of shape "
+                           f"{tuple(input.shape)} is odd")
+    a, b = input.chunk(2, dim)
+    return a * E.sigmoid(b)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0 else weight * x; a many-element weight is per channel (dim 1)."""
+    w = weight
+    if weight.numel() > 1:
+        if input.ndim < 2 or input.shape[1] != weight.numel():
+            raise RuntimeError(f"prelu: mismatch of parameter numbers ({weight.numel()}) and input channels "
+                               f"(input shape {tuple(input.shape)})")
+        w = weight.reshape((1, -1) + (1,) * (input.ndim - 2))
+    return E.where(input > 0, input, input * w)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold else value."""
+    return _apply(input, lambda x: E.where(x > threshold, x, value), inplace, "threshold_")
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, else 0."""
+    return E.where(input > lambd, input - lambd, E.where(input < -lambd, input + lambd, 0.0))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd else 0."""
+    return E.where((input > lambd).logical_or(input < -lambd), input, 0.0)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    return input - E.tanh(input)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) over ``dim`` (inputs broadcast)."""
+    n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
+    n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim."""
+    return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
+
+
 def _legacy_softmax_dim(ndim: int) -> int:
     warnings.warn(
         "Implicit dimension choice for softmax has been deprecated. Change the call to include dim=X as an argument.",

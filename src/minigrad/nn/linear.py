@@ -1,4 +1,5 @@
-"""Linear layers and shape helpers: ``Linear``, ``Bilinear``, ``Identity``, ``Flatten``, ``Unflatten``."""
+"""Linear layers, shape helpers and distances: ``Linear``, ``Bilinear``, ``Identity``, ``Flatten``, ``Unflatten``,
+``CosineSimilarity``, ``PairwiseDistance``."""
 
 from __future__ import annotations
 
@@ -124,3 +125,28 @@ class Unflatten(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class CosineSimilarity(Module):
+    """Cosine similarity of two inputs along ``dim``."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.dim = dim
+        self.eps = eps
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """p-norm of x1 - x2 (+ eps) along the last dim."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        super().__init__()
+        self.norm = p
+        self.eps = eps
+        self.keepdim = keepdim
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
