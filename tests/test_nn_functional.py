@@ -360,3 +360,27 @@ def test_inplace_on_a_leaf_requiring_grad_raises():
         y = minigrad.tensor([-1.0, 2.0])
         assert F.elu(y, inplace=True) is y
         np.testing.assert_allclose(y.numpy(), [np.expm1(-1.0), 2.0], rtol=1e-6)
+
+
+def test_kinks_follow_pytorch():
+    x = minigrad.tensor([-1.0, 0.0, 1.0, 6.0, -3.0, 3.0], dtype=minigrad.float64, requires_grad=True)
+    cases = {  # gradient of each function at the points above, as PyTorch's backward formulas give
+        "relu6": (F.relu6, [0, 0, 1, 0, 0, 1]),
+        "hardtanh": (F.hardtanh, [0, 1, 0, 0, 0, 0]),
+        "hardsigmoid": (F.hardsigmoid, [1 / 6, 1 / 6, 1 / 6, 0, 0, 0]),
+        "hardswish": (F.hardswish, [1 / 6, 0.5, 5 / 6, 1, 0, 1]),
+        "relu": (F.relu, [0, 0, 1, 1, 0, 1]),
+        "leaky_relu": (lambda t: F.leaky_relu(t, 0.1), [0.1, 0.1, 1, 1, 0.1, 1]),
+        "elu": (F.elu, [np.exp(-1.0), 1, 1, 1, np.exp(-3.0), 1]),
+        "threshold": (lambda t: F.threshold(t, 1.0, 5.0), [0, 0, 0, 1, 0, 1]),
+        "softshrink": (lambda t: F.softshrink(t, 1.0), [0, 0, 0, 1, 1, 1]),
+        "l1": (lambda t: F.l1_loss(t, minigrad.zeros_like(t), reduction="none"), [-1, 0, 1, 1, -1, 1]),
+        "smooth_l1": (lambda t: F.smooth_l1_loss(t, minigrad.zeros_like(t), reduction="none"),
+                      [-1, 0, 1, 1, -1, 1]),
+        "huber": (lambda t: F.huber_loss(t, minigrad.zeros_like(t), reduction="none", delta=3.0),
+                  [-1, 0, 1, 3, -3, 3]),
+    }
+    for name, (fn, expected) in cases.items():
+        x.grad = None
+        fn(x).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, err_msg=name)

@@ -119,7 +119,13 @@ def sigmoid(input: Tensor) -> Tensor:
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """clamp(x, min_val, max_val)."""
-    return _apply(input, lambda x: x.clamp(min_val, max_val), inplace, "hardtanh_")
+    return _apply(input, lambda x: _clamp_open(x, min_val, max_val), inplace, "hardtanh_")
+
+
+def _clamp_open(x: Tensor, lo: float, hi: float) -> Tensor:
+    """clamp(x, lo, hi) whose gradient is 1 strictly inside (lo, hi) and 0 at the bounds (PyTorch's hardtanh)."""
+    inside = (x > lo).logical_and(x < hi)
+    return E.where(inside, x, x.detach().clamp(lo, hi))
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -147,12 +153,14 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6."""
-    return _apply(input, lambda x: (x + 3.0).clamp(0.0, 6.0) / 6.0, inplace, "hardsigmoid_")
+    return _apply(input, lambda x: _clamp_open(x + 3.0, 0.0, 6.0) / 6.0, inplace, "hardsigmoid_")
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6."""
-    return _apply(input, lambda x: x * (x + 3.0).clamp(0.0, 6.0) / 6.0, inplace, "hardswish_")
+    # Branches as PyTorch's backward: 0 for x <= -3, x / 3 + 1/2 for -3 < x < 3, 1 for x >= 3.
+    return _apply(input, lambda x: E.where(x <= -3.0, 0.0, E.where(x < 3.0, x * (x + 3.0) / 6.0, x)),
+                  inplace, "hardswish_")
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
@@ -410,8 +418,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported by minigrad")
     num = weight.shape[0]
-    if idx.size and (idx.min() < -num or idx.max() >= num):
-        raise IndexError(f"embedding: index out of range in self (indices must be in [0, {num}), got "
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        raise IndexError(f"index out of range in self (embedding: indices must be in [0, {num}), got "
                          f"min {idx.min()}, max {idx.max()})")
     if padding_idx is not None:
         if padding_idx < 0:
@@ -420,7 +428,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
             raise AssertionError("Padding_idx must be within num_embeddings")
     if max_norm is not None:
         with no_grad():
-            rows = xp.unique(idx % num)
+            rows = xp.unique(idx)
             w = weight._data
             norms = xp.linalg.norm(w[rows], ord=norm_type, axis=1) if norm_type != 2.0 else \
                 xp.sqrt((w[rows] * w[rows]).sum(1))
@@ -429,7 +437,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
             weight._bump()
     out = weight[constant(idx)]
     if padding_idx is not None and weight._rg:
-        mask = constant((idx % num == padding_idx)[..., None])
+        mask = constant((idx == padding_idx)[..., None])
         out = E.where(mask, out.detach(), out)
     return out
 
