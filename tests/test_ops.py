@@ -26,6 +26,7 @@ from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 from minigrad.autograd import gradcheck, gradgradcheck
+from minigrad.ops import conv as F_conv
 from minigrad.ops import movement as M
 from minigrad.ops.registry import REGISTRY
 
@@ -734,6 +735,84 @@ def _(draw):
     rng = _rng(draw)
     eq, shapes = draw(st.sampled_from(_EINSUM))
     return Case(lambda *xs: mg.einsum(eq, *xs), lambda *xs: np.einsum(eq, *xs), tuple(real(rng, s) for s in shapes))
+
+
+# Convolution and pooling primitives (ops/conv.py). Values are checked against torch in
+# tests/test_conv.py; here conv2d gets a direct numpy reference and every row gets gradcheck
+# and gradgradcheck. The backward-only rows are reached through the gradient they compute.
+
+def _grad_of(fwd):
+    """(x, g) -> d<fwd(x), g>/dx, built with create_graph (exercises fwd's backward ops as forwards)."""
+    def fn(x, g):
+        with mg.enable_grad():
+            (gx,) = mg.autograd.grad(fwd(x), x, g, create_graph=True)
+        return gx
+    return fn
+
+
+def _conv2d_np(x, w, b, stride, pad, groups):
+    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    ho, wo = (h - kh) // stride + 1, (wd - kw) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    og = o // groups
+    for oc in range(o):
+        grp = oc // og
+        for i in range(ho):
+            for j in range(wo):
+                patch = x[:, grp * cg:(grp + 1) * cg, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                out[:, oc, i, j] = (patch * w[oc]).sum(axis=(1, 2, 3))
+    return out if b is None else out + b.reshape(1, -1, 1, 1)
+
+
+@sample("conv2d")
+def _(draw):
+    rng = _rng(draw)
+    stride, pad, groups = draw(st.sampled_from([1, 2])), draw(st.sampled_from([0, 1])), draw(st.sampled_from([1, 2]))
+    bias = draw(st.booleans())
+    arrays = (real(rng, (1, 2, 4, 4)), real(rng, (2, 2 // groups, 2, 2))) + ((real(rng, (2,)),) if bias else ())
+    return Case(lambda x, w, *b: F_conv.conv2d(x, w, b[0] if b else None, stride, pad, 1, groups),
+                lambda x, w, *b: _conv2d_np(x, w, b[0] if b else None, stride, pad, groups), arrays)
+
+
+@sample("conv_transpose2d")
+def _(draw):
+    rng = _rng(draw)
+    stride, pad = draw(st.sampled_from([1, 2])), draw(st.sampled_from([0, 1]))
+    return Case(lambda x, w: F_conv.conv_transpose2d(x, w, None, stride, pad), None,
+                (real(rng, (1, 2, 3, 3)), real(rng, (2, 1, 2, 2))))
+
+
+@sample("conv2d_weight")
+def _(draw):
+    rng = _rng(draw)
+    stride = draw(st.sampled_from([1, 2]))
+    w = mg.tensor(real(rng, (2, 1, 2, 2)), requires_grad=True)
+
+    def fn(x, g):
+        with mg.enable_grad():
+            (gw,) = mg.autograd.grad(F_conv.conv2d(x, w, None, stride), w, g, create_graph=True)
+        return gw
+    ho = (4 - 2) // stride + 1
+    return Case(fn, None, (real(rng, (1, 1, 4, 4)), real(rng, (1, 2, ho, ho))))
+
+
+def _pool_sample(name, fwd, gshape, backward):
+    @sample(name)
+    def gen(draw):
+        rng = _rng(draw)
+        x = distinct(rng, (1, 2, 4, 4))  # no ties inside a window
+        if backward:
+            return Case(_grad_of(fwd), None, (x, real(rng, gshape)))
+        return Case(fwd, None, (x,))
+
+
+_pool_sample("max_pool2d", lambda x: F_conv.max_pool2d(x, 2), None, False)
+_pool_sample("max_pool2d_backward", lambda x: F_conv.max_pool2d(x, 2, 1, 1), (1, 2, 5, 5), True)
+_pool_sample("max_pool2d_gather", lambda x: F_conv.max_pool2d(x, 3, 2, 1), (1, 2, 2, 2), True)
+_pool_sample("avg_pool2d", lambda x: F_conv.avg_pool2d(x, 2, 1, 1, count_include_pad=False), None, False)
+_pool_sample("avg_pool2d_backward", lambda x: F_conv.avg_pool2d(x, 3, 2, 1), (1, 2, 2, 2), True)
 
 
 # ---------------------------------------------------------------------------

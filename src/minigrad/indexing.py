@@ -176,11 +176,12 @@ def inplace(x: Tensor, name: str, fn, *others, keeps_input: bool = False) -> Ten
     if keeps_input:
         old._vc = x._vc
     result = fn(old)
-    if result.grad_fn is None:  # the new value does not depend on anything requiring grad
-        _write(x, result._data, name)
-        x.grad_fn = None
-        x._rg = False
-        return x
+    if result.grad_fn is None:
+        # The new value ignores the old one (zero_, fill_, copy_ of a constant): as in PyTorch
+        # (ZeroBackward, FillBackward ...), x stays on the graph and its old value gets a zero gradient.
+        from .ops.elementwise import sign
+
+        result = M.where_(constant(xp.ones((), dtype=bool)), result, sign(old))
     _write(x, result._data, name)
     x.grad_fn = result.grad_fn
     x._rg = True

@@ -143,9 +143,20 @@ def sum_to(x, shape):
     return sum_to_(x, shape, x.shape)
 
 
+def _share_version(out, x):
+    """A view shares its base's version counter (as in PyTorch), so a write through either is seen by
+    the saved-value checks of backward."""
+    if out._data.base is not None and xp.may_share_memory(out._data, x._data):
+        c = x._vc
+        if c is None:
+            c = x._vc = [0]
+        out._vc = c
+    return out
+
+
 def alias(x):
     """A new tensor on the same array (a view), on the graph."""
-    return reshape_(x, x.shape, x.shape)
+    return _share_version(reshape_(x, x.shape, x.shape), x)
 
 
 def _infer_shape(shape, size, op, old):
@@ -179,7 +190,7 @@ def reshape(x, *shape):
     shape = _infer_shape(_shape_args(shape), x._data.size, "reshape", x.shape)
     if shape == x.shape:
         return alias(x)
-    return reshape_(x, shape, x.shape)
+    return _share_version(reshape_(x, shape, x.shape), x)
 
 
 def view(x, *shape):
@@ -187,7 +198,7 @@ def view(x, *shape):
     shape = _infer_shape(_shape_args(shape), x._data.size, "view", x.shape)
     if shape == x.shape:
         return alias(x)
-    return reshape_(x, shape, x.shape)
+    return _share_version(reshape_(x, shape, x.shape), x)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -243,7 +254,7 @@ def permute(x, *dims):
     if sorted(norm) != list(range(x.ndim)):
         raise RuntimeError(f"permute: dims {dims} are not a permutation of the dims of shape {x.shape}")
     inv = tuple(sorted(range(len(norm)), key=norm.__getitem__))
-    return permute_(x, norm, inv)
+    return _share_version(permute_(x, norm, inv), x)
 
 
 def transpose(x, dim0, dim1):
@@ -254,7 +265,7 @@ def transpose(x, dim0, dim1):
     d1 = normalize_dims(dim1, x.ndim, "transpose")[0]
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return permute_(x, tuple(dims), tuple(dims))
+    return _share_version(permute_(x, tuple(dims), tuple(dims)), x)
 
 
 def t(x):
@@ -290,7 +301,7 @@ def broadcast_to(x, *shape):
             )
     if full == x.shape:
         return alias(x)
-    return expand_(x, full, x.shape)
+    return _share_version(expand_(x, full, x.shape), x)
 
 
 expand = broadcast_to
