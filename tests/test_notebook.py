@@ -65,3 +65,19 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(monkeypatch):
     assert "fast mode" in _text(cells[0])
     assert all(c["execution_count"] is not None for c in cells)
     print(f"notebook ran in {elapsed:.1f} s")
+
+
+def test_moons_script_reaches_full_accuracy_and_plots(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("moons_example", NOTEBOOK.parent / "moons.py")
+    moons = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(moons)
+    model, X, y, history = moons.train(steps=200)
+    assert moons.accuracy(model, X, y) == 1.0
+    assert history[-1][0] < history[0][0]
+    png = tmp_path / "moons.png"
+    pytest.importorskip("matplotlib")
+    assert moons.main(["--steps", "50", "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "decision boundary written" in capsys.readouterr().out
