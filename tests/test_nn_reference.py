@@ -86,3 +86,21 @@ def test_every_case_has_reference_values():
     assert len(_CASES) > 150
     for c in _CASES:
         assert f"{c['name']}|out" in _REF.files
+
+
+@pytest.mark.torch
+def test_fixture_is_what_the_generator_writes(tmp_path):
+    """The committed fixture is reproducible from tests/fixtures/gen_nn.py (needs PyTorch)."""
+    pytest.importorskip("torch")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_nn", os.path.join(os.path.dirname(__file__), "fixtures",
+                                                                          "gen_nn.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    path = str(tmp_path / "nn_ref.npz")
+    gen.main(path)
+    fresh = np.load(path, allow_pickle=False)
+    assert sorted(fresh.files) == sorted(_REF.files)
+    for k in _REF.files:
+        np.testing.assert_array_equal(fresh[k], _REF[k], err_msg=k)
