@@ -166,6 +166,18 @@ def test_malicious_pickle_file_runs_nothing(tmp_path):
     assert marker.exists()
 
 
+def test_torch_style_zip_checkpoint_runs_nothing(tmp_path):
+    """torch.save writes a zip whose archive/data.pkl is a pickle: refused without unpickling."""
+    marker = tmp_path / "PWNED"
+    path = tmp_path / "model.pt"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("archive/data.pkl", pickle.dumps({"w": _Evil(marker)}))
+        zf.writestr("archive/version", "3\n")
+    with pytest.raises(RuntimeError, match="PyTorch checkpoint"):
+        load(path)
+    assert not marker.exists()
+
+
 def test_npz_with_object_array_runs_nothing(tmp_path):
     marker = tmp_path / "PWNED"
     path = tmp_path / "evil.npz"

@@ -264,6 +264,13 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
         raise RuntimeError(f"minigrad.load: {source} is a plain .npy array, not a minigrad file")
     with npz:
         if _HEADER not in npz.files:
+            if any(name.endswith(".pkl") or name.endswith("data.pkl.npy") for name in npz.zip.namelist()):
+                raise RuntimeError(
+                    f"minigrad.load: {source} looks like a PyTorch checkpoint (torch.save writes a zip holding a "
+                    "pickle). minigrad.load never unpickles, so files from untrusted sources cannot run code; "
+                    "in PyTorch, convert the tensors to numpy arrays and write them with numpy.savez, or load "
+                    "them into minigrad and use minigrad.save."
+                )
             raise RuntimeError(f"minigrad.load: {source} is an .npz archive but not a minigrad file "
                                f"(no {_HEADER!r} member; members: {npz.files[:5]})")
         dec = _Decoder(npz, source)

@@ -173,7 +173,10 @@ class Optimizer:
                         g.detach_()
                     else:
                         g._rg = False
-                    g._data[...] = 0
+                    if g._data.flags.writeable:
+                        g._data[...] = 0
+                    else:  # e.g. a broadcast view handed out by backward
+                        g._data = xp.zeros_like(g._data)
                     g._bump()
 
     def step(self, closure: Callable[[], Any] | None = None):
