@@ -110,6 +110,10 @@ def setitem(x: Tensor, index, value) -> None:
         x._data[idx] = value._data
         x._bump()
         return
+    if value.shape != target_shape and value.ndim <= len(target_shape):
+        # index_put's VJP for the value is g[idx] (the target's shape): broadcast the
+        # value first, so broadcast_to's VJP sums its gradient back to its own shape.
+        value = M.broadcast_to(value, target_shape)
     inplace(x, "__setitem__", lambda s: M.index_put_(s, value, idx), value)
 
 
