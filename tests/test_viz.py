@@ -164,3 +164,27 @@ def test_draw_graph_renders_svg():
         assert f">{text}<" in svg, text
     # Jupyter shows it inline through the SVG mimebundle.
     assert "image/svg+xml" in src._repr_mimebundle_()
+
+
+def test_many_kinds_of_ops_before_and_after_backward():
+    mg.manual_seed(0)
+    x = mg.randn(2, 3, 4, requires_grad=True)
+    y = (x * 2).relu()[:, :, ::2]
+    z = mg.cat([y.flatten(1), y.flatten(1)[:, :5] * 2], dim=1)
+    w = mg.stack([z, z.flip(1)]).sum(0)
+    v = mg.where(w > 0, w, w * 0.1)
+    e = mg.einsum("ij,ij->i", v, v)
+    b = e[mg.tensor([0, 1, 1])].clone()
+    b[0] = 5.0  # recorded in-place write on a non-leaf
+    out = b.logsumexp(0) + v.softmax(dim=1).max()
+    for when in ("before", "after"):
+        nodes, edges = parse(to_dot(out, names={"x": x}, max_values=100))
+        ops = [k for k, (_, attrs) in nodes.items() if "ellipse" in attrs]
+        assert len(ops) >= 15, when
+        for k in ops:  # every op has exactly one output and at least one input
+            assert sum(1 for s, _, _ in edges if s == k) == 1, (when, nodes[k])
+            assert any(d == k for _, d, _ in edges), (when, nodes[k])
+        leaf = find(nodes, "x")
+        assert any(lab.startswith("grad") for lab in nodes[leaf][0]) == (when == "after")
+        if when == "before":
+            out.backward()
