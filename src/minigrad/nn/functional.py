@@ -769,3 +769,118 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.ndim else loss.sum()
     return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------
+# Further PyTorch losses (not named by the SPEC; added the PyTorch way).
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-target * input)) for targets in {1, -1}."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    return _reduce(_softplus(-_t(target) * input), reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, -target * (input1 - input2) + margin)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    return _reduce(E.relu(-_t(target) * (input1 - input2) + margin), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
+    """x where target == 1, max(0, margin - x) where target == -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _t(target)
+    loss = E.where(target != 1, E.relu(margin - input), 0.0) + E.where(target != -1, input, 0.0)
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
+                          reduce=None, reduction: str = "mean") -> Tensor:
+    """1 - cos(x1, x2) where target == 1, max(0, cos(x1, x2) - margin) where target == -1 (cos over the last dim)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _t(target)
+    d = input1.ndim - 1
+    prod = (input1 * input2).sum(d)
+    denom = (((input1 * input1).sum(d) + 1e-12) * ((input2 * input2).sum(d) + 1e-12)).sqrt()
+    cos = prod / denom
+    loss = E.where(target == 1, 1.0 - cos, 0.0) + E.where(target == -1, E.relu(cos - margin), 0.0)
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
+                     eps: float = 1e-8, reduce=None, reduction: str = "mean") -> Tensor:
+    """exp(input) - target * input (log_input), else input - target * log(input + eps); ``full`` adds Stirling."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _t(target)
+    if log_input:
+        loss = E.exp(input) - target * input
+    else:
+        loss = input - target * E.log(input + eps)
+    if full:
+        big = target > 1
+        safe = E.where(big, target, 2.0)
+        stirling = safe * E.log(safe) - safe + 0.5 * E.log(safe * (2 * math.pi))
+        loss = loss + E.where(big, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """0.5 * (log(var) + (input - target)**2 / var) with var clamped to >= eps (the clamp passes no gradient
+    change, as PyTorch's no_grad clamp)."""
+    if not isinstance(var, Tensor):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = constant(xp.full(input.shape, var, dtype=input._data.dtype))
+    elif (var._data < 0).any():
+        raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif input.ndim == var.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
+            pass  # heteroscedastic: one variance broadcast along a dim
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    var = var + (var.detach().clamp(min=eps) - var.detach())
+    d = input - _t(target)
+    loss = (E.log(var) + d * d / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                                reduce=None, reduction: str = "mean") -> Tensor:
+    """Mean over classes of -(t log sigmoid(x) + (1 - t) log sigmoid(-x)), per sample."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _t(target)
+    loss = -(target * logsigmoid(input) + (1.0 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    cdim = input.ndim - 1
+    loss = loss.sum(cdim) / input.shape[cdim]
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)) with pairwise p-norm distances (``swap``: also d(p, n))."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = E.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce(E.relu(margin + d_pos - d_neg), reduction)
