@@ -297,20 +297,29 @@ def _conv_bwd(g, cols, x_shape, w, pad, need_dx):
     return dx, dw, db
 
 
+_QUADRANTS = ((0, 0), (0, 1), (1, 0), (1, 1))  # a 2x2 window's elements, in row-major order
+
+
 def _pool_fwd(x):
-    """2x2 max pool, stride 2, on (N, C, H, W) with even H, W."""
-    n, c, h, w = x.shape
-    xr = x.reshape(n, c, h // 2, 2, w // 2, 2)
-    return xr.max(axis=(3, 5))
+    """2x2 max pool, stride 2, on (N, C, H, W) with even H, W: three maxima of strided views."""
+    top = np.maximum(x[:, :, 0::2, 0::2], x[:, :, 0::2, 1::2])
+    bottom = np.maximum(x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2])
+    return np.maximum(top, bottom, out=top)
 
 
 def _pool_bwd(g, x, out):
-    # Tied maxima only occur at a ReLU's zeros, whose gradient the ReLU then drops,
-    # so routing g to every maximum equals routing it to the first one.
-    n, c, h, w = x.shape
-    xr = x.reshape(n, c, h // 2, 2, w // 2, 2)
-    mask = xr == out[:, :, :, None, :, None]
-    return (mask * g[:, :, :, None, :, None]).reshape(n, c, h, w)
+    """Route each window's gradient to its first maximum (PyTorch's tie rule)."""
+    dx = np.zeros_like(x)
+    taken = None
+    for i, j in _QUADRANTS:
+        hit = x[:, :, i::2, j::2] == out
+        if taken is None:
+            taken = hit
+        else:
+            hit &= ~taken
+            taken |= hit
+        np.multiply(g, hit, out=dx[:, :, i::2, j::2])
+    return dx
 
 
 class CnnStep(_Stepper):
