@@ -20,6 +20,7 @@ import select
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -77,18 +78,19 @@ def machine_info(threads: int) -> dict:
 class Worker:
     """A worker subprocess and its line protocol."""
 
-    def __init__(self, lib: str, python: str, name: str, size: str, api: str, threads: int):
+    def __init__(self, lib: str, python: str, name: str, size: str, api: str, threads: int, clock: str = "wall"):
         self.lib = lib
         env = dict(os.environ)
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(threads)
         paths = [str(ROOT), str(ROOT / "src")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
         env["PYTHONPATH"] = os.pathsep.join(paths)
-        self.stderr_path = None
+        # stderr goes to a file: a chatty worker must never block on a full pipe.
+        self.err = tempfile.TemporaryFile(mode="w+")
         try:
             self.proc = subprocess.Popen(
-                [python, "-m", "benchmarks.worker", lib, name, size, api, str(threads)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                [python, "-m", "benchmarks.worker", lib, name, size, api, str(threads), clock],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err,
                 text=True, cwd=str(ROOT), env=env,
             )
         except OSError as e:
@@ -102,7 +104,9 @@ class Worker:
         line = self.proc.stdout.readline() if ready else ""
         if not line:
             self.proc.kill()
-            err = self.proc.stderr.read() if self.proc.stderr else ""
+            self.proc.wait()
+            self.err.seek(0)
+            err = self.err.read()
             tail = err.strip().splitlines()[-1:] or ["no output"]
             return {"status": "error", "reason": f"worker died or timed out: {tail[0]}"}
         return json.loads(line)
@@ -117,9 +121,10 @@ class Worker:
             self.proc.kill()
         if self.proc is not None:
             self.proc.wait()
-            for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            for f in (self.proc.stdin, self.proc.stdout):
                 if f:
                     f.close()
+        self.err.close()
 
 
 def _agree(c: float, ref: float, name: str) -> bool:
@@ -131,7 +136,7 @@ def run_workload(name: str, args, pythons: dict, threads: int, log) -> dict:
     rounds = args.rounds or (2 if args.quick else DEFAULT_ROUNDS)
     inner = args.inner or (1 if args.quick else INNER[name])
     libs = [lib for lib in LIBS if lib in args.libs]
-    workers = {lib: Worker(lib, pythons[lib], name, args.size, args.api, threads) for lib in libs}
+    workers = {lib: Worker(lib, pythons[lib], name, args.size, args.api, threads, args.clock) for lib in libs}
     res = {"unit": unit, "rounds": [], "libs": {}}
     try:
         live = []
@@ -207,7 +212,8 @@ def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [
         f"minigrad benchmarks — {report['when']} — {m['cpu']}, {m['cores']} cores, "
-        f"{m['threads']} BLAS/torch threads, size={report['size']}, rounds<={report['rounds']}, "
+        f"{m['threads']} BLAS/torch threads, {report['clock']} clock, size={report['size']}, "
+        f"rounds<={report['rounds']}, "
         f"load average {_load(m.get('loadavg_start'))} at start, {_load(m.get('loadavg_end'))} at end",
         "",
         "| workload | unit | minigrad | numpy floor | torch | minigrad/numpy | minigrad/torch "
@@ -268,6 +274,8 @@ def parse_args(argv=None):
                    help="BLAS threads for every process and torch.set_num_threads (default: env, else cores)")
     p.add_argument("--api", choices=("auto", "raw", "nn"), default="auto",
                    help="MLP/CNN: nn/F/optim when importable (auto), raw tensor ops only, or nn only")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="wall time (default), or process CPU time (all threads): steadier on a busy machine")
     p.add_argument("--size", choices=("full", "tiny"), default="full", help="problem sizes (tiny: tests only)")
     p.add_argument("--budget", type=float, default=WORKLOAD_BUDGET_S, help="seconds per workload before rounds stop")
     p.add_argument("--pause", type=float, default=0.05, help="seconds of idle between libraries' turns")
@@ -289,7 +297,7 @@ def main(argv=None) -> int:
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     report = {
         "when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine_info(threads), "size": args.size, "api": args.api,
+        "machine": machine_info(threads), "size": args.size, "api": args.api, "clock": args.clock,
         "rounds": args.rounds or (2 if args.quick else DEFAULT_ROUNDS),
         "pythons": pythons, "workloads": {},
     }

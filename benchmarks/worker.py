@@ -1,6 +1,7 @@
 """One library running one workload, in its own process, driven by the runner.
 
-``python -m benchmarks.worker LIB WORKLOAD SIZE API THREADS``. Protocol, one JSON
+``python -m benchmarks.worker LIB WORKLOAD SIZE API THREADS [CLOCK]`` (CLOCK: ``wall``,
+the default, or ``cpu``: this process's CPU time, all its threads, kernel time included). Protocol, one JSON
 object per line on the original stdout (the workload's own prints go to stderr):
 
 - at start: ``{"status": "ready", "checksum", "variant", "import_s", ...}``, or
@@ -69,6 +70,7 @@ def blas_threads() -> str:
 def main(argv: list[str]) -> int:
     lib, name, size, api, threads = argv[:5]
     threads = int(threads)
+    clock = time.process_time if (argv[5:] or ["wall"])[0] == "cpu" else time.perf_counter
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the protocol
 
@@ -137,9 +139,9 @@ def main(argv: list[str]) -> int:
             gc.collect()
             times = []
             for _ in range(int(cmd[1])):
-                t = time.perf_counter()
+                t = clock()
                 w.run()
-                times.append(time.perf_counter() - t)
+                times.append(clock() - t)
             send({"times": times})
         elif cmd[0] == "done":
             send({"peak_rss_growth": peak_bytes() - base, "rss_base": base})
