@@ -306,6 +306,12 @@ def test_kinks_follow_pytorch():
     p = leaf([0.0, 2.0, 3.0])
     p.prod().backward()
     np.testing.assert_allclose(p.grad.numpy(), [6.0, 0.0, 0.0])
+    q = leaf([0.0, 1.0])
+    (q ** 0 + q ** 2 + q ** mg.tensor([0.0, 0.0], dtype=mg.float64)).sum().backward()
+    np.testing.assert_allclose(q.grad.numpy(), [0.0, 2.0])  # x**0 at 0: 0, not 0 * inf
+    e = leaf([2.0, 0.0])
+    (mg.tensor([0.0, 0.0], dtype=mg.float64) ** e).sum().backward()
+    np.testing.assert_allclose(e.grad.numpy(), [0.0, 0.0])  # d(0**y)/dy taken as 0 for y >= 0
 
 
 def test_stable_softmax_family_with_huge_logits():

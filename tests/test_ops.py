@@ -830,13 +830,17 @@ def _(draw):
 
 @comp("var")
 def _(draw):
-    corr = draw(st.sampled_from([None, 0, 1]))
-    shape_ok = st.just(None)
-    draw(shape_ok)
-    return _reduce_case(draw, "var", real, lambda x, d, k: x.var(d, correction=corr, keepdim=k) if x.numel() > 1
-                        else x.var(d, correction=0, keepdim=k),
-                        lambda x, a, k: np.var(x, axis=a, keepdims=k, ddof=(1 if corr is None else corr)
-                                               if x.size > 1 else 0))
+    rng = _rng(draw)
+    shape = draw(shapes1(min_dims=1, min_side=2))  # every reduced slice has >= 2 elements
+    dim = _dims(draw, len(shape))
+    corr = draw(st.sampled_from([None, 0, 1, 2]))
+    keepdim = draw(st.booleans())
+    ddof = 1 if corr is None else corr
+    n = int(np.prod([shape[d] for d in (range(len(shape)) if dim is None else np.atleast_1d(dim))]))
+    if n - ddof <= 0:
+        ddof = corr = 0
+    return Case(lambda x: x.var(dim, correction=corr, keepdim=keepdim),
+                lambda x: np.var(x, axis=_np_axis(dim, x.ndim), keepdims=keepdim, ddof=ddof), (real(rng, shape),))
 
 
 @comp("std")

@@ -293,6 +293,7 @@ def test_comparisons_give_bool_and_are_not_differentiable():
         assert r.dtype == mg.bool and not r.requires_grad and r.grad_fn is None
     np.testing.assert_array_equal((x > 1.5).numpy(), [False, True, True])
     np.testing.assert_array_equal((2 >= x).numpy(), [True, True, False])
+    assert (x == None) is False and (x != None) is True  # noqa: E711 - as PyTorch
 
 
 # ---------------------------------------------------------------------------

@@ -505,9 +505,13 @@ class Tensor:
     __rxor__ = __xor__
 
     def __eq__(self, other):  # type: ignore[override]
+        if other is None:
+            return False  # as PyTorch (``t == None`` is False, not an error)
         return E_.eq(self, other)
 
     def __ne__(self, other):  # type: ignore[override]
+        if other is None:
+            return True
         return E_.ne(self, other)
 
     def __lt__(self, other):

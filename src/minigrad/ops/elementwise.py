@@ -83,7 +83,7 @@ mul     = defbinary("mul",       lambda xp, a, b: a * b,           lambda g, out
 div     = defbinary("div",       lambda xp, a, b: xp.true_divide(a, b), lambda g, out, a, b: g / b,
                                                                    lambda g, out, a, b: -(g / b) * (a / b),
                     save="inputs", dtype_rule="promote_float")
-pow     = defbinary("pow",       lambda xp, a, b: xp.power(a, b),  lambda g, out, a, b: g * b * a ** (b - 1),  # noqa: A001
+pow     = defbinary("pow",       lambda xp, a, b: xp.power(a, b),  lambda g, out, a, b: _pow_vjp_base(g, a, b),  # noqa: A001
                                                                    lambda g, out, a, b: g * out * _log_or_zero(a, b),
                     save="both")
 maximum = defbinary("maximum",   lambda xp, a, b: xp.maximum(a, b), lambda g, out, a, b: g * _pick(a, b),
@@ -137,6 +137,13 @@ def _within(x, lo, hi):
 def _pick(a, b):
     """Gradient share of ``a`` in maximum(a, b): 1 where a > b, 1/2 on ties."""
     return (a > b) + (a == b) * 0.5
+
+
+def _pow_vjp_base(g, a, b):
+    d = g * b * a ** (b - 1)
+    if (b._data == 0).any():  # x ** 0 has gradient 0 everywhere, x = 0 included (PyTorch), not 0 * inf
+        d = where_(b == 0, 0.0, d)
+    return d
 
 
 def _log_or_zero(a, b):
