@@ -165,3 +165,25 @@ def test_samplers_and_errors():
         DataLoader(ds, sampler=[0, 1], shuffle=True)
     with pytest.raises(NotImplementedError):
         Dataset()[0]
+
+
+def test_subset_of_tensor_dataset_fast_path_matches_generic():
+    ds, X, y = _ds(20)
+    sub = Subset(ds, [3, 1, 4, 15, 9, 2, 6])
+
+    class Plain(Dataset):
+        def __len__(self):
+            return len(sub)
+
+        def __getitem__(self, i):
+            return sub[i]
+
+    for shuffle in (False, True):
+        mg.manual_seed(1)
+        a = [(xb.numpy(), yb.numpy()) for xb, yb in DataLoader(sub, batch_size=3, shuffle=shuffle)]
+        mg.manual_seed(1)
+        b = [(xb.numpy(), yb.numpy()) for xb, yb in DataLoader(Plain(), batch_size=3, shuffle=shuffle)]
+        assert len(a) == len(b) == 3
+        for (xa, ya), (xb, yb) in zip(a, b):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)

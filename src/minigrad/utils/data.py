@@ -318,9 +318,18 @@ class DataLoader:
         self.sampler = sampler
         self.batch_sampler = batch_sampler
 
-    def _fast(self) -> bool:
-        return (type(self.dataset) is TensorDataset and self.collate_fn is None and self._auto_collation
-                and not any(t.requires_grad for t in self.dataset.tensors))
+    def _fast_source(self):
+        """(tensors, index map or None) when batches can be cut by fancy indexing: a TensorDataset (or a
+        Subset of one) with the default collate and no tensor requiring grad; else None."""
+        if self.collate_fn is not None or not self._auto_collation:
+            return None
+        ds, index_map = self.dataset, None
+        if type(ds) is Subset and type(ds.dataset) is TensorDataset:
+            index_map = xp.asarray(ds.indices, dtype=B.int64)
+            ds = ds.dataset
+        if type(ds) is not TensorDataset or any(t.requires_grad for t in ds.tensors):
+            return None
+        return ds.tensors, index_map
 
     def __iter__(self) -> Iterator:
         if not self._auto_collation:
@@ -328,10 +337,13 @@ class DataLoader:
                 sample = self.dataset[idx]
                 yield self.collate_fn(sample) if self.collate_fn is not None else sample
             return
-        if self._fast():
-            arrays = [t._data for t in self.dataset.tensors]
-            batches = self._index_batches()
-            for idx in batches:
+        fast = self._fast_source()
+        if fast is not None:
+            arrays = [t._data for t in fast[0]]
+            index_map = fast[1]
+            for idx in self._index_batches():
+                if index_map is not None:
+                    idx = index_map[idx]
                 yield [Tensor._make(a[idx], False, None) for a in arrays]
             return
         collate = self.collate_fn or default_collate
