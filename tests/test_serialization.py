@@ -131,6 +131,14 @@ def test_unsupported_types_raise(tmp_path, bad):
         save(bad, tmp_path / "x.pt")
 
 
+def test_whole_module_suggests_state_dict(tmp_path):
+    nn = pytest.importorskip("minigrad.nn")
+    with pytest.raises(TypeError, match="state_dict"):
+        save(nn.Linear(2, 2), tmp_path / "m.pt")
+    with pytest.raises(TypeError, match="state_dict"):
+        save(optim.SGD([mg.zeros(1, requires_grad=True)], lr=0.1), tmp_path / "o.pt")
+
+
 def test_pickle_module_refused(tmp_path):
     with pytest.raises(TypeError, match="never pickles"):
         save(1, tmp_path / "x", pickle_module=pickle)

@@ -95,8 +95,9 @@ class _Encoder:
             for k, v in obj.items():
                 items.append([self.key(k, where), self.node(v, f"{where}[{k!r}]")])
             return {"dict": items, "cls": _DICT_CLASSES[type(obj)]}
-        raise TypeError(f"minigrad.save: can't save {type(obj).__module__}.{type(obj).__qualname__} at {where} "
-                        f"(supported: {_SUPPORTED})")
+        hint = " - save its state_dict() instead" if callable(getattr(obj, "state_dict", None)) else ""
+        raise TypeError(f"minigrad.save: can't save {type(obj).__module__}.{type(obj).__qualname__} at {where}"
+                        f"{hint} (supported: {_SUPPORTED})")
 
     def key(self, k, where: str):
         if k is None or type(k) in (str, int, float, bool):
