@@ -155,6 +155,8 @@ class _Decoder:
             raise RuntimeError(f"minigrad.load: refusing to read array member {name!r} of {self.source}: {e} "
                                "(minigrad.load never unpickles, so files from untrusted sources cannot run code)"
                                ) from None
+        if not isinstance(arr, B.ndarray):  # numpy hands back raw bytes for a member that is not .npy
+            raise self.bad(f"array member {name!r} is not a .npy array")
         if arr.dtype.kind not in _ARRAY_KINDS:
             raise self.bad(f"array member {name!r} has unsupported dtype {arr.dtype}")
         return arr
@@ -277,7 +279,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
         dec = _Decoder(npz, source)
         try:
             header_arr = dec.npz[_HEADER]
-            if header_arr.dtype.kind != "U" or header_arr.ndim != 0:
+            if not isinstance(header_arr, B.ndarray) or header_arr.dtype.kind != "U" or header_arr.ndim != 0:
                 raise dec.bad("the structure member is not a JSON string")
             header = json.loads(str(header_arr))
             if not isinstance(header, dict) or header.get("format") != _FORMAT:
