@@ -26,7 +26,12 @@ def normalize_index(index, shape):
         index = (index,)
     out = []
     advanced = False
+    pos = 0  # the dim of ``shape`` the next item indexes (None after an Ellipsis)
     for item in index:
+        if item is Ellipsis:
+            pos = None
+        elif pos is not None and item is not None:
+            pos += 1
         if isinstance(item, Tensor):
             item = item._data
             if item.ndim == 0 and item.dtype.kind in "iu":
@@ -40,6 +45,14 @@ def normalize_index(index, shape):
                     raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, got {item.dtype}")
         if isinstance(item, B.ndarray):
             if item.dtype.kind == "b" and item.ndim > 0:
+                if pos is not None:
+                    at = pos - 1
+                    if tuple(shape[at:at + item.ndim]) != item.shape:
+                        raise IndexError(
+                            f"The shape of the mask {list(item.shape)} at index {at} does not match the shape "
+                            f"of the indexed tensor {list(shape)} at index {at}"
+                        )
+                    pos += item.ndim - 1
                 out.extend(xp.nonzero(item))
                 advanced = True
                 continue

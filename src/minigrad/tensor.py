@@ -80,9 +80,11 @@ def as_array(data, dtype=None):
     try:
         arr = xp.array(data)
     except ValueError as e:
-        raise ValueError(f"tensor(): expected a rectangular (non-ragged) nested sequence: {e}") from None
+        raise ValueError(f"tensor(): {_ragged(data) or 'expected a rectangular (non-ragged) nested sequence'} "
+                         f"({e})") from None
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"tensor(): new(): invalid data type {arr.dtype} (data must be numbers or bools)")
+        kind = "'str'" if arr.dtype.kind in "US" else str(arr.dtype)
+        raise TypeError(f"tensor(): new(): invalid data type {kind} (data must be numbers or bools)")
     if dtype is not None:
         return arr.astype(dtype, copy=False)
     if python and arr.dtype.kind == "f":
@@ -90,6 +92,21 @@ def as_array(data, dtype=None):
     if arr.dtype.kind in "iu" and python:
         return arr.astype(B.int64, copy=False)
     return arr
+
+
+def _ragged(data, dim: int = 0):
+    """PyTorch's description of where a nested list is ragged, or None."""
+    if not isinstance(data, (list, tuple)) or not data:
+        return None
+    lens = [len(d) if isinstance(d, (list, tuple)) else None for d in data]
+    for m in lens[1:]:
+        if m != lens[0]:
+            return f"expected sequence of length {lens[0]} at dim {dim + 1} (got {m})"
+    for d in data:
+        r = _ragged(d, dim + 1)
+        if r:
+            return r
+    return None
 
 
 class Tensor:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from .. import backend as B
 from .registry import constant, defbinary, defop, defunary, result_dtype
 from .special import erf_array
 
@@ -163,6 +164,14 @@ def where(condition, input, other):
         condition = constant(condition)
     if condition._data.dtype.kind != "b":
         condition = condition != 0
+    shapes = [tuple(getattr(v, "shape", ())) for v in (condition, input, other)]
+    try:
+        B.xp.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(
+            f"where: shapes {shapes[0]} (condition), {shapes[1]} (input) and {shapes[2]} (other) "
+            "are not broadcastable"
+        ) from None
     return where_(condition, input, other)
 
 

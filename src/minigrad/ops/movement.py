@@ -448,7 +448,8 @@ def _gather_prep(x, dim, index, op):
         size = x.shape[d] if x.ndim else 1
         lo, hi = int(idx.min()), int(idx.max())
         if lo < -size or hi >= size:
-            raise IndexError(f"{op}(): index {hi if hi >= size else lo} is out of bounds for dimension {d} with size {size}")
+            # PyTorch raises RuntimeError here (not IndexError as for t[i]).
+            raise RuntimeError(f"{op}(): index {hi if hi >= size else lo} is out of bounds for dimension {d} with size {size}")
     return index, d
 
 
