@@ -10,10 +10,11 @@ The three convolution primitives are each other's VJPs, so double backward works
     conv_transpose2d(g, w)  -> x-like  VJPs: g: conv2d(gg, w)            w: conv2d_weight(gg, g)
     conv2d_weight(x, g)     -> w-like  VJPs: x: conv_transpose2d(g, gw)  g: conv2d(x, gw)
 
-Pooling works on the ``kh * kw`` strided slices of the (padded) input: a loop over
-kernel offsets, never over pixels or batch items. max_pool2d keeps the winning offset
-of every window (first occurrence on ties, as PyTorch) in a per-call ``_Saved`` that
-its VJPs share; its backward scatters, and the scatter's VJP gathers.
+Pooling is separable: a window's max (or sum) is taken over its columns, then over its
+rows, each a short loop over kernel offsets on strided slices, never over pixels or
+batch items. max_pool2d keeps the winning column and row offsets (first occurrence on
+ties, as PyTorch) in a per-call ``_Saved`` that its VJPs share; its backward scatters,
+and the scatter's VJP gathers.
 
 conv1d is conv2d on a height-1 image. ``pad`` (reflect/replicate/circular) and
 ``adaptive_avg_pool2d`` are composites of indexing and matmul.
@@ -117,12 +118,36 @@ def _conv2d_fwd(xp, arrs, geo, saved):
 
 def _conv_transpose2d_fwd(xp, arrs, geo, in_hw):
     g, w = arrs
-    groups = geo[3]
+    (sh, sw), ((pt, pb), (pl, pr)), (dh, dw), groups = geo
     o, cg, kh, kw = w.shape
     n, _, ho, wo = g.shape
+    h, wd = in_hw
     wm = w.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1)
-    cols = xp.matmul(wm, g.reshape(n, groups, o // groups, ho * wo))
-    return _col2im(cols.reshape(n, groups * cg, kh, kw, ho, wo), in_hw[0], in_hw[1], geo)
+    if sh != 1 or sw != 1:
+        cols = xp.matmul(wm, g.reshape(n, groups, o // groups, ho * wo))
+        return _col2im(cols.reshape(n, groups * cg, kh, kw, ho, wo), h, wd, geo)
+    # Stride 1: unfold g along its width only, G[n, (o, j), ho, w] = g[n, o, ho, w - j*dw] on the
+    # padded width; one matmul by the weight (rows (i, c), columns (o, j)) then leaves, for each
+    # kernel row i, a block that lands on rows i*dh.. of the padded input as one contiguous run.
+    # kh adds instead of kh*kw, and an unfolded array kh times smaller than full im2col columns.
+    # g's rows sit right-aligned in rows of the padded width, so each shift j is one flat run.
+    hp, wp = h + pt + pb, wd + pl + pr
+    og = o // groups
+    c0 = dw * (kw - 1)
+    flat = xp.zeros((n, o, ho * wp + c0), dtype=g.dtype)
+    flat[..., :ho * wp].reshape(n, o, ho, wp)[..., c0:] = g
+    s0, s1, s2 = flat.strides
+    unf = _as_strided(flat[..., c0:], (n, groups, og, kw, ho * wp), (s0, og * s1, s1, -dw * s2, s2), writeable=False)
+    unf = xp.ascontiguousarray(unf).reshape(n, groups, og * kw, ho * wp)
+    wt = w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 2, 1, 4).reshape(groups, kh * cg, og * kw)
+    blocks = xp.matmul(wt, unf).reshape(n, groups, kh, cg, ho * wp)
+    out = xp.zeros((n, groups, cg, hp * wp), dtype=g.dtype)
+    for i in range(kh):
+        out[..., i * dh * wp:i * dh * wp + ho * wp] += blocks[:, :, i]
+    out = out.reshape(n, groups * cg, hp, wp)
+    if pt or pb or pl or pr:
+        out = out[:, :, pt:pt + h, pl:pl + wd]
+    return out
 
 
 def _conv2d_weight_fwd(xp, arrs, geo, wshape, saved):
@@ -136,18 +161,17 @@ def _conv2d_weight_fwd(xp, arrs, geo, wshape, saved):
     if cols is None:
         cols = _im2col(x, kh, kw, geo)
     cols = cols.reshape(n, groups, cg * kh * kw, ho * wo)
-    gw = xp.matmul(g.reshape(n, groups, o // groups, ho * wo), cols.transpose(0, 1, 3, 2))
-    return gw.sum(axis=0).reshape(wshape)
+    # (cols @ g^T) summed over the batch, transposed: BLAS runs this shape faster than g @ cols^T.
+    gwt = xp.matmul(cols, g.reshape(n, groups, o // groups, ho * wo).transpose(0, 1, 3, 2)).sum(axis=0)
+    return xp.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(wshape)
 
 
-def _pool_slices(geo):
-    """(offset, (row slice, col slice)) for every kernel offset of a pooling window."""
-    (kh, kw), (sh, sw), _, (dh, dw), (ho, wo) = geo[:5]
+def _axis_slices(k, s, d, o, axis):
+    """Index tuples taking, for each kernel offset along ``axis`` (-1 or -2), that element of every window."""
     out = []
-    for i in range(kh):
-        rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
-        for j in range(kw):
-            out.append((i * kw + j, (Ellipsis, rows, slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))))
+    for i in range(k):
+        sl = slice(i * d, i * d + s * (o - 1) + 1, s)
+        out.append((Ellipsis, sl) if axis == -1 else (Ellipsis, sl, slice(None)))
     return out
 
 
@@ -164,7 +188,7 @@ def _pool_pad(x, geo, value):
 
 
 def _pool_unpad(gpad, geo):
-    """Crop a gradient on the padded input back to the input's (H, W)."""
+    """Crop a gradient on the padded extent back to the input's (H, W) (zeros where no window reached)."""
     (ph, pw) = geo[2]
     h, w = geo[5][-2:]
     eh, ew = gpad.shape[-2:]
@@ -177,75 +201,140 @@ def _pool_unpad(gpad, geo):
     return out
 
 
-def _overlapping(geo):
-    (kh, kw), (sh, sw), _, (dh, dw) = geo[:4]
-    return sh < dh * (kh - 1) + 1 or sw < dw * (kw - 1) + 1
+def _hit(arg, i):
+    """Where the window's chosen offset is ``i`` (``arg`` is bool for two-element windows)."""
+    if arg.dtype == xp.bool_:
+        return arg if i else ~arg
+    return arg == i
+
+
+def _argmax_along(a, k, s, d, o, axis, with_nan):
+    """Window maxima of ``a`` along one axis and the offset of the first maximum (PyTorch's
+    scan: a later element wins only if greater, or if NaN)."""
+    sls = _axis_slices(k, s, d, o, axis)
+    if k == 1:
+        return a[sls[0]].copy(), xp.zeros(a[sls[0]].shape, dtype=xp.bool_)
+    v0, v1 = a[sls[0]], a[sls[1]]
+    arg = v1 > v0
+    if with_nan:
+        arg |= xp.isnan(v1)
+    m = xp.maximum(v0, v1)
+    if k > 2:
+        arg = arg.astype(xp.uint8 if k < 256 else xp.int32)
+        for i in range(2, k):
+            v = a[sls[i]]
+            better = v > m
+            if with_nan:
+                better |= xp.isnan(v)
+            xp.maximum(m, v, out=m)
+            xp.copyto(arg, i, where=better)
+    return m, arg
+
+
+def _scatter_along(g, arg, k, s, d, n, axis, finite=True):
+    """Adjoint of picking the ``arg``-chosen element of every window along ``axis``: size o -> n.
+
+    With ``finite`` the mask is applied by multiplication (fast); otherwise by ``where``, so a
+    NaN or inf in ``g`` does not leak into the unselected slots as ``inf * 0``.
+    """
+    o = g.shape[axis]
+    shape = list(g.shape)
+    shape[axis] = n
+    sls = _axis_slices(k, s, d, o, axis)
+    if d == 1 and s == k and n == k * o:  # windows tile the axis: every element written once
+        out = xp.empty(shape, dtype=g.dtype)
+        for i in range(k):
+            if finite:
+                xp.multiply(g, _hit(arg, i), out=out[sls[i]])
+            else:
+                out[sls[i]] = xp.where(_hit(arg, i), g, 0)
+        return out
+    out = xp.zeros(shape, dtype=g.dtype)
+    for i in range(k):
+        out[sls[i]] += g * _hit(arg, i) if finite else xp.where(_hit(arg, i), g, 0)
+    return out
+
+
+def _gather_along(a, arg, k, s, d, o, axis):
+    """The ``arg``-chosen element of every window of ``a`` along ``axis`` (adjoint of ``_scatter_along``)."""
+    sls = _axis_slices(k, s, d, o, axis)
+    out = xp.where(_hit(arg, 0), a[sls[0]], 0)
+    for i in range(1, k):
+        xp.copyto(out, a[sls[i]], where=_hit(arg, i))
+    return out
 
 
 def _max_pool_fwd(xp, x, geo, saved):
-    # NaN propagates as in PyTorch (a NaN wins its window); skip that test when x has none.
-    with_nan = bool(xp.isnan(x.sum()))
+    # Separable: the max over each window's columns, then over its rows. The row-major first
+    # maximum of a window is the first row reaching the max and, in that row, its first column.
+    (kh, kw), (sh, sw), _, (dh, dw), (ho, wo) = geo[:5]
     xpad = _pool_pad(x, geo, -xp.inf)
-    out = idx = None
-    for k, sl in _pool_slices(geo):
-        v = xpad[sl]
-        if out is None:
-            out = v.copy()
-            idx = xp.zeros(out.shape, dtype=xp.uint8 if geo[0][0] * geo[0][1] < 256 else xp.int32)
-            continue
-        better = v > out  # strict: the first occurrence keeps a tie
-        if with_nan:
-            better |= xp.isnan(v)
-        xp.copyto(out, v, where=better)
-        xp.copyto(idx, k, where=better)
-    saved.value = idx
+    for with_nan in (False, True):
+        m1, a1 = _argmax_along(xpad, kw, sw, dw, wo, -1, with_nan)
+        out, a2 = _argmax_along(m1, kh, sh, dh, ho, -2, with_nan)
+        if with_nan or not xp.isnan(out.sum()):
+            break  # NaNs present: redo with PyTorch's rule that a later NaN wins its window
+    saved.value = (a1, a2)
     return out
 
 
 def _max_pool_backward_fwd(xp, g, geo, saved):
-    idx = saved.value
+    (kh, kw), (sh, sw), _, (dh, dw) = geo[:4]
+    a1, a2 = saved.value
     eh, ew = _pool_extent(geo)
-    (ph, pw), h, w = geo[2], geo[5][-2], geo[5][-1]
-    gpad = xp.zeros(g.shape[:-2] + (max(eh, h + ph), max(ew, w + pw)), dtype=g.dtype)
-    overlap = _overlapping(geo)
-    for k, sl in _pool_slices(geo):
-        hit = idx == k
-        if overlap:
-            gpad[sl] += xp.where(hit, g, 0)
-        else:
-            xp.copyto(gpad[sl], g, where=hit)
-    return _pool_unpad(gpad, geo)
+    finite = bool(xp.isfinite(g.sum()))
+    gm = _scatter_along(g, a2, kh, sh, dh, eh, -2, finite)
+    return _pool_unpad(_scatter_along(gm, a1, kw, sw, dw, ew, -1, finite), geo)
 
 
 def _max_pool_gather_fwd(xp, gg, geo, saved):
-    idx = saved.value
+    (kh, kw), (sh, sw), _, (dh, dw), (ho, wo) = geo[:5]
+    a1, a2 = saved.value
     gpad = _pool_pad(gg, geo, 0)
-    out = xp.zeros(idx.shape, dtype=gg.dtype)
-    for k, sl in _pool_slices(geo):
-        xp.copyto(out, gpad[sl], where=idx == k)
-    return out
+    return _gather_along(_gather_along(gpad, a1, kw, sw, dw, wo, -1), a2, kh, sh, dh, ho, -2)
+
+
+def _window_sum(a, geo):
+    """Sum over every pooling window, one axis at a time."""
+    (kh, kw), (sh, sw), _, (dh, dw), (ho, wo) = geo[:5]
+    for k, s, d, o, axis in ((kw, sw, dw, wo, -1), (kh, sh, dh, ho, -2)):
+        sls = _axis_slices(k, s, d, o, axis)
+        acc = a[sls[0]].copy() if k == 1 else a[sls[0]] + a[sls[1]]
+        for i in range(2, k):
+            acc += a[sls[i]]
+        a = acc
+    return a
+
+
+def _window_spread(g, geo):
+    """Adjoint of ``_window_sum``: every window's value added onto each of its elements."""
+    (kh, kw), (sh, sw), _, (dh, dw) = geo[:4]
+    eh, ew = _pool_extent(geo)
+    for k, s, d, n, axis in ((kh, sh, dh, eh, -2), (kw, sw, dw, ew, -1)):
+        o = g.shape[axis]
+        shape = list(g.shape)
+        shape[axis] = n
+        sls = _axis_slices(k, s, d, o, axis)
+        if d == 1 and s == k and n == k * o:
+            out = xp.empty(shape, dtype=g.dtype)
+            for i in range(k):
+                out[sls[i]] = g
+        else:
+            out = xp.zeros(shape, dtype=g.dtype)
+            for i in range(k):
+                out[sls[i]] += g
+        g = out
+    return g
 
 
 def _avg_pool_fwd(xp, x, geo):
-    xpad = _pool_pad(x, geo, 0)
-    out = None
-    for _, sl in _pool_slices(geo):
-        if out is None:
-            out = xpad[sl].copy()
-        else:
-            out += xpad[sl]
+    out = _window_sum(_pool_pad(x, geo, 0), geo)
     out *= geo[6]
     return out
 
 
 def _avg_pool_backward_fwd(xp, g, geo):
-    eh, ew = _pool_extent(geo)
-    (ph, pw), h, w = geo[2], geo[5][-2], geo[5][-1]
-    gpad = xp.zeros(g.shape[:-2] + (max(eh, h + ph), max(ew, w + pw)), dtype=g.dtype)
-    gs = g * geo[6]
-    for _, sl in _pool_slices(geo):
-        gpad[sl] += gs
-    return _pool_unpad(gpad, geo)
+    return _pool_unpad(_window_spread(g * geo[6], geo), geo)
 
 
 def _conv2d_vjp(g, out, inputs, params, mask):
@@ -492,12 +581,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     out = max_pool2d_(x, geo, saved)
     if not return_indices:
         return out
-    k = saved.value.astype(B.int64)
-    ho = xp.arange(outs[0]).reshape(-1, 1)
-    wo = xp.arange(outs[1])
-    rows = ho * stride[0] - pad[0] + (k // kernel[1]) * dil[0]
-    cols = wo * stride[1] - pad[1] + (k % kernel[1]) * dil[1]
-    return out, constant(rows * x.shape[-1] + cols)
+    a1, a2 = saved.value
+    rows = xp.arange(outs[0]).reshape(-1, 1) * stride[0] + a2.astype(B.int64) * dil[0]  # padded coordinates
+    j = xp.take_along_axis(a1, rows, axis=-2).astype(B.int64)
+    cols = xp.arange(outs[1]) * stride[1] + j * dil[1]
+    return out, constant((rows - pad[0]) * x.shape[-1] + cols - pad[1])
 
 
 def _avg_divisor(x_hw, kernel, stride, pad, outs, count_include_pad, divisor_override):
