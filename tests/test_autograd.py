@@ -610,3 +610,35 @@ def test_hooks_run_and_backward_order_is_consumer_first():
     b.register_hook(lambda g: order.append("b"))
     b.sum().backward()
     assert order == ["b", "a"]
+
+
+def test_existing_grad_accumulates_in_place_as_pytorch():
+    x = leaf([1.0, 2.0])
+    (x * 2).sum().backward()
+    g = x.grad
+    (x * 3).sum().backward()
+    assert x.grad is g  # PyTorch's AccumulateGrad adds into the existing .grad
+    np.testing.assert_allclose(g.numpy(), [5.0, 5.0])
+    x.grad = mg.zeros(2, dtype=mg.float64)
+    z = x.grad
+    (x * 1).sum().backward()
+    assert x.grad is z and z.tolist() == [1.0, 1.0]
+
+
+def test_create_graph_accumulation_is_out_of_place():
+    x = leaf([1.0, 2.0])
+    (x ** 2).sum().backward(create_graph=True)
+    g1 = x.grad
+    (x ** 2).sum().backward(create_graph=True)
+    np.testing.assert_allclose(g1.numpy(), [2.0, 4.0])  # the first graph's value is untouched
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0])
+
+
+def test_autograd_grad_result_does_not_alias_intermediate_grad():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    z = (h * h).sum()
+    (gh,) = autograd.grad(z, h, retain_graph=True)
+    z.backward()
+    np.testing.assert_allclose(gh.numpy(), [4.0, 8.0])
+    np.testing.assert_allclose(h.grad.numpy(), [8.0, 16.0])

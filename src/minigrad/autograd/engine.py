@@ -233,7 +233,14 @@ def _store_grad(tensor, g, owned: set) -> None:
         owned.add(id(root))
         tensor.grad = g
     else:
-        tensor.grad = tensor.grad + g
+        old = tensor.grad
+        if not _state.enabled and not old._rg and old._data.shape == g._data.shape and old._data.flags.writeable:
+            # As PyTorch's AccumulateGrad without create_graph: add in place, so the same
+            # .grad object keeps accumulating (and no new buffer is allocated).
+            B.xp.add(old._data, g._data, out=old._data, casting="unsafe")
+            old._bump()
+        else:
+            tensor.grad = old + g
         owned.add(id(tensor.grad._data))
 
 
@@ -371,8 +378,12 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     _store_grad(t, g, owned)
             if capture_keys is not None:
                 if node in capture_keys:
+                    r = g
+                    if ref is not None and t is not None and t.grad is not None \
+                            and B.xp.may_share_memory(t.grad._data, g._data):
+                        r = g.clone()  # never alias the .grad stored above (later calls add into it in place)
                     for i in capture_keys[node]:
-                        results[i] = g
+                        results[i] = r
                 if node not in needed:
                     continue
             op = node.op
