@@ -14,11 +14,14 @@ from ..autograd.engine import no_grad
 from ..indexing import inplace as _inplace
 from ..ops import elementwise as E
 from ..ops.conv import (  # noqa: F401  (re-exported: convolution and pooling live in ops/conv.py)
+    adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    avg_pool1d,
     avg_pool2d,
     conv1d,
     conv2d,
     conv_transpose2d,
+    max_pool1d,
     max_pool2d,
 )
 from ..ops.conv import pad as _pad_modes

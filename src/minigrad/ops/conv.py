@@ -623,6 +623,46 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return avg_pool2d_(x, geo)
 
 
+def _as_1d(x, op):
+    if x.ndim not in (2, 3):
+        raise RuntimeError(f"{op}: Expected 2D or 3D input, but got input of size: {list(x.shape)}")
+    return x.unsqueeze(-2)
+
+
+def _one(v, name, op):
+    return _tuple(v, 1, name, op)[0]
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    """Max over windows of the last dim: (N, C, L) or (C, L) -> (N, C, L_out)."""
+    op = "max_pool1d"
+    x = _as_1d(_as_tensor(input, op), op)
+    k = _one(kernel_size, "kernel_size", op)
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) else _one(stride, "stride", op)
+    out = max_pool2d(x, (1, k), (1, s), (0, _one(padding, "padding", op)), (1, _one(dilation, "dilation", op)),
+                     ceil_mode, return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):  # noqa: A002
+    """Mean over windows of the last dim: (N, C, L) or (C, L) -> (N, C, L_out)."""
+    op = "avg_pool1d"
+    x = _as_1d(_as_tensor(input, op), op)
+    k = _one(kernel_size, "kernel_size", op)
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) else _one(stride, "stride", op)
+    return avg_pool2d(x, (1, k), (1, s), (0, _one(padding, "padding", op)), ceil_mode, count_include_pad).squeeze(-2)
+
+
+def adaptive_avg_pool1d(input, output_size):  # noqa: A002
+    """Average pooling of the last dim to a fixed length."""
+    op = "adaptive_avg_pool1d"
+    x = _as_1d(_as_tensor(input, op), op)
+    return adaptive_avg_pool2d(x, (1, _one(output_size, "output_size", op))).squeeze(-2)
+
+
 def _adaptive_matrix(n, o, dtype):
     """(o, n) averaging matrix of adaptive pooling: row i averages [floor(i*n/o), ceil((i+1)*n/o))."""
     m = xp.zeros((o, n), dtype=dtype)
@@ -726,5 +766,6 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
 
 
 __all__ = [
-    "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
+    "conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "pad",
 ]
