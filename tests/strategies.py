@@ -152,7 +152,7 @@ class Builder:
     def new_input(self, shape) -> Node | None:
         shape = tuple(int(s) for s in shape)
         n = int(np.prod(shape, dtype=np.int64))
-        if self.input_elems + n > MAX_INPUT_ELEMS or n > MAX_NUMEL:
+        if self.input_elems + n > MAX_INPUT_ELEMS or n > MAX_NUMEL or n == 0:
             return None
         rng = self.rng()
         # Away from zero: inputs themselves are never at a kink.

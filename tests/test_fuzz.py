@@ -115,8 +115,8 @@ def test_generator_covers_every_differentiable_core_op():
     } - _NOT_FUZZED
     seen: set = set()
 
-    @settings(max_examples=100, phases=[Phase.generate], **_SETTINGS)
-    @given(programs(min_ops=25))
+    @settings(max_examples=150, phases=[Phase.generate], **_SETTINGS)
+    @given(programs(min_ops=30))
     def collect(program):
         fn = program.function()
         xs = [mg.tensor(a, requires_grad=True) for a in program.inputs]
