@@ -78,9 +78,15 @@ def machine_info(threads: int) -> dict:
 class Worker:
     """A worker subprocess and its line protocol."""
 
-    def __init__(self, lib: str, python: str, name: str, size: str, api: str, threads: int, clock: str = "wall"):
+    def __init__(self, lib: str, python: str, name: str, size: str, api: str, threads: int, clock: str = "wall",
+                 malloc: str = "system"):
         self.lib = lib
         env = dict(os.environ)
+        if malloc == "keep":
+            # glibc: serve big arrays from the heap and never hand freed memory back to the
+            # OS, so a step does not page-fault its temporaries in again (all libraries alike).
+            env["MALLOC_MMAP_THRESHOLD_"] = str(2**28)
+            env["MALLOC_TRIM_THRESHOLD_"] = str(2**30)
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(threads)
         paths = [str(ROOT), str(ROOT / "src")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
@@ -136,7 +142,7 @@ def run_workload(name: str, args, pythons: dict, threads: int, log) -> dict:
     rounds = args.rounds or (2 if args.quick else DEFAULT_ROUNDS)
     inner = args.inner or (1 if args.quick else INNER[name])
     libs = [lib for lib in LIBS if lib in args.libs]
-    workers = {lib: Worker(lib, pythons[lib], name, args.size, args.api, threads, args.clock) for lib in libs}
+    workers = {lib: Worker(lib, pythons[lib], name, args.size, args.api, threads, args.clock, args.malloc) for lib in libs}
     res = {"unit": unit, "rounds": [], "libs": {}}
     try:
         live = []
@@ -212,7 +218,7 @@ def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [
         f"minigrad benchmarks — {report['when']} — {m['cpu']}, {m['cores']} cores, "
-        f"{m['threads']} BLAS/torch threads, {report['clock']} clock, size={report['size']}, "
+        f"{m['threads']} BLAS/torch threads, {report['clock']} clock, malloc={report['malloc']}, size={report['size']}, "
         f"rounds<={report['rounds']}, "
         f"load average {_load(m.get('loadavg_start'))} at start, {_load(m.get('loadavg_end'))} at end",
         "",
@@ -276,6 +282,8 @@ def parse_args(argv=None):
                    help="MLP/CNN: nn/F/optim when importable (auto), raw tensor ops only, or nn only")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="wall time (default), or process CPU time (all threads): steadier on a busy machine")
+    p.add_argument("--malloc", choices=("system", "keep"), default="system",
+                   help="keep: glibc keeps freed memory (no page faults on reuse; peak RSS less exact)")
     p.add_argument("--size", choices=("full", "tiny"), default="full", help="problem sizes (tiny: tests only)")
     p.add_argument("--budget", type=float, default=WORKLOAD_BUDGET_S, help="seconds per workload before rounds stop")
     p.add_argument("--pause", type=float, default=0.05, help="seconds of idle between libraries' turns")
@@ -297,7 +305,7 @@ def main(argv=None) -> int:
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     report = {
         "when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine_info(threads), "size": args.size, "api": args.api, "clock": args.clock,
+        "machine": machine_info(threads), "size": args.size, "api": args.api, "clock": args.clock, "malloc": args.malloc,
         "rounds": args.rounds or (2 if args.quick else DEFAULT_ROUNDS),
         "pythons": pythons, "workloads": {},
     }
