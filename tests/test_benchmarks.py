@@ -101,11 +101,12 @@ def test_runner_end_to_end(tmp_path):
     # Real subprocesses, interleaved rounds, JSON + Markdown; torch via an interpreter
     # that does not exist must come out "unavailable", not crash the suite.
     cmd = [sys.executable, "-m", "benchmarks", "--quick", "--size", "tiny", "--rounds", "2",
-           "--only", "tiny_ops", "--only", "moons", "--pause", "0",
+           "--only", "tiny_ops", "--only", "moons", "--pause", "0", "--clock", "cpu",
            "--torch-python", str(tmp_path / "no-such-python"), "--out-dir", str(tmp_path)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "latest.json").read_text())
+    assert report["clock"] == "cpu"
     for name in ("tiny_ops", "moons"):
         res = report["workloads"][name]
         assert len(res["rounds"]) == 2
