@@ -78,6 +78,24 @@ REGRESSIONS = {
         lines=["n2 = n0.clone(); n2[None, :] = n1 * n1", "return (n2 * C[0]).sum()"],
         ops=["setitem"],
     ),
+    # sign/floor/ceil/round VJPs built their zero gradient in the default float32 inside a
+    # float64 graph (a numpy scalar counts as a Python number), so a matmul VJP downstream
+    # raised on mixed dtypes (first order for floor, double backward for abs).
+    "zero_grad_dtype": Program(
+        input_names=["n0", "n1"],
+        inputs=[np.array([[0.31, -0.52, 0.83]]), np.array([[0.5, -0.7], [0.9, 0.3], [-0.4, 1.2]])],
+        consts=[np.array([[0.3, -0.6]])],
+        lines=["n2 = abs(mg.matmul(n0, n1))", "n3 = (n0 @ n1).floor() + n2", "return (n3 * C[0]).sum()"],
+        ops=["matmul", "abs", "matmul", "floor"],
+    ),
+    # backward() on a one-element float64 output seeded a float32 one: a matmul VJP raised.
+    "backward_seed_dtype": Program(
+        input_names=["n0", "n1"],
+        inputs=[np.array([[0.31, -0.52, 0.83]]), np.array([[0.5], [0.9], [-0.4]])],
+        consts=[],
+        lines=["return n0 @ n1"],
+        ops=["matmul"],
+    ),
 }
 
 

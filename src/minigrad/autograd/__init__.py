@@ -33,7 +33,9 @@ def _seed(t, g, op: str):
             raise RuntimeError(
                 f"{op}: grad can be implicitly created only for scalar outputs (got output of shape {tuple(t.shape)})"
             )
-        return constant(t._data.dtype.type(1)).expand(t.shape) if t.ndim else constant(t._data.dtype.type(1))
+        # dtype given explicitly: a numpy scalar alone would count as a Python number (default dtype)
+        one = constant(1, t._data.dtype)
+        return one.expand(t.shape) if t.ndim else one
     if not isinstance(g, Tensor):
         g = constant(g, t._data.dtype)
     if g.shape != t.shape:

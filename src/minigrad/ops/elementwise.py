@@ -16,7 +16,8 @@ from .special import erf_array
 
 
 def _zeros(g):
-    return constant(g._data.dtype.type(0)).expand(g.shape)
+    # dtype given explicitly: a numpy scalar alone counts as a Python number (default dtype)
+    return constant(0, g._data.dtype).expand(g.shape)
 
 
 def _sigmoid(xp, x):
