@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from . import autograd, dtypes, func
+from . import (
+    autograd,
+    datasets,
+    dtypes,
+    func,
+    nn,
+    optim,
+    utils,
+)
 from .autograd.engine import (
     enable_grad,
     inference_mode,
@@ -55,6 +63,7 @@ from .factories import (
     zeros,
     zeros_like,
 )
+from .ops import docs as _docs  # one-line docstrings for the table-made ops
 from .ops.elementwise import (
     abs,
     ceil,
@@ -156,11 +165,8 @@ from .ops.reduce import (
     sum,
     var,
 )
+from .serialization import load, save
 from .tensor import Tensor, device
-
-from . import nn  # noqa: E402  (after Tensor: nn builds on it)
-from . import datasets, optim, utils  # noqa: E402
-from .serialization import load, save  # noqa: E402
 
 Size = tuple
 multiply = mul
