@@ -501,3 +501,98 @@ def test_error_messages_name_op_and_shapes():
     with pytest.raises(RuntimeError) as info:
         mg.zeros(2, 3) @ mg.zeros(2, 3)
     assert "(2, 3)" in str(info.value)
+
+
+# In-place ops through views while recording: the base's graph sees them (PyTorch's CopySlices);
+# expected gradients are PyTorch's.
+def _x():
+    return mg.tensor([1.0, 2.0, 3.0, 4.0], dtype=mg.float64, requires_grad=True)
+
+
+W4 = mg.tensor([1.0, 2.0, 3.0, 4.0], dtype=mg.float64)
+
+
+def _view_mul_then_base(x):
+    y = x * 1
+    y.view(2, 2).mul_(2)
+    return (y * 1).sum()
+
+
+def _slice_mul(x):
+    y = x * 1
+    y[1:].mul_(2)
+    return y.sum()
+
+
+def _transposed_view(x):
+    y = x * 1
+    y.reshape(2, 2).t().mul_(3)
+    return (y * W4).sum()
+
+
+def _view_of_view(x):
+    y = x * 1
+    y.view(2, 2)[0].mul_(2)
+    return y.sum()
+
+
+def _sibling_view(x):
+    y = x * 1
+    v = y.view(2, 2)
+    w = y.view(4)
+    v.mul_(2)
+    return (w * 1).sum()
+
+
+def _root_inplace_then_view(x):
+    y = x * 1
+    v = y.view(2, 2)
+    y.mul_(2)
+    return v.sum()
+
+
+def _constant_base_view_add(x):
+    y = mg.zeros(4, dtype=mg.float64)
+    y[1:3].add_(x[:2] * 2)
+    return (y * W4).sum()
+
+
+def _view_chain_setitem_relu(x):
+    y = x * 1 - 2.5
+    v = y.unsqueeze(0).transpose(0, 1).squeeze(1)
+    v[0] = 7.0
+    v.relu_()
+    return (y * y).sum()
+
+
+@pytest.mark.parametrize("fn,want", [
+    (_view_mul_then_base, [2.0, 2.0, 2.0, 2.0]),
+    (_slice_mul, [1.0, 2.0, 2.0, 2.0]),
+    (_transposed_view, [3.0, 6.0, 9.0, 12.0]),
+    (_view_of_view, [2.0, 2.0, 1.0, 1.0]),
+    (_sibling_view, [2.0, 2.0, 2.0, 2.0]),
+    (_root_inplace_then_view, [2.0, 2.0, 2.0, 2.0]),
+    (_constant_base_view_add, [4.0, 6.0, 0.0, 0.0]),
+    (_view_chain_setitem_relu, [0.0, 0.0, 1.0, 3.0]),
+])
+def test_inplace_through_views_while_recording(fn, want):
+    x = _x()
+    fn(x).backward()
+    np.testing.assert_allclose(x.grad.numpy(), want)
+
+
+def test_inplace_on_view_of_leaf_requiring_grad_raises():
+    x = _x()
+    with pytest.raises(RuntimeError, match="leaf"):
+        x[1:].mul_(2)
+    with mg.no_grad():
+        x[1:].mul_(2)
+    np.testing.assert_allclose(x.numpy(), [1.0, 4.0, 6.0, 8.0])
+
+
+def test_inplace_on_view_of_saved_output_raises():
+    x = _x()
+    y = x.exp()
+    y[1:].mul_(2)
+    with pytest.raises(RuntimeError, match="inplace"):
+        y.sum().backward()

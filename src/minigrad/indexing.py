@@ -77,14 +77,12 @@ def _check_index(x, idx):
         raise IndexError(f"index out of range for tensor of shape {tuple(x.shape)}: {e}") from None
 
 
-def link_view(out: Tensor, base: Tensor) -> Tensor:
-    """Make ``out`` share ``base``'s version counter when it shares its memory."""
-    if out._data.base is not None and xp.may_share_memory(out._data, base._data):
-        if base._vc is None:
-            base._vc = [0]
-        out._vc = base._vc
-        out._base = base if base._base is None else base._base
-    return out
+def link_view(out: Tensor, base: Tensor, idx=None) -> Tensor:
+    """Mark ``out = base[idx]`` (basic indexing) as a view of ``base`` (see ``movement.make_view``)."""
+    if idx is None:
+        return M.make_view(out, base)
+    return M.make_view(out, base, lambda t: M.getitem_(t, idx, t.shape, False),
+                       lambda v, t: M.index_put_(t, v, idx))
 
 
 def getitem(x: Tensor, index) -> Tensor:
@@ -95,7 +93,7 @@ def getitem(x: Tensor, index) -> Tensor:
         _check_index(x, idx)
         raise
     if not advanced:
-        link_view(out, x)
+        link_view(out, x, idx)
     return out
 
 
@@ -185,10 +183,7 @@ def inplace(x: Tensor, name: str, fn, *others, keeps_input: bool = False) -> Ten
         _write(x, result._data, name)
         return x
     if x._base is not None:
-        raise RuntimeError(
-            f"{name}: in-place operation on a view (shape {tuple(x.shape)}) of a tensor while recording "
-            "gradients is not supported by minigrad; use the out-of-place op or clone() first"
-        )
+        return _inplace_on_view(x, name, fn)
     old = Tensor._make(x._data if keeps_input else x._data.copy(), x._rg, x.grad_fn)
     if keeps_input:
         old._vc = x._vc
@@ -203,7 +198,47 @@ def inplace(x: Tensor, name: str, fn, *others, keeps_input: bool = False) -> Ten
     x.grad_fn = result.grad_fn
     x._rg = True
     x.grad_fn.out_ref = weakref.ref(x)
+    _refresh_views(x)
     return x
+
+
+def _inplace_on_view(x: Tensor, name: str, fn) -> Tensor:
+    """In-place op on a view while recording, as PyTorch: the base's new value is its old value
+    with the view's region replaced by ``fn(view)``; the base and all its live views get new grad_fns."""
+    root, replay, place = x._base
+    if place is None:
+        raise RuntimeError(
+            f"{name}: unsupported operation: the tensor (shape {tuple(x.shape)}) is an expanded view; "
+            "more than one element refers to a single memory location. Clone it first."
+        )
+    if root._rg and root.grad_fn is None:
+        raise RuntimeError(
+            f"{name}: a view of a leaf Variable that requires grad is being used in an in-place operation "
+            "(wrap the update in `with minigrad.no_grad():`)"
+        )
+    old_root = Tensor._make(root._data.copy(), root._rg, root.grad_fn)
+    result = fn(replay(old_root))
+    new_root = place(result, old_root)
+    _write(root, new_root._data, name)  # x shares the memory and sees the new values
+    if new_root.grad_fn is not None:
+        root.grad_fn = new_root.grad_fn
+        root._rg = True
+        root.grad_fn.out_ref = weakref.ref(root)
+    _refresh_views(root, also=x)
+    return x
+
+
+def _refresh_views(root: Tensor, also: Tensor | None = None) -> None:
+    """Re-derive the grad_fn of every live view of ``root`` from root's current graph."""
+    views = [v for v in M.views_of(root) if v._base is not None and v._base[0] is root]
+    if also is not None and all(v is not also for v in views):
+        views.append(also)
+    for v in views:
+        nv = v._base[1](root)
+        v.grad_fn = nv.grad_fn
+        v._rg = nv._rg
+        if nv.grad_fn is not None:
+            nv.grad_fn.out_ref = weakref.ref(v)
 
 
 def fill(x: Tensor, name: str, value) -> Tensor:

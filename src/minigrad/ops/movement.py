@@ -7,6 +7,7 @@ broadcast input's gradient with ``sum_to``, the one place broadcasting is undone
 from __future__ import annotations
 
 import builtins
+import weakref
 
 from .. import backend as B
 from .reduce import normalize_dims
@@ -143,20 +144,71 @@ def sum_to(x, shape):
     return sum_to_(x, shape, x.shape)
 
 
-def _share_version(out, x):
-    """A view shares its base's version counter (as in PyTorch), so a write through either is seen by
-    the saved-value checks of backward."""
-    if out._data.base is not None and xp.may_share_memory(out._data, x._data):
-        c = x._vc
-        if c is None:
-            c = x._vc = [0]
-        out._vc = c
+# Live views of each base tensor that requires grad (weak references), so that an in-place
+# write through one view or through the base re-derives every other view's grad_fn (as PyTorch).
+# id(root) -> (weakref to root, [weakrefs to views]); the entry goes when the root dies. (Not a
+# WeakKeyDictionary: its lookups compare tensors with ==, which is elementwise here.)
+_VIEWS: dict = {}
+
+
+def views_of(root) -> list:
+    """The live views registered for ``root``."""
+    entry = _VIEWS.get(id(root))
+    if entry is None or entry[0]() is not root:
+        return []
+    views = [r() for r in entry[1]]
+    return [v for v in views if v is not None]
+
+
+def _register_view(root, view) -> None:
+    key = id(root)
+    entry = _VIEWS.get(key)
+    if entry is None or entry[0]() is not root:
+        entry = _VIEWS[key] = (weakref.ref(root, lambda _, k=key: _VIEWS.pop(k, None)), [])
+    refs = entry[1]
+    refs.append(weakref.ref(view, lambda r: _discard(refs, r)))  # a dead view leaves the list at once
+
+
+def _discard(refs: list, r) -> None:
+    try:
+        refs.remove(r)
+    except ValueError:
+        pass
+
+
+def make_view(out, x, replay=None, place=None):
+    """Mark ``out`` as a view of ``x`` when it shares x's memory: it shares x's version counter
+    (as in PyTorch) and keeps ``out._base = (root, replay_from_root, place_into_root)``, where
+    ``replay(t)`` redoes the view on a tensor shaped like x and ``place(v, t)`` returns t with v
+    written into the viewed region. In-place ops on views use these to update the base's graph."""
+    if out._data.base is None or not xp.may_share_memory(out._data, x._data):
+        return out
+    c = x._vc
+    if c is None:
+        c = x._vc = [0]
+    out._vc = c
+    if replay is None:
+        return out
+    if x._base is None:
+        root, rep, plc = x, replay, place
+    else:
+        root, r0, p0 = x._base
+        rep = (lambda b: replay(r0(b)))
+        plc = None if place is None or p0 is None else (lambda v, b: p0(place(v, r0(b)), b))
+    out._base = (root, rep, plc)
+    if root._rg:
+        _register_view(root, out)
     return out
+
+
+def _reshape_view(x, shape):
+    old = x.shape
+    return make_view(reshape_(x, shape, old), x, lambda t: reshape_(t, shape, old), lambda v, t: reshape_(v, old, shape))
 
 
 def alias(x):
     """A new tensor on the same array (a view), on the graph."""
-    return _share_version(reshape_(x, x.shape, x.shape), x)
+    return _reshape_view(x, x.shape)
 
 
 def _infer_shape(shape, size, op, old):
@@ -190,7 +242,7 @@ def reshape(x, *shape):
     shape = _infer_shape(_shape_args(shape), x._data.size, "reshape", x.shape)
     if shape == x.shape:
         return alias(x)
-    return _share_version(reshape_(x, shape, x.shape), x)
+    return _reshape_view(x, shape)
 
 
 def view(x, *shape):
@@ -198,7 +250,7 @@ def view(x, *shape):
     shape = _infer_shape(_shape_args(shape), x._data.size, "view", x.shape)
     if shape == x.shape:
         return alias(x)
-    return _share_version(reshape_(x, shape, x.shape), x)
+    return _reshape_view(x, shape)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -254,7 +306,7 @@ def permute(x, *dims):
     if sorted(norm) != list(range(x.ndim)):
         raise RuntimeError(f"permute: dims {dims} are not a permutation of the dims of shape {x.shape}")
     inv = tuple(sorted(range(len(norm)), key=norm.__getitem__))
-    return _share_version(permute_(x, norm, inv), x)
+    return make_view(permute_(x, norm, inv), x, lambda t: permute_(t, norm, inv), lambda v, t: permute_(v, inv, norm))
 
 
 def transpose(x, dim0, dim1):
@@ -265,7 +317,8 @@ def transpose(x, dim0, dim1):
     d1 = normalize_dims(dim1, x.ndim, "transpose")[0]
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return _share_version(permute_(x, tuple(dims), tuple(dims)), x)
+    dims = tuple(dims)
+    return make_view(permute_(x, dims, dims), x, lambda t: permute_(t, dims, dims), lambda v, t: permute_(v, dims, dims))
 
 
 def t(x):
@@ -301,7 +354,8 @@ def broadcast_to(x, *shape):
             )
     if full == x.shape:
         return alias(x)
-    return _share_version(expand_(x, full, x.shape), x)
+    old = x.shape
+    return make_view(expand_(x, full, old), x, lambda t: expand_(t, full, old), None)  # read-only: no place
 
 
 expand = broadcast_to
