@@ -182,8 +182,6 @@ def test_mlp_training_rss_flat():
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="RSS is read from /proc (Linux)")
 def test_cnn_training_rss_flat():
-    if not hasattr(nn, "Conv2d"):
-        pytest.skip("nn.Conv2d not available yet")
     mg.manual_seed(2)
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
     opt = mg.optim.Adam(model.parameters(), lr=1e-3)
