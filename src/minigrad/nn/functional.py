@@ -30,6 +30,7 @@ from ..ops.reduce import log_softmax as _log_softmax
 from ..ops.reduce import softmax as _softmax
 from ..ops.registry import constant
 from ..tensor import Tensor
+from .attention import scaled_dot_product_attention  # noqa: F401  (re-exported)
 
 xp = B.xp
 
