@@ -58,9 +58,27 @@ def build_mlp(in_shape: tuple[int, ...], num_classes: int, hidden: int = 128) ->
 
 
 def build_cnn(in_shape: tuple[int, ...], num_classes: int, hidden: int = 128) -> nn.Module:
-    """A small convolutional network (not available yet)."""
-    raise NotImplementedError(
-        "--model cnn is not available yet in this version of minigrad's demo; use --model mlp"
+    """LeNet-5 style: conv(C->6, k5, pad 2)-ReLU-maxpool2-conv(6->16, k5)-ReLU-maxpool2-120-84-classes.
+
+    On small images (under 20 pixels, e.g. the 8x8 digits) both convolutions use 3x3 kernels with
+    'same' padding so the two poolings still fit. ``hidden`` is not used (LeNet's 120-84 head).
+    """
+    c, h, w = in_shape if len(in_shape) == 3 else (1,) + tuple(in_shape)
+    k, pad2 = (5, 0) if min(h, w) >= 20 else (3, 1)
+    h2, w2 = (h // 2 - k + 1 + 2 * pad2) // 2, (w // 2 - k + 1 + 2 * pad2) // 2
+    return nn.Sequential(
+        nn.Conv2d(c, 6, k, padding=k // 2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, k, padding=pad2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * h2 * w2, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, num_classes),
     )
 
 
