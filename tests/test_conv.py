@@ -3,6 +3,7 @@ double backward, argument handling and errors."""
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -272,3 +273,60 @@ def test_second_backward_through_freed_conv_raises_and_retain_graph_works():
     np.testing.assert_allclose(w.grad.numpy(), 2 * g1)
     with pytest.raises(RuntimeError, match="second time"):
         y.backward()
+
+
+def test_conv_batchnorm2d_training_matches_torch():
+    # Conv2d -> BatchNorm2d(momentum=0.2) -> ReLU, 4 SGD(momentum) steps on shifting inputs: losses,
+    # weights, running statistics (unbiased variance), num_batches_tracked and the eval output agree.
+    import minigrad.nn as nn
+
+    conv = nn.Conv2d(3, 4, 3, padding=1).double()
+    bn = nn.BatchNorm2d(4, momentum=0.2).double()
+    init = lambda name: minigrad.tensor(REF[f"bn/init_{name}"])  # noqa: E731
+    conv.load_state_dict({k: init(k) for k in ("weight", "bias")})
+    bn.load_state_dict({k: init(f"bn.{k}") for k in bn.state_dict()})
+    opt = minigrad.optim.SGD(list(conv.parameters()) + list(bn.parameters()), lr=0.1, momentum=0.9)
+    for step in range(4):
+        opt.zero_grad()
+        loss = (bn(conv(minigrad.tensor(REF[f"bn/x{step}"]))).relu() ** 2).mean()
+        loss.backward()
+        opt.step()
+        np.testing.assert_allclose(loss.item(), REF[f"bn/loss{step}"], rtol=1e-10)
+    for name, t in list(conv.state_dict().items()) + [(f"bn.{k}", v) for k, v in bn.state_dict().items()]:
+        np.testing.assert_allclose(np.asarray(t.numpy()), REF[f"bn/final_{name}"], rtol=1e-9, atol=1e-12,
+                                   err_msg=name)
+    bn.eval()
+    out = bn(conv(minigrad.tensor(REF["bn/x_eval"])))
+    np.testing.assert_allclose(out.numpy(), REF["bn/out_eval"], rtol=1e-9, atol=1e-12)
+
+
+def test_conv_modules_init_repr_and_padding_modes():
+    import minigrad.nn as nn
+
+    minigrad.manual_seed(0)
+    c = nn.Conv2d(4, 6, (3, 5), stride=2, padding=1, groups=2)
+    assert c.weight.shape == (6, 2, 3, 5) and c.bias.shape == (6,)
+    bound = 1 / math.sqrt(2 * 3 * 5)  # kaiming_uniform_(a=sqrt(5)) and the bias bound are both 1/sqrt(fan_in)
+    assert np.abs(c.weight.numpy()).max() <= bound and np.abs(c.bias.numpy()).max() <= bound
+    assert repr(c) == "Conv2d(4, 6, kernel_size=(3, 5), stride=(2, 2), padding=(1, 1), groups=2)"
+    assert repr(nn.Conv1d(2, 3, 4, bias=False)) == "Conv1d(2, 3, kernel_size=(4,), stride=(1,), bias=False)"
+    assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
+    x = minigrad.randn(2, 4, 7, 8)
+    assert c(x).shape == (2, 6, 4, 3)
+    for mode in ("reflect", "replicate", "circular"):
+        m = nn.Conv2d(4, 2, 3, padding=1, padding_mode=mode)
+        ref = C.conv2d(C.pad(x, (1, 1, 1, 1), mode=mode), m.weight, m.bias)
+        np.testing.assert_allclose(m(x).numpy(), ref.numpy(), rtol=1e-6)
+    same = nn.Conv2d(4, 2, 4, padding="same", dilation=2)
+    assert same(x).shape == (2, 2, 7, 8)
+    with pytest.raises(ValueError, match="divisible by groups"):
+        nn.Conv2d(3, 6, 3, groups=2)
+    with pytest.raises(ValueError, match="strided"):
+        nn.Conv2d(3, 6, 3, stride=2, padding="same")
+    t = nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1)
+    assert t.weight.shape == (4, 3, 3, 3)
+    assert t(x).shape == (2, 3, 13, 15) and t(x, output_size=(14, 16)).shape == (2, 3, 14, 16)
+    assert nn.AdaptiveAvgPool2d((2, 3))(x).shape == (2, 4, 2, 3)
+    assert nn.AvgPool1d(2)(minigrad.randn(2, 3, 9)).shape == (2, 3, 4)
+    assert nn.MaxPool1d(3, 2)(minigrad.randn(2, 3, 9)).shape == (2, 3, 4)
+    assert nn.AdaptiveAvgPool1d(3)(minigrad.randn(2, 3, 9)).shape == (2, 3, 3)
