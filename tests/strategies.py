@@ -1147,6 +1147,69 @@ def op_einsum(b: Builder):
     return b.emit("einsum", f"{{o}} = mg.einsum({eq!r}, {', '.join(operands)})")
 
 
+def op_conv(b: Builder):
+    """conv1d / conv2d / conv_transpose2d / max/avg/adaptive pooling (nn.functional)."""
+    form = b.choice(["conv2d", "conv1d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive", "max_pool1d"])
+    spatial = 1 if form in ("conv1d", "max_pool1d") else 2
+    a = b.pick(lambda n: n.ndim in (spatial + 1, spatial + 2) and min(n.shape[-spatial:]) >= 2
+               and n.shape[-spatial - 1] <= 3)
+    if a is None:
+        shape = (b.int(1, 2),) + tuple(b.int(2, 4) for _ in range(spatial)) if spatial == 2 else (b.int(1, 2), b.int(3, 6))
+        if b.bool():
+            shape = (1,) + shape
+        a = b.new_input(shape)
+        if a is None:
+            return None
+    c = a.shape[-spatial - 1]
+    dims = a.shape[-spatial:]
+    if form in ("conv2d", "conv1d", "conv_transpose2d"):
+        groups = c if c > 1 and b.int(0, 2) == 0 else 1
+        cout = groups * b.int(1, 2)
+        k = b.int(1, min(3, min(dims)))
+        stride, dil = b.int(1, 2), b.int(1, 2) if form != "conv_transpose2d" else 1
+        if dil * (k - 1) + 1 > min(dims):
+            dil = 1
+        pad = b.int(0, (k - 1) // 2 if form == "conv_transpose2d" else k - 1)
+        if form == "conv_transpose2d":
+            wshape = (c, cout // groups, k, k)
+        else:
+            wshape = (cout, c // groups) + (k,) * spatial
+        w = b.new_input(wshape) if b.int(0, 3) else b.operand_like(wshape, allow_new=False) or b.new_input(wshape)
+        if w is None:
+            return None
+        bias = ""
+        if b.bool():
+            bn = b.operand_like((cout,))
+            if bn is not None:
+                bias = f", {bn.name}"
+        if form == "conv_transpose2d":
+            call = f"mg.nn.functional.conv_transpose2d({a.name}, {w.name}{bias}, stride={stride}, padding={pad}, groups={groups})"
+        else:
+            call = (f"mg.nn.functional.{form}({a.name}, {w.name}{bias}, stride={stride}, padding={pad}, "
+                    f"dilation={dil}, groups={groups})")
+        return b.emit(form, f"{{o}} = {call}")
+    if form == "adaptive":
+        out = tuple(b.int(1, s) for s in dims)
+        return b.emit("adaptive_avg_pool2d", f"{{o}} = mg.nn.functional.adaptive_avg_pool2d({a.name}, {out!r})")
+    k = b.int(1, min(3, min(dims)))
+    stride = b.int(1, k)
+    pad = b.int(0, k // 2)
+    if form == "avg_pool2d":
+        cip = b.bool()
+        return b.emit("avg_pool2d", f"{{o}} = mg.nn.functional.avg_pool2d({a.name}, {k}, {stride}, {pad}, "
+                                    f"count_include_pad={cip})")
+    if form == "max_pool1d":
+        if not _gaps_ok(a.value, (a.ndim - 1,)):  # distinct values: every window has one maximum
+            return None
+        return b.emit("max_pool1d", f"{{o}} = mg.nn.functional.max_pool1d({a.name}, {k}, {stride}, {pad})")
+    dil = b.int(1, 2)
+    if dil * (k - 1) + 1 > min(dims):
+        dil = 1
+    if not _gaps_ok(a.value, (a.ndim - 2, a.ndim - 1)):  # distinct values: every window has one maximum
+        return None
+    return b.emit("max_pool2d", f"{{o}} = mg.nn.functional.max_pool2d({a.name}, {k}, {stride}, {pad}, {dil})")
+
+
 def op_new_input(b: Builder):
     shape = tuple(b.int(1, 4) for _ in range(b.int(0, 3)))
     return b.new_input(shape)
@@ -1156,7 +1219,7 @@ OPS = [
     op_arith, op_smooth, op_positive, op_nonzero, op_tan, op_rpow, op_kink, op_clamp, op_pow_tensor, op_maxmin,
     op_remainder, op_where, op_ternary, op_reduce, op_dim_select, op_reshape, op_permute, op_expand, op_squeeze,
     op_flip_roll, op_cat, op_stack, op_split, op_triangle, op_getitem, op_setitem, op_inplace, op_gather,
-    op_matmul, op_outer, op_einsum, op_new_input,
+    op_matmul, op_outer, op_einsum, op_conv, op_new_input,
 ]
 
 

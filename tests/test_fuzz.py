@@ -15,6 +15,7 @@ shrunk by hypothesis, is printed as ``Program(...)``; paste it into
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -107,7 +108,8 @@ def test_regression(name):
 # ---------------------------------------------------------------------------
 # The generator itself.
 
-_CORE_MODULES = {"minigrad.ops.elementwise", "minigrad.ops.reduce", "minigrad.ops.movement", "minigrad.ops.linalg"}
+_CORE_MODULES = {"minigrad.ops.elementwise", "minigrad.ops.reduce", "minigrad.ops.movement", "minigrad.ops.linalg",
+                 "minigrad.ops.conv"}
 # Casts between float dtypes lose the precision finite differences need (tested in test_ops).
 _NOT_FUZZED = {"to"}
 
@@ -124,27 +126,39 @@ def _graph_ops(roots) -> set:
     return names
 
 
+class _AllSeen(Exception):
+    pass
+
+
 def test_generator_covers_every_differentiable_core_op():
-    """Every differentiable op of the core tables shows up in the programs' forward or
-    double-backward graphs (a new op without a fuzz sample fails here)."""
+    """Every differentiable op of the core tables shows up in the programs' forward graphs
+    or in the graphs of their first and second derivatives (a new op without a fuzz sample
+    fails here). Draws programs until every op was seen, at most 600."""
     required = {
         name for name, op in REGISTRY.items()
         if op.differentiable and getattr(op.forward, "__module__", "") in _CORE_MODULES
     } - _NOT_FUZZED
     seen: set = set()
 
-    @settings(max_examples=150, phases=[Phase.generate], **_SETTINGS)
-    @given(programs(min_ops=30))
+    @settings(max_examples=600, phases=[Phase.generate], **_SETTINGS)
+    @given(programs(min_ops=20))
     def collect(program):
         fn = program.function()
         xs = [mg.tensor(a, requires_grad=True) for a in program.inputs]
         y = fn(*xs)
         seen.update(_graph_ops([y]))
         if y.requires_grad:
-            gs = mg.autograd.grad(y, xs, create_graph=True, allow_unused=True)
+            gs = [g for g in mg.autograd.grad(y, xs, create_graph=True, allow_unused=True) if g is not None]
             seen.update(_graph_ops(gs))
+            terms = [(g * g).sum() for g in gs if g.requires_grad]
+            if terms:
+                hv = mg.autograd.grad(sum(terms[1:], terms[0]), xs, create_graph=True, allow_unused=True)
+                seen.update(_graph_ops(hv))
+        if required <= seen:
+            raise _AllSeen
 
-    collect()
+    with contextlib.suppress(_AllSeen):
+        collect()
     missing = sorted(required - seen)
     assert not missing, f"ops with no sample in the fuzzer: {missing}"
 
