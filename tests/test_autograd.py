@@ -642,3 +642,24 @@ def test_autograd_grad_result_does_not_alias_intermediate_grad():
     z.backward()
     np.testing.assert_allclose(gh.numpy(), [4.0, 8.0])
     np.testing.assert_allclose(h.grad.numpy(), [8.0, 16.0])
+
+
+def test_unreferenced_intermediates_are_released_with_their_grads():
+    import weakref
+
+    gc.disable()
+    try:
+        x = leaf(np.ones(1000))
+        refs = []
+        y = x
+        for _ in range(5):
+            y = (y * 1.5).tanh()
+            refs.append(weakref.ref(y))
+        s = y.sum()
+        del y
+        assert any(r() is not None for r in refs)  # saved for backward until it runs
+        s.backward()
+        assert all(r() is None for r in refs), "intermediates (and their .grad) outlive backward"
+        assert x.grad is not None
+    finally:
+        gc.enable()
