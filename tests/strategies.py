@@ -1210,6 +1210,94 @@ def op_conv(b: Builder):
     return b.emit("max_pool2d", f"{{o}} = mg.nn.functional.max_pool2d({a.name}, {k}, {stride}, {pad}, {dil})")
 
 
+_F_SMOOTH = ["gelu", "silu", "softplus", "mish", "logsigmoid", "softsign", "tanhshrink", "selu_smooth",
+             "gelu_tanh", "log_softmax", "softmin", "normalize", "layer_norm", "linear", "mse_loss",
+             "cross_entropy", "cross_entropy_probs", "bce_logits", "smooth_l1", "kl_div"]
+_F_KINK = {"relu6": (0.0, 6.0), "leaky_relu": (0.0,), "elu": (0.0,), "hardtanh": (-1.0, 1.0),
+           "hardswish": (-3.0, 3.0), "hardsigmoid": (-3.0, 3.0), "celu": (0.0,), "l1_loss": (0.0,)}
+
+
+def op_nn(b: Builder):
+    """nn.functional composites: activations, normalisation, linear and losses."""
+    name = b.choice(_F_SMOOTH + sorted(_F_KINK))
+    a = b.pick()
+    F = "mg.nn.functional"
+    if name in _F_KINK:
+        if not all((np.abs(a.value - k) >= MARGIN).all() for k in _F_KINK[name]):
+            return None
+        if name == "l1_loss":
+            t = b.rng().uniform(-1, 1, a.shape)
+            if not (np.abs(a.value - t) >= MARGIN).all():
+                return None
+            c = b.const(mg.tensor(t))
+            return b.emit(name, f"{{o}} = {F}.l1_loss({a.name}, {c}, reduction={b.choice(['mean', 'sum'])!r})")
+        extra = {"leaky_relu": ", 0.2", "elu": ", 0.7", "celu": ", 1.3"}.get(name, "")
+        return b.emit(name, f"{{o}} = {F}.{name}({a.name}{extra})")
+    if name in ("gelu", "silu", "softplus", "mish", "logsigmoid", "softsign", "tanhshrink"):
+        return b.emit(name, f"{{o}} = {F}.{name}({a.name})")
+    if name == "selu_smooth":  # selu is smooth only away from 0
+        if not (np.abs(a.value) >= MARGIN).all():
+            return None
+        return b.emit("selu", f"{{o}} = {F}.selu({a.name})")
+    if name == "gelu_tanh":
+        return b.emit("gelu", f"{{o}} = {F}.gelu({a.name}, approximate='tanh')")
+    if a.ndim == 0:
+        return None
+    d = b.int(-a.ndim, a.ndim - 1)
+    if name in ("log_softmax", "softmin"):
+        return b.emit(name, f"{{o}} = {F}.{name}({a.name}, dim={d})")
+    if name == "normalize":
+        norms = np.sqrt((a.value ** 2).sum(axis=d % a.ndim))
+        if not (norms >= 0.1).all():
+            return None
+        return b.emit(name, f"{{o}} = {F}.normalize({a.name}, dim={d})")
+    if name == "layer_norm":
+        k = b.int(1, min(2, a.ndim))
+        shape = a.shape[a.ndim - k:]
+        axes = tuple(range(a.ndim - k, a.ndim))
+        if _numel(shape) < 2 or not (a.value.var(axis=axes) >= 1e-2).all():
+            return None
+        wb = ""
+        if b.bool():
+            w = b.operand_like(shape)
+            bias = b.operand_like(shape)
+            if w is not None and bias is not None:
+                wb = f", {w.name}, {bias.name}"
+        return b.emit(name, f"{{o}} = {F}.layer_norm({a.name}, {shape!r}{wb})")
+    if name == "linear":
+        w = b.new_input((b.int(1, 3), a.shape[-1]))
+        if w is None:
+            return None
+        bias = b.operand_like((w.shape[0],)) if b.bool() else None
+        return b.emit(name, f"{{o}} = {F}.linear({a.name}, {w.name}{', ' + bias.name if bias else ''})")
+    red = b.choice(["mean", "sum", "none"])
+    if name in ("mse_loss", "smooth_l1", "bce_logits", "kl_div"):
+        t = b.rng().uniform(0.05, 0.95, a.shape) if name in ("bce_logits", "kl_div") else b.rng().uniform(-1, 1, a.shape)
+        if name == "smooth_l1" and not (np.abs(np.abs(a.value - t) - 1.0) >= MARGIN).all():
+            return None
+        c = b.const(mg.tensor(t))
+        fn = {"mse_loss": "mse_loss", "smooth_l1": "smooth_l1_loss", "bce_logits": "binary_cross_entropy_with_logits",
+              "kl_div": "kl_div"}[name]
+        if name == "kl_div":  # input is log-probabilities; any real values are allowed
+            red = b.choice(["batchmean", "sum", "none"])
+        return b.emit(fn, f"{{o}} = {F}.{fn}({a.name}, {c}, reduction={red!r})")
+    # cross entropy over dim 1 (or 0 for 1-D input)
+    if a.ndim > 3:
+        return None
+    cdim = 1 if a.ndim > 1 else 0
+    ncls = a.shape[cdim]
+    tshape = a.shape[:cdim] + a.shape[cdim + 1:]
+    if name == "cross_entropy_probs":
+        p = b.rng().dirichlet(np.ones(ncls), size=tshape) if tshape else b.rng().dirichlet(np.ones(ncls))
+        p = np.moveaxis(np.asarray(p), -1, cdim) if a.ndim > 1 else p
+        c = b.const(mg.tensor(np.ascontiguousarray(p)))
+        ls = b.choice([0.0, 0.1])
+        return b.emit("cross_entropy", f"{{o}} = {F}.cross_entropy({a.name}, {c}, label_smoothing={ls}, reduction={red!r})")
+    tgt = b.rng().integers(0, ncls, size=tshape)
+    c = b.const(mg.tensor(np.asarray(tgt, dtype=np.int64)))
+    return b.emit("cross_entropy", f"{{o}} = {F}.cross_entropy({a.name}, {c}, reduction={red!r})")
+
+
 def op_new_input(b: Builder):
     shape = tuple(b.int(1, 4) for _ in range(b.int(0, 3)))
     return b.new_input(shape)
@@ -1219,7 +1307,7 @@ OPS = [
     op_arith, op_smooth, op_positive, op_nonzero, op_tan, op_rpow, op_kink, op_clamp, op_pow_tensor, op_maxmin,
     op_remainder, op_where, op_ternary, op_reduce, op_dim_select, op_reshape, op_permute, op_expand, op_squeeze,
     op_flip_roll, op_cat, op_stack, op_split, op_triangle, op_getitem, op_setitem, op_inplace, op_gather,
-    op_matmul, op_outer, op_einsum, op_conv, op_new_input,
+    op_matmul, op_outer, op_einsum, op_conv, op_nn, op_new_input,
 ]
 
 
