@@ -210,6 +210,16 @@ def _fmt(v, unit=None) -> str:
     return f"{v:.3g}"
 
 
+def _ratio_cell(res: dict, other: str) -> str:
+    """Median of the per-round ratios, with their range when there are several rounds."""
+    med = res.get(f"ratio_minigrad_{other}")
+    if not med:
+        return "—"
+    rs = res.get(f"ratios_minigrad_{other}") or []
+    spread = f" ({_fmt(min(rs))}–{_fmt(max(rs))})" if len(rs) > 1 else ""
+    return f"{_fmt(med)}x{spread}"
+
+
 def _load(la) -> str:
     return "?" if not la else "/".join(f"{v:.1f}" for v in la)
 
@@ -247,11 +257,9 @@ def markdown(report: dict) -> str:
             mems.append(_fmt(info.get("peak_rss_growth_mb")))
             if not info.get("checksum_ok", True):
                 bad.append(lib)
-        rn = res.get("ratio_minigrad_numpy")
-        rt = res.get("ratio_minigrad_torch")
+        ratios = [_ratio_cell(res, "numpy"), _ratio_cell(res, "torch")]
         ck = "ok" if not bad else "MISMATCH: " + ", ".join(bad)
-        lines.append(f"| {name} | {res['unit']} | {' | '.join(cells)} | "
-                     f"{_fmt(rn) + 'x' if rn else '—'} | {_fmt(rt) + 'x' if rt else '—'} | "
+        lines.append(f"| {name} | {res['unit']} | {' | '.join(cells)} | {' | '.join(ratios)} | "
                      f"{' / '.join(mems)} | {ck} |")
         for lib, info in res["libs"].items():
             if info.get("status") == "ready" and lib != "numpy":
@@ -259,7 +267,8 @@ def markdown(report: dict) -> str:
             if bad and lib in bad:
                 notes.append(f"- {name}/{lib}: checksum {info['checksum']:.7g} vs "
                              f"{res['checksum_reference']} {res['libs'][res['checksum_reference']]['checksum']:.7g}")
-    lines += ["", "Medians over rounds; ratios are medians of per-round ratios. Variants and problems:", *notes]
+    lines += ["", "Medians over rounds; ratios are medians of per-round ratios (their range in brackets). "
+              "Variants and problems:", *notes]
     lines.append(f"\nTotal wall time {report['wall_s']:.0f} s.")
     return "\n".join(lines)
 
