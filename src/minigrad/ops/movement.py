@@ -10,6 +10,7 @@ import builtins
 import weakref
 
 from .. import backend as B
+from ..autograd.engine import _state as _grad_state
 from .reduce import normalize_dims
 from .registry import constant, defop, defunary
 
@@ -196,7 +197,7 @@ def make_view(out, x, replay=None, place=None):
         rep = (lambda b: replay(r0(b)))
         plc = None if place is None or p0 is None else (lambda v, b: p0(place(v, r0(b)), b))
     out._base = (root, rep, plc)
-    if root._rg:
+    if root._rg and _grad_state.enabled:  # views made under no_grad are constants: nothing to re-derive
         _register_view(root, out)
     return out
 
