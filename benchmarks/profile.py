@@ -1,7 +1,9 @@
-"""Profile minigrad on one workload with cProfile: ``python -m benchmarks.profile NAME [--top N]``.
+"""Profile minigrad on workloads: ``python -m benchmarks.profile [NAME ...] [--top N] [--tool T]``.
 
-Prints the top functions by own time (tottime) with their share of the total, which
-is where the engine's overhead over the numpy floor goes.
+``--tool cprofile`` (default) prints the top functions by own time (tottime) with their
+share of the total, which is where the engine's overhead over the numpy floor goes.
+``--tool pyinstrument`` prints pyinstrument's call tree, ``--tool lines`` a line_profiler
+report of the backward walk and the op callers (both optional installs).
 """
 
 from __future__ import annotations
@@ -44,17 +46,60 @@ def profile(name: str, top: int = 15, repeat: int | None = None, api: str = "aut
     return "\n".join(lines)
 
 
+def profile_with(tool: str, name: str, repeat: int | None = None, api: str = "auto") -> str:
+    """pyinstrument's call tree, or line_profiler on the engine's hot functions."""
+    w = workloads_minigrad.make(name, D.make(name), api=api)
+    w.checksum()
+    w.run()
+    n = repeat or REPEAT[name]
+    if tool == "pyinstrument":
+        try:
+            from pyinstrument import Profiler
+        except ImportError:
+            raise SystemExit("--tool pyinstrument needs pyinstrument (pip install pyinstrument)") from None
+        prof = Profiler(interval=0.0002)
+        prof.start()
+        for _ in range(n):
+            w.run()
+        prof.stop()
+        return prof.output_text(unicode=True, color=False, show_all=False)
+    try:
+        from line_profiler import LineProfiler
+    except ImportError:
+        raise SystemExit("--tool lines needs line_profiler (pip install line_profiler)") from None
+    import io
+
+    from minigrad.autograd import engine
+    from minigrad.ops import elementwise
+
+    lp = LineProfiler()
+    # The op callers are closures: profiling one covers every op made by the same maker.
+    for fn in (engine.run_backward, elementwise.mul, elementwise.tanh):
+        lp.add_function(fn)
+    lp.enable()
+    for _ in range(n):
+        w.run()
+    lp.disable()
+    out = io.StringIO()
+    lp.print_stats(stream=out, output_unit=1e-6, stripzeros=True)
+    return out.getvalue()
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.profile")
     p.add_argument("names", nargs="*", metavar="NAME", help=f"default: tiny_ops deep_chain mlp_step; any of {WORKLOADS}")
     p.add_argument("--top", type=int, default=15)
     p.add_argument("--repeat", type=int, default=None)
     p.add_argument("--api", choices=("auto", "raw", "nn"), default="auto")
+    p.add_argument("--tool", choices=("cprofile", "pyinstrument", "lines"), default="cprofile")
     args = p.parse_args(argv)
     for name in args.names or ["tiny_ops", "deep_chain", "mlp_step"]:
         if name not in WORKLOADS:
             p.error(f"unknown workload {name!r}")
-        print(profile(name, args.top, args.repeat, args.api))
+        if args.tool == "cprofile":
+            print(profile(name, args.top, args.repeat, args.api))
+        else:
+            print(profile_with(args.tool, name, args.repeat, args.api))
         print()
     return 0
 
