@@ -35,6 +35,7 @@ INNER = {"tiny_ops": 3, "mlp_step": 5, "cnn_step": 3, "deep_chain": 1, "big_elem
 DEFAULT_ROUNDS = 7
 WORKLOAD_BUDGET_S = 35.0  # stop adding rounds to a workload past this (keeps the 5-minute cap)
 READ_TIMEOUT_S = 300.0
+HEAP_SLACK = 64 * 2**20  # bytes; equal to minigrad.backend's M_TOP_PAD
 
 
 def default_threads() -> int:
@@ -79,10 +80,15 @@ class Worker:
     """A worker subprocess and its line protocol."""
 
     def __init__(self, lib: str, python: str, name: str, size: str, api: str, threads: int, clock: str = "wall",
-                 malloc: str = "system"):
+                 malloc: str = "same"):
         self.lib = lib
         env = dict(os.environ)
-        if malloc == "keep":
+        if malloc == "same":
+            # minigrad sets glibc's M_TOP_PAD to 64 MiB when imported (backend._keep_heap_slack),
+            # so a step reuses the last step's freed pages instead of faulting them in again.
+            # Every library's process gets the same heap slack: no one wins by allocator settings.
+            env["MALLOC_TOP_PAD_"] = str(HEAP_SLACK)
+        elif malloc == "keep":
             # glibc: serve big arrays from the heap and never hand freed memory back to the
             # OS, so a step does not page-fault its temporaries in again (all libraries alike).
             env["MALLOC_MMAP_THRESHOLD_"] = str(2**28)
@@ -291,8 +297,9 @@ def parse_args(argv=None):
                    help="MLP/CNN: nn/F/optim when importable (auto), raw tensor ops only, or nn only")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="wall time (default), or process CPU time (all threads): steadier on a busy machine")
-    p.add_argument("--malloc", choices=("system", "keep"), default="system",
-                   help="keep: glibc keeps freed memory (no page faults on reuse; peak RSS less exact)")
+    p.add_argument("--malloc", choices=("same", "system", "keep"), default="same",
+                   help="same (default): every process gets the 64 MiB glibc heap slack minigrad sets for "
+                   "itself; system: glibc defaults (minigrad still sets its own); keep: never return memory")
     p.add_argument("--size", choices=("full", "tiny"), default="full", help="problem sizes (tiny: tests only)")
     p.add_argument("--budget", type=float, default=WORKLOAD_BUDGET_S, help="seconds per workload before rounds stop")
     p.add_argument("--pause", type=float, default=0.05, help="seconds of idle between libraries' turns")
