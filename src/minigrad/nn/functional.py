@@ -667,7 +667,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     keep = t != ignore_index
     bad = keep & ((t < 0) | (t >= n_classes))
     if bad.any():
-        raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
+        raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds. (nll_loss / cross_entropy: input of "
+                         f"shape {tuple(input.shape)} has {n_classes} classes, so targets must be in [0, {n_classes - 1}])")
     safe = xp.where(keep, t, 0)
     picked = input.gather(cdim, constant(xp.expand_dims(safe, cdim))).squeeze(cdim)
     if weight is None and keep.all():  # the common case: every sample counts once
