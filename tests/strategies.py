@@ -74,9 +74,14 @@ class Program:
         body = "\n".join("    " + ln for ln in self.lines)
         return f"def program({', '.join(self.input_names)}):\n{body}\n"
 
-    def function(self):
+    def function(self, with_values: bool = False):
+        """The program as a Python function; ``with_values``: it returns (output, {name: value})."""
+        src = self.source
+        if with_values:
+            head, ret = src.rsplit("    return ", 1)
+            src = head + f"    return ({ret.strip()}), dict(locals())\n"
         ns = {"mg": mg, "np": np, "M": M, "C": self.consts}
-        exec(compile(self.source, "<fuzz program>", "exec"), ns)
+        exec(compile(src, "<fuzz program>", "exec"), ns)
         return ns["program"]
 
     def replay(self) -> str:
@@ -1370,8 +1375,31 @@ def check_program(p: Program, *, second_order: bool = True, seed: int = 0) -> No
         got = np.zeros_like(p.inputs[i]) if x.grad is None else x.grad.numpy()
         assert got.shape == p.inputs[i].shape, (i, got.shape)
         np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12, err_msg=f"backward vs grad, input {i}")
+    check_intermediate_grads(p)
     if second_order:
         check_hvp(fn, p.inputs, seed=seed)
+
+
+def check_intermediate_grads(p: Program) -> None:
+    """After ``backward()`` every intermediate that requires grad holds d(output)/d(itself),
+    as ``autograd.grad`` computes it on a fresh run of the same program."""
+    fn = p.function(with_values=True)
+    xs = [mg.tensor(a, dtype=mg.float64, requires_grad=True) for a in p.inputs]
+    y, values = fn(*xs)
+    names = [k for k, v in values.items()
+             if k not in p.input_names and isinstance(v, mg.Tensor) and v.requires_grad and v.grad_fn is not None]
+    if not y.requires_grad or not names:
+        return
+    refs = mg.autograd.grad(y, [values[k] for k in names], allow_unused=True)
+    xs2 = [mg.tensor(a, dtype=mg.float64, requires_grad=True) for a in p.inputs]
+    y2, values2 = fn(*xs2)
+    y2.backward()
+    for k, ref in zip(names, refs):
+        t = values2[k]
+        want = np.zeros(t.shape) if ref is None else ref.numpy()
+        got = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
+        assert got.shape == t.shape, f"{k}.grad has shape {got.shape}, tensor {t.shape}"
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=f"intermediate {k}.grad vs autograd.grad")
 
 
 def _grad_at(fn, arrays, create_graph=False):
@@ -1410,4 +1438,4 @@ def check_hvp(fn, arrays, *, seed: int = 0, eps: float = 1e-5, atol: float = 1e-
             )
 
 
-__all__ = ["MARGIN", "OPS", "Program", "check_hvp", "check_program", "programs"]
+__all__ = ["MARGIN", "OPS", "Program", "check_hvp", "check_intermediate_grads", "check_program", "programs"]
