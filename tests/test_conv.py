@@ -135,6 +135,7 @@ def _rand(*shape, seed=0):
 
 @pytest.mark.parametrize("stride,padding,dilation,groups,bias", [
     (1, 0, 1, 1, True), (2, 1, 1, 1, False), ((1, 2), (2, 0), (2, 1), 2, True), (1, "same", 1, 1, True),
+    (1, (1, 2), (1, 2), 2, False),
 ])
 def test_conv2d_gradcheck_and_gradgradcheck(stride, padding, dilation, groups, bias):
     x = _rand(2, 2, 5, 6)

@@ -41,6 +41,10 @@ DEFAULTS = {
     "fashion-mnist": {"epochs": 5, "batch_size": 128, "hidden": 256},
 }
 DEFAULT_LR = {"sgd": 0.05, "adam": 2e-3, "adamw": 2e-3, "rmsprop": 1e-3}
+# Per (model, dataset) overrides of DEFAULTS: the CNN needs more epochs on the 28x28 sets to pass
+# 90% on Fashion-MNIST with a margin (seed 0 on 2 shared cores: 5 epochs 89.7%, 10 epochs 90.4%,
+# 15 epochs 91.2% in about 3 minutes).
+MODEL_DEFAULTS = {("cnn", "mnist"): {"epochs": 15}, ("cnn", "fashion-mnist"): {"epochs": 15}}
 
 
 # -- models ------------------------------------------------------------------------------------
@@ -250,7 +254,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="dataset: the bundled digits, or MNIST / Fashion-MNIST IDX files in --root")
     p.add_argument("--root", default=None, help="folder with the MNIST / Fashion-MNIST IDX files")
     p.add_argument("--model", choices=sorted(MODEL_BUILDERS), default="mlp", help="model to train")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (default: 25 digits, 5 (fashion-)mnist)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default: 25 digits, 5 (fashion-)mnist, 15 for the CNN)")
     p.add_argument("--batch-size", type=int, default=None, help="batch size (default: 32 digits, 128 mnist)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default depends on --optimizer)")
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"], default="adam")
@@ -263,6 +267,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-plot", action="store_true", help="do not write the loss-curve PNG")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
+    for key, value in MODEL_DEFAULTS.get((args.model, args.data), {}).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     for key, value in DEFAULTS[args.data].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
