@@ -444,7 +444,22 @@ def op_arith(b: Builder):
         if _numel(np.broadcast_shapes(shape, a.shape)) > MAX_NUMEL:
             shape = a.shape
         arr = b.rng().uniform(0.5, 1.5, shape) * b.choice([1.0, -1.0])
-        c = b.const(np.asarray(arr, dtype=np.float64))
+        # constants of other dtypes exercise PyTorch's promotion (float64 wins; 0-d never widens)
+        how = b.choice(["f64", "f64", "int_np", "int_t", "f32_t", "f32_0d", "bool_t"])
+        if how == "f64":
+            c = b.const(np.asarray(arr, dtype=np.float64))
+        elif how == "int_np":
+            c = b.const(np.rint(arr * 2).clip(1, 3).astype(np.int64))
+        elif how == "int_t":
+            c = b.const(mg.tensor(np.rint(arr * 2).clip(1, 3).astype(np.int64)))
+        elif how == "f32_t":
+            c = b.const(mg.tensor(arr.astype(np.float32)))
+        elif how == "f32_0d":
+            c = b.const(mg.tensor(np.float32(arr.flat[0]) if arr.size else np.float32(0.5)))
+        else:
+            if sym == "/":
+                return None
+            c = b.const(mg.tensor(arr > 0))
         if sym == "/":
             return b.emit("ndarray_div", f"{{o}} = {c} / {b.nonzero(a)}" if b.bool() else f"{{o}} = {a.name} / {c}")
         return b.emit("ndarray_" + sym, f"{{o}} = {c} {sym} {a.name}" if b.bool() else f"{{o}} = {a.name} {sym} {c}")
