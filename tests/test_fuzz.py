@@ -1,10 +1,11 @@
 """Random-program fuzzing: gradients of programs nobody wrote by hand.
 
 Each example is a random straight-line program of 1-40 steps over the whole op
-table (see ``tests/strategies.py``). Its first derivatives are checked against
-float64 central differences (``gradcheck``), ``backward()`` against
-``autograd.grad``, and its second derivatives along a random direction
-(double backward against differences of the gradient).
+table and the nn.functional composites (see ``tests/strategies.py``). Its first
+derivatives are checked against float64 central differences (``gradcheck``),
+``backward()`` against ``autograd.grad`` for the inputs and for every
+intermediate's ``.grad``, and its second derivatives along a random direction
+(double backward against central differences of the gradient).
 
 ``MINIGRAD_FUZZ_EXAMPLES=N`` runs N programs (default 200); ``.ci/run`` runs 600.
 ``MINIGRAD_FUZZ_RANDOM=1`` draws fresh programs each run (the default run is
