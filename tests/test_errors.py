@@ -464,6 +464,56 @@ def _(T, tmp_path):
     T.nn.functional.cross_entropy(_t(T, (2, 3)), T.tensor([0, 5]))
 
 
+@case("cross_entropy_batch", ValueError, "batch_size", "(2)", "(3)")
+def _(T, tmp_path):
+    T.nn.functional.cross_entropy(_t(T, (2, 3)), T.tensor([0, 1, 2]))
+
+
+@case("conv2d_channels", RuntimeError, "conv2d", "3", "2")
+def _(T, tmp_path):
+    T.nn.functional.conv2d(_t(T, (1, 2, 5, 5)), _t(T, (4, 3, 3, 3)))
+
+
+@case("conv2d_input_dims", RuntimeError, "conv2d", "[5, 5]")
+def _(T, tmp_path):
+    T.nn.functional.conv2d(_t(T, (5, 5)), _t(T, (1, 1, 3, 3)))
+
+
+@case("max_pool_kernel_too_big", RuntimeError, "max_pool2d", "(1, 2, 2)", "kernel_size (3, 3)")
+def _(T, tmp_path):
+    T.nn.functional.max_pool2d(_t(T, (1, 1, 2, 2)), 3)
+
+
+@case("embedding_index", IndexError, "index", "out of range")
+def _(T, tmp_path):
+    T.manual_seed(0)
+    T.nn.Embedding(4, 2)(T.tensor([1, 4]))
+
+
+@case("one_hot_classes", RuntimeError, "one_hot", "num_classes=3", "class 3")
+def _(T, tmp_path):
+    T.nn.functional.one_hot(T.tensor([0, 3]), 3)
+
+
+@case("batchnorm_channels", RuntimeError, "BatchNorm1d", "3 channels", "(2, 4)")
+def _(T, tmp_path):
+    T.nn.BatchNorm1d(3)(_t(T, (2, 4)))
+
+
+@case("optimizer_state_groups", ValueError, "parameter groups")
+def _(T, tmp_path):
+    w1 = _t(T, (2,), requires_grad=True)
+    w2 = _t(T, (2,), requires_grad=True)
+    opt = T.optim.SGD([w1], lr=0.1)
+    other = T.optim.SGD([{"params": [w1]}, {"params": [w2]}], lr=0.1)
+    opt.load_state_dict(other.state_dict())
+
+
+@case("dataloader_batch_size", ValueError, "batch_size", "0")
+def _(T, tmp_path):
+    T.utils.data.DataLoader(T.utils.data.TensorDataset(_t(T, (4, 2))), batch_size=0)
+
+
 def _saved(T, tmp_path):
     path = os.path.join(str(tmp_path), "m.mg")
     T.save({"w": _t(T, (4, 4)), "step": 3}, path)

@@ -456,9 +456,10 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
         num_classes = int(idx.max()) + 1
     if idx.size and idx.min() < 0:
-        raise RuntimeError("Class values must be non-negative.")
+        raise RuntimeError(f"one_hot: Class values must be non-negative (got {int(idx.min())}).")
     if idx.size and idx.max() >= num_classes:
-        raise RuntimeError("Class values must be smaller than num_classes.")
+        raise RuntimeError(f"one_hot: Class values must be smaller than num_classes (got class {int(idx.max())} "
+                           f"with num_classes={num_classes}).")
     out = (idx[..., None] == xp.arange(num_classes)).astype(B.int64)
     return constant(out)
 
