@@ -331,3 +331,16 @@ def test_conv_modules_init_repr_and_padding_modes():
     assert nn.AvgPool1d(2)(minigrad.randn(2, 3, 9)).shape == (2, 3, 4)
     assert nn.MaxPool1d(3, 2)(minigrad.randn(2, 3, 9)).shape == (2, 3, 4)
     assert nn.AdaptiveAvgPool1d(3)(minigrad.randn(2, 3, 9)).shape == (2, 3, 3)
+
+
+def test_batch_split_across_threads_gives_the_same_values(monkeypatch):
+    # Force the thread-pool path on small inputs (chunks of one or two images) and compare with
+    # the torch fixtures: forward, input/weight/bias gradients, stride 1 and strided paths.
+    monkeypatch.setattr(C, "_NUM_THREADS", 3)
+    monkeypatch.setattr(C, "_MIN_WORK", 1)
+    for i in (0, 1, 2, 4):
+        test_conv2d_matches_torch(i)
+    test_conv_transpose2d_matches_torch(0)
+    x = _rand(5, 2, 6, 6)
+    w = _rand(3, 2, 3, 3, seed=1)
+    assert gradgradcheck(lambda a, b: C.conv2d(a, b, padding=1), (x, w))

@@ -22,6 +22,8 @@ conv1d is conv2d on a height-1 image. ``pad`` (reflect/replicate/circular) and
 
 from __future__ import annotations
 
+import os
+
 from .. import backend as B
 from .registry import constant, defop, defunary
 
@@ -43,6 +45,57 @@ class _Saved:
 
     def __repr__(self) -> str:
         return "<saved>"
+
+
+# ---------------------------------------------------------------------------
+# Batch splitting across cores. numpy's copies, ufuncs and BLAS calls release the GIL, so the
+# big convolution kernels run their batch in a few chunks on a small thread pool (as PyTorch's
+# intra-op threads do). The count follows MINIGRAD_NUM_THREADS, else OMP/OPENBLAS/MKL_NUM_THREADS,
+# else the CPUs this process may use; small work stays on the calling thread.
+
+_NUM_THREADS = None
+_POOL = None
+_MIN_WORK = 1 << 17  # elements of work that pay for handing a chunk to another thread
+
+
+def _num_threads() -> int:
+    global _NUM_THREADS
+    if _NUM_THREADS is None:
+        n = None
+        for var in ("MINIGRAD_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            v = os.environ.get(var, "")
+            if v.isdigit() and int(v) > 0:
+                n = int(v)
+                break
+        if n is None:
+            try:
+                n = len(os.sched_getaffinity(0))
+            except AttributeError:  # pragma: no cover - not Linux
+                n = os.cpu_count() or 1
+        _NUM_THREADS = max(1, min(n, 8))
+    return _NUM_THREADS
+
+
+def _quiet(part, lo, hi):
+    with xp.errstate(all="ignore"):  # as the op's own thread (PyTorch returns inf/nan silently)
+        return part(lo, hi)
+
+
+def _split_batch(part, n: int, work: int) -> list:
+    """``[part(lo, hi), ...]`` over chunks of ``range(n)``, the first chunk on this thread."""
+    global _POOL
+    k = min(_num_threads(), n, max(1, work // _MIN_WORK))
+    if k <= 1:
+        return [part(0, n)]
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=_num_threads() - 1, thread_name_prefix="minigrad-conv")
+    step = -(-n // k)
+    bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+    futures = [_POOL.submit(_quiet, part, lo, hi) for lo, hi in bounds[1:]]
+    results = [part(*bounds[0])]
+    return results + [f.result() for f in futures]
 
 
 # ---------------------------------------------------------------------------
@@ -70,7 +123,12 @@ def _out_size(size, k, s, p0, p1, d):
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
 
 
-def _im2col(x, kh, kw, geo):
+def _conv_out_hw(x, kh, kw, geo):
+    (sh, sw), ((pt, pb), (pl, pr)), (dh, dw), _ = geo
+    return _out_size(x.shape[2], kh, sh, pt, pb, dh), _out_size(x.shape[3], kw, sw, pl, pr, dw)
+
+
+def _im2col(x, kh, kw, geo, out=None):
     """Columns ``(N, C, kh, kw, Ho, Wo)``, C-contiguous: one copy out of a strided view."""
     (sh, sw), pads, (dh, dw), _ = geo
     xpad = _padded(x, pads)
@@ -80,7 +138,7 @@ def _im2col(x, kh, kw, geo):
     s0, s1, s2, s3 = xpad.strides
     view = _as_strided(xpad, (n, c, kh, kw, ho, wo), (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw),
                        writeable=False)
-    cols = xp.empty(view.shape, dtype=x.dtype)
+    cols = xp.empty(view.shape, dtype=x.dtype) if out is None else out
     xp.copyto(cols, view)
     return cols
 
@@ -101,19 +159,26 @@ def _col2im(cols, h, w, geo):
 
 def _conv2d_fwd(xp, arrs, geo, saved):
     x, w = arrs[0], arrs[1]
+    bias = arrs[2] if len(arrs) == 3 else None
     groups = geo[3]
     o, cg, kh, kw = w.shape
-    n = x.shape[0]
-    cols = _im2col(x, kh, kw, geo)
-    ho, wo = cols.shape[4], cols.shape[5]
+    n, c = x.shape[:2]
+    ho, wo = _conv_out_hw(x, kh, kw, geo)
+    k = cg * kh * kw
+    cols = xp.empty((n, c, kh, kw, ho, wo), dtype=x.dtype)
+    out = xp.empty((n, groups, o // groups, ho * wo), dtype=x.dtype)
+    wm = w.reshape(groups, o // groups, k)
+
+    def part(lo, hi):
+        _im2col(x[lo:hi], kh, kw, geo, out=cols[lo:hi])
+        # (G, O/G, Cg*kh*kw) @ (n, G, Cg*kh*kw, Ho*Wo): one BLAS call per (batch, group).
+        res = xp.matmul(wm, cols[lo:hi].reshape(hi - lo, groups, k, ho * wo), out=out[lo:hi])
+        if bias is not None:
+            res += bias.reshape(1, groups, o // groups, 1)
+
+    _split_batch(part, n, cols.size)
     saved.value = cols
-    # (G, O/G, Cg*kh*kw) @ (N, G, Cg*kh*kw, Ho*Wo): one BLAS call per (batch, group).
-    out = xp.matmul(w.reshape(groups, o // groups, cg * kh * kw),
-                    cols.reshape(n, groups, cg * kh * kw, ho * wo))
-    out = out.reshape(n, o, ho, wo)
-    if len(arrs) == 3:
-        out += arrs[2].reshape(1, o, 1, 1)
-    return out
+    return out.reshape(n, o, ho, wo)
 
 
 def _conv_transpose2d_fwd(xp, arrs, geo, in_hw):
@@ -122,28 +187,41 @@ def _conv_transpose2d_fwd(xp, arrs, geo, in_hw):
     o, cg, kh, kw = w.shape
     n, _, ho, wo = g.shape
     h, wd = in_hw
-    wm = w.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1)
+    og = o // groups
+    hp, wp = h + pt + pb, wd + pl + pr
     if sh != 1 or sw != 1:
-        cols = xp.matmul(wm, g.reshape(n, groups, o // groups, ho * wo))
-        return _col2im(cols.reshape(n, groups * cg, kh, kw, ho, wo), h, wd, geo)
+        wm = w.reshape(groups, og, cg * kh * kw).transpose(0, 2, 1)
+        out = xp.empty((n, groups * cg, h, wd), dtype=g.dtype)
+
+        def part(lo, hi):
+            cols = xp.matmul(wm, g[lo:hi].reshape(hi - lo, groups, og, ho * wo))
+            out[lo:hi] = _col2im(cols.reshape(hi - lo, groups * cg, kh, kw, ho, wo), h, wd, geo)
+
+        _split_batch(part, n, n * cg * groups * kh * kw * ho * wo)
+        return out
     # Stride 1: unfold g along its width only, G[n, (o, j), ho, w] = g[n, o, ho, w - j*dw] on the
     # padded width; one matmul by the weight (rows (i, c), columns (o, j)) then leaves, for each
     # kernel row i, a block that lands on rows i*dh.. of the padded input as one contiguous run.
     # kh adds instead of kh*kw, and an unfolded array kh times smaller than full im2col columns.
     # g's rows sit right-aligned in rows of the padded width, so each shift j is one flat run.
-    hp, wp = h + pt + pb, wd + pl + pr
-    og = o // groups
     c0 = dw * (kw - 1)
-    flat = xp.zeros((n, o, ho * wp + c0), dtype=g.dtype)
-    flat[..., :ho * wp].reshape(n, o, ho, wp)[..., c0:] = g
-    s0, s1, s2 = flat.strides
-    unf = _as_strided(flat[..., c0:], (n, groups, og, kw, ho * wp), (s0, og * s1, s1, -dw * s2, s2), writeable=False)
-    unf = xp.ascontiguousarray(unf).reshape(n, groups, og * kw, ho * wp)
     wt = w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 2, 1, 4).reshape(groups, kh * cg, og * kw)
-    blocks = xp.matmul(wt, unf).reshape(n, groups, kh, cg, ho * wp)
     out = xp.zeros((n, groups, cg, hp * wp), dtype=g.dtype)
-    for i in range(kh):
-        out[..., i * dh * wp:i * dh * wp + ho * wp] += blocks[:, :, i]
+
+    def part(lo, hi):
+        m = hi - lo
+        flat = xp.zeros((m, o, ho * wp + c0), dtype=g.dtype)
+        flat[..., :ho * wp].reshape(m, o, ho, wp)[..., c0:] = g[lo:hi]
+        s0, s1, s2 = flat.strides
+        unf = _as_strided(flat[..., c0:], (m, groups, og, kw, ho * wp), (s0, og * s1, s1, -dw * s2, s2),
+                          writeable=False)
+        unf = xp.ascontiguousarray(unf).reshape(m, groups, og * kw, ho * wp)
+        blocks = xp.matmul(wt, unf).reshape(m, groups, kh, cg, ho * wp)
+        dst = out[lo:hi]
+        for i in range(kh):
+            dst[..., i * dh * wp:i * dh * wp + ho * wp] += blocks[:, :, i]
+
+    _split_batch(part, n, n * o * kw * ho * wp)
     out = out.reshape(n, groups * cg, hp, wp)
     if pt or pb or pl or pr:
         out = out[:, :, pt:pt + h, pl:pl + wd]
@@ -155,14 +233,21 @@ def _conv2d_weight_fwd(xp, arrs, geo, wshape, saved):
     groups = geo[3]
     o, cg, kh, kw = wshape
     n, _, ho, wo = g.shape
+    k = cg * kh * kw
     cols = None
     if saved is not None:
         cols, saved.value = saved.value, None  # used once, then released
-    if cols is None:
-        cols = _im2col(x, kh, kw, geo)
-    cols = cols.reshape(n, groups, cg * kh * kw, ho * wo)
-    # (cols @ g^T) summed over the batch, transposed: BLAS runs this shape faster than g @ cols^T.
-    gwt = xp.matmul(cols, g.reshape(n, groups, o // groups, ho * wo).transpose(0, 1, 3, 2)).sum(axis=0)
+
+    def part(lo, hi):
+        c = cols[lo:hi] if cols is not None else _im2col(x[lo:hi], kh, kw, geo)
+        # (cols @ g^T) summed over the batch: BLAS runs this shape faster than g @ cols^T.
+        gt = g[lo:hi].reshape(hi - lo, groups, o // groups, ho * wo).transpose(0, 1, 3, 2)
+        return xp.matmul(c.reshape(hi - lo, groups, k, ho * wo), gt).sum(axis=0)
+
+    parts = _split_batch(part, n, n * groups * k * ho * wo)
+    gwt = parts[0]
+    for p in parts[1:]:
+        gwt += p
     return xp.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(wshape)
 
 
