@@ -885,8 +885,8 @@ def _basic_index(b: Builder, shape) -> tuple | None:
             items.append(slice(None))
         else:
             items.append(slice(None))
-    # trailing slices are implicit
-    while items and items[-1] == slice(None) and b.bool():
+    # trailing slices are implicit (not with an Ellipsis, which would then stand for more dims)
+    while not used_ellipsis and items and items[-1] == slice(None) and b.bool():
         items.pop()
     return tuple(items)
 
