@@ -341,6 +341,8 @@ def test_batch_split_across_threads_gives_the_same_values(monkeypatch):
     for i in (0, 1, 2, 4):
         test_conv2d_matches_torch(i)
     test_conv_transpose2d_matches_torch(0)
+    for i in range(len(MAXPOOL)):
+        test_max_pool2d_matches_torch_with_ties(i)
     x = _rand(5, 2, 6, 6)
     w = _rand(3, 2, 3, 3, seed=1)
     assert gradgradcheck(lambda a, b: C.conv2d(a, b, padding=1), (x, w))

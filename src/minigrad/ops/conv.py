@@ -316,7 +316,7 @@ def _argmax_along(a, k, s, d, o, axis, with_nan):
     return m, arg
 
 
-def _scatter_along(g, arg, k, s, d, n, axis, finite=True):
+def _scatter_along(g, arg, k, s, d, n, axis, finite=True, out=None):
     """Adjoint of picking the ``arg``-chosen element of every window along ``axis``: size o -> n.
 
     With ``finite`` the mask is applied by multiplication (fast); otherwise by ``where``, so a
@@ -327,14 +327,17 @@ def _scatter_along(g, arg, k, s, d, n, axis, finite=True):
     shape[axis] = n
     sls = _axis_slices(k, s, d, o, axis)
     if d == 1 and s == k and n == k * o:  # windows tile the axis: every element written once
-        out = xp.empty(shape, dtype=g.dtype)
+        out = xp.empty(shape, dtype=g.dtype) if out is None else out
         for i in range(k):
             if finite:
                 xp.multiply(g, _hit(arg, i), out=out[sls[i]])
             else:
                 out[sls[i]] = xp.where(_hit(arg, i), g, 0)
         return out
-    out = xp.zeros(shape, dtype=g.dtype)
+    if out is None:
+        out = xp.zeros(shape, dtype=g.dtype)
+    else:
+        out.fill(0)
     for i in range(k):
         out[sls[i]] += g * _hit(arg, i) if finite else xp.where(_hit(arg, i), g, 0)
     return out
@@ -349,7 +352,7 @@ def _gather_along(a, arg, k, s, d, o, axis):
     return out
 
 
-def _max_pool_fwd(xp, x, geo, saved):
+def _max_pool_chunk(x, geo):
     # Separable: the max over each window's columns, then over its rows. The row-major first
     # maximum of a window is the first row reaching the max and, in that row, its first column.
     (kh, kw), (sh, sw), _, (dh, dw), (ho, wo) = geo[:5]
@@ -359,17 +362,37 @@ def _max_pool_fwd(xp, x, geo, saved):
         out, a2 = _argmax_along(m1, kh, sh, dh, ho, -2, with_nan)
         if with_nan or not xp.isnan(out.sum()):
             break  # NaNs present: redo with PyTorch's rule that a later NaN wins its window
+    return out, a1, a2
+
+
+def _max_pool_fwd(xp, x, geo, saved):
+    # Windows never mix leading-dim slices, so the batch (or channels) splits across threads.
+    parts = _split_batch(lambda lo, hi: _max_pool_chunk(x[lo:hi], geo), x.shape[0], x.size)
+    if len(parts) == 1:
+        out, a1, a2 = parts[0]
+    else:
+        out, a1, a2 = (xp.concatenate([p[i] for p in parts]) for i in range(3))
     saved.value = (a1, a2)
     return out
 
 
 def _max_pool_backward_fwd(xp, g, geo, saved):
-    (kh, kw), (sh, sw), _, (dh, dw) = geo[:4]
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo[:4]
     a1, a2 = saved.value
     eh, ew = _pool_extent(geo)
+    h, w = geo[5][-2:]
     finite = bool(xp.isfinite(g.sum()))
-    gm = _scatter_along(g, a2, kh, sh, dh, eh, -2, finite)
-    return _pool_unpad(_scatter_along(gm, a1, kw, sw, dw, ew, -1, finite), geo)
+    if ph or pw or eh != h or ew != w:
+        gm = _scatter_along(g, a2, kh, sh, dh, eh, -2, finite)
+        return _pool_unpad(_scatter_along(gm, a1, kw, sw, dw, ew, -1, finite), geo)
+    out = xp.empty(g.shape[:-2] + (h, w), dtype=g.dtype)
+
+    def part(lo, hi):
+        gm = _scatter_along(g[lo:hi], a2[lo:hi], kh, sh, dh, eh, -2, finite)
+        _scatter_along(gm, a1[lo:hi], kw, sw, dw, ew, -1, finite, out=out[lo:hi])
+
+    _split_batch(part, g.shape[0], out.size)
+    return out
 
 
 def _max_pool_gather_fwd(xp, gg, geo, saved):
