@@ -2,7 +2,11 @@
 
 Layout: NCHW throughout, float32 kept as float32. A convolution is one im2col copy
 into ``(N, C, kh, kw, Ho, Wo)`` (its innermost run is an output row, so the copy
-streams) and one batched matmul into BLAS; its output comes out NCHW-contiguous.
+streams) and one batched matmul into BLAS; its output comes out NCHW-contiguous. The
+columns are kept for the weight gradient (used once, then dropped). The input gradient
+of a stride-1 convolution unfolds g along its width only and adds kh row blocks; other
+strides use the classic col2im. The batch of the big kernels is split over a small
+thread pool (numpy and BLAS release the GIL), as PyTorch's intra-op threads do.
 
 The three convolution primitives are each other's VJPs, so double backward works:
 
