@@ -1396,25 +1396,29 @@ def check_program(p: Program, *, second_order: bool = True, seed: int = 0) -> No
 
 
 def check_intermediate_grads(p: Program) -> None:
-    """After ``backward()`` every intermediate that requires grad holds d(output)/d(itself),
-    as ``autograd.grad`` computes it on a fresh run of the same program."""
+    """After ``backward()`` every tensor of the program that requires grad (leaves and
+    intermediates) holds d(output)/d(itself), as ``autograd.grad`` computes it on a fresh
+    run; a second ``backward()`` through the retained graph doubles every ``.grad``."""
     fn = p.function(with_values=True)
     xs = [mg.tensor(a, dtype=mg.float64, requires_grad=True) for a in p.inputs]
     y, values = fn(*xs)
-    names = [k for k, v in values.items()
-             if k not in p.input_names and isinstance(v, mg.Tensor) and v.requires_grad and v.grad_fn is not None]
+    names = [k for k, v in values.items() if isinstance(v, mg.Tensor) and v.requires_grad]  # leaves too
     if not y.requires_grad or not names:
         return
     refs = mg.autograd.grad(y, [values[k] for k in names], allow_unused=True)
     xs2 = [mg.tensor(a, dtype=mg.float64, requires_grad=True) for a in p.inputs]
     y2, values2 = fn(*xs2)
-    y2.backward()
-    for k, ref in zip(names, refs):
-        t = values2[k]
-        want = np.zeros(t.shape) if ref is None else ref.numpy()
-        got = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
-        assert got.shape == t.shape, f"{k}.grad has shape {got.shape}, tensor {t.shape}"
-        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=f"intermediate {k}.grad vs autograd.grad")
+    # Twice, keeping the graph: gradients accumulate (in place, as PyTorch), so any
+    # two .grad sharing memory would show up as a wrong second sum.
+    for times in (1, 2):
+        y2.backward(retain_graph=True)
+        for k, ref in zip(names, refs):
+            t = values2[k]
+            want = np.zeros(t.shape) if ref is None else times * ref.numpy()
+            got = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
+            assert got.shape == t.shape, f"{k}.grad has shape {got.shape}, tensor {t.shape}"
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12,
+                                       err_msg=f"intermediate {k}.grad vs {times} x autograd.grad")
 
 
 def _grad_at(fn, arrays, create_graph=False):
