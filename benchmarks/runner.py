@@ -80,7 +80,7 @@ class Worker:
     """A worker subprocess and its line protocol."""
 
     def __init__(self, lib: str, python: str, name: str, size: str, api: str, threads: int, clock: str = "wall",
-                 malloc: str = "same"):
+                 malloc: str = "system"):
         self.lib = lib
         env = dict(os.environ)
         if malloc == "same":
@@ -297,9 +297,9 @@ def parse_args(argv=None):
                    help="MLP/CNN: nn/F/optim when importable (auto), raw tensor ops only, or nn only")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="wall time (default), or process CPU time (all threads): steadier on a busy machine")
-    p.add_argument("--malloc", choices=("same", "system", "keep"), default="same",
-                   help="same (default): every process gets the 64 MiB glibc heap slack minigrad sets for "
-                   "itself; system: glibc defaults (minigrad still sets its own); keep: never return memory")
+    p.add_argument("--malloc", choices=("system", "same", "keep"), default="system",
+                   help="system (default): every library as shipped (minigrad sets its own 64 MiB glibc heap "
+                   "slack); same: every process gets that slack; keep: never return memory to the OS")
     p.add_argument("--size", choices=("full", "tiny"), default="full", help="problem sizes (tiny: tests only)")
     p.add_argument("--budget", type=float, default=WORKLOAD_BUDGET_S, help="seconds per workload before rounds stop")
     p.add_argument("--pause", type=float, default=0.05, help="seconds of idle between libraries' turns")
