@@ -723,6 +723,23 @@ def _(draw):
     return Case(lambda x: arr @ x + mg.matmul(x.T, arr.T).T, lambda x: arr @ x + (x.T @ arr.T).T, (real(rng, (2, 2)),))
 
 
+@sample("linear")
+def _(draw):
+    rng = _rng(draw)
+    batch = draw(st.sampled_from([(), (2,), (3,), (2, 2)]))
+    n_in, n_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    with_bias = draw(st.booleans())
+    arrays = (real(rng, batch + (n_in,)), real(rng, (n_out, n_in))) + ((real(rng, (n_out,)),) if with_bias else ())
+
+    def fn(x, w, b=None):
+        return mg.nn.functional.linear(x, w, b)
+
+    def ref(x, w, b=None):
+        return x @ w.T + (0 if b is None else b)
+
+    return Case(fn, ref, arrays)
+
+
 _EINSUM = [
     ("ij,jk->ik", [(2, 3), (3, 2)]), ("i,i->", [(3,), (3,)]), ("ij->ji", [(2, 3)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
     ("ii->i", [(3, 3)]), ("ij,ij->i", [(2, 3), (2, 3)]), ("i,j->ij", [(2,), (3,)]), ("...ij->...j", [(2, 2, 3)]),

@@ -265,7 +265,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and {wt}) "
             f"(linear: input {tuple(input.shape)}, weight {tuple(weight.shape)})"
         )
-    out = input @ (weight.t() if weight.ndim == 2 else weight)
+    if weight.ndim == 2 and input.ndim >= 1 and (bias is None or bias.ndim == 1):
+        from ..ops.linalg import linear as _fused_linear
+
+        return _fused_linear(input, weight, bias)
+    out = input @ weight
     return out if bias is None else out + bias
 
 

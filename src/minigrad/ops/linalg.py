@@ -56,13 +56,52 @@ def _einsum_vjp(g, out, inputs, params, mask):
     return grads
 
 
+def _linear_fwd(xp, arrs):
+    x, w = arrs[0], arrs[1]
+    out = xp.matmul(x, w.T)
+    if len(arrs) == 3:
+        out += arrs[2]
+    return out
+
+
+def _linear_vjp(g, out, inputs, params, mask):
+    """x: g @ w; w: g^T x over all batch rows, made in w's own (out, in) layout; bias: g
+    (the engine sums it over the batch dims)."""
+    x, w = inputs[0], inputs[1]
+    gx = g @ w if mask[0] else None
+    gw = None
+    if mask[1]:
+        rows_g = g.reshape(-1, g.shape[-1])
+        rows_x = x.reshape(-1, x.shape[-1])
+        gw = rows_g.mT @ rows_x
+    gb = g if len(inputs) == 3 and mask[2] else None
+    return (gx, gw, gb) if len(inputs) == 3 else (gx, gw)
+
+
 # fmt: off
 #          maker       name       forward                                        VJPs
 matmul_  = defbinary("matmul",   lambda xp, a, b: xp.matmul(a, b),              lambda g, out, a, b: g @ b.mT,
                                                                                 lambda g, out, a, b: a.mT @ g, save="inputs")
 einsum_  = defop("einsum",       lambda xp, arrs, eq, parsed: xp.einsum(eq, *arrs, optimize=len(arrs) > 2),
                  _einsum_vjp, save="inputs", dtype_rule="promote")
+# Fused x @ w.T + b (as PyTorch's addmm): one node instead of three, and w's gradient
+# comes out contiguous in w's layout (a transposed view would slow every optimizer step).
+linear_  = defop("linear",       _linear_fwd, _linear_vjp, save="inputs")
 # fmt: on
+
+
+def linear(x, weight, bias=None):
+    """``x @ weight.T + bias``: (*, in) x (out, in) [+ (out,)] -> (*, out)."""
+    if x._data.dtype != weight._data.dtype or (bias is not None and bias._data.dtype != weight._data.dtype):
+        raise RuntimeError(
+            f"linear: expected input, weight and bias of the same dtype, got {x.dtype}, {weight.dtype}"
+            + ("" if bias is None else f" and {bias.dtype}")
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise RuntimeError(
+            f"linear: bias of shape {tuple(bias.shape)} does not match weight of shape {tuple(weight.shape)}"
+        )
+    return linear_((x, weight) if bias is None else (x, weight, bias))
 
 
 def matmul(a, b):
