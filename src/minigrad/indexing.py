@@ -166,6 +166,33 @@ def _broadcastable(a, b) -> bool:
         return False
 
 
+def arith_inplace(x: Tensor, ufunc, other, alpha=1):
+    """The common untracked case of ``add_``/``sub_``/``mul_``/``div_`` (optimizer steps):
+    one numpy ufunc writing into x's array. Returns None when the general path is needed
+    (recording, dtype or shape questions, read-only views), which then decides or raises."""
+    if _state.enabled and (x._rg or (isinstance(other, Tensor) and other._rg)):
+        return None
+    dst = x._data
+    if isinstance(other, Tensor):
+        o = other._data
+    elif isinstance(other, B.ndarray):
+        o = other
+    elif other.__class__ is float or other.__class__ is int:
+        o = other  # a Python number never widens x (numpy's weak scalars agree with PyTorch here)
+    else:
+        return None
+    if alpha != 1:
+        o = o * alpha
+    if not dst.flags.writeable or dst.dtype.kind != "f":
+        return None
+    if isinstance(o, B.ndarray):
+        if o.dtype.kind not in "biuf" or (o.shape != dst.shape and xp.broadcast_shapes(o.shape, dst.shape) != dst.shape):
+            return None
+    ufunc(dst, o, out=dst, casting="same_kind")
+    x._bump()
+    return x
+
+
 def inplace(x: Tensor, name: str, fn, *others, keeps_input: bool = False) -> Tensor:
     """Apply ``fn`` (an out-of-place op of x) in place.
 

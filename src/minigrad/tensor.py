@@ -929,16 +929,24 @@ class Tensor:
         self._vc[0] += 1
 
     def add_(self, other, *, alpha=1):
-        return I.inplace(self, "add_", lambda s: s.add(other, alpha=alpha), other, keeps_input=True)
+        if I.arith_inplace(self, xp.add, other, alpha) is None:
+            I.inplace(self, "add_", lambda s: s.add(other, alpha=alpha), other, keeps_input=True)
+        return self
 
     def sub_(self, other, *, alpha=1):
-        return I.inplace(self, "sub_", lambda s: s.sub(other, alpha=alpha), other, keeps_input=True)
+        if I.arith_inplace(self, xp.subtract, other, alpha) is None:
+            I.inplace(self, "sub_", lambda s: s.sub(other, alpha=alpha), other, keeps_input=True)
+        return self
 
     def mul_(self, other):
-        return I.inplace(self, "mul_", lambda s: E_.mul(s, other), other)
+        if I.arith_inplace(self, xp.multiply, other) is None:
+            I.inplace(self, "mul_", lambda s: E_.mul(s, other), other)
+        return self
 
     def div_(self, other, *, rounding_mode=None):
-        return I.inplace(self, "div_", lambda s: E_.divide(s, other, rounding_mode), other)
+        if rounding_mode is not None or I.arith_inplace(self, xp.true_divide, other) is None:
+            I.inplace(self, "div_", lambda s: E_.divide(s, other, rounding_mode), other)
+        return self
 
     def pow_(self, exponent):
         return I.inplace(self, "pow_", lambda s: E_.pow(s, exponent), exponent)
