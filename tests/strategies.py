@@ -198,7 +198,9 @@ class Builder:
         m = float(np.abs(v).max())
         if m > BOUND:  # keep every value O(1) so finite differences stay accurate
             self.nodes.pop()  # later steps see only the rescaled value
-            return self.emit("rescale", f"{{o}} = {name} * {BOUND / m!r}")
+            # Not to exactly BOUND (an integer): round(v) - v would then be exactly 0 there, and
+            # a**0 is where PyTorch's pow gradient is defined piecewise (a measure-zero kink).
+            return self.emit("rescale", f"{{o}} = {name} * {BOUND * 0.9317 / m!r}")
         return node
 
     # -- domain helpers: expressions for an operand mapped into a domain -----
@@ -1135,7 +1137,7 @@ def op_einsum(b: Builder):
     a = b.pick(lambda n: n.ndim >= 1)
     if a is None:
         return None
-    letters = "ijklpq"[: a.ndim]
+    letters = "abcdefghijkl"[: a.ndim]
     sizes = dict(zip(letters, a.shape))
     sub_a = letters
     # a repeated letter (diagonal) when two dims are equal
