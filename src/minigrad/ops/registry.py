@@ -326,27 +326,17 @@ def apply_variadic(op: Op, tensors, params: tuple):
 
 
 def record(op: Op, tensors: tuple, params: tuple, out) -> object:
-    """Make the output Tensor of a recorded op call, with its Node."""
+    """Make the output Tensor of a recorded op call, with its Node.
+
+    (``_record1``/``_record2`` below are the same for one and two inputs, unrolled.)
+    """
     parents = tuple([(t.grad_fn or t) if t._rg else None for t in tensors])
-    versions = None
-    inputs = None
-    if op.save_inputs:
-        inputs = tensors
-        versions = []
-        for t in tensors:
-            c = t._vc
-            if c is None:
-                c = t._vc = [0]
-            versions.append((c, c[0]))
+    inputs = tensors if op.save_inputs else None
+    versions = [_saved_version(t) for t in tensors] if op.save_inputs else None
     out_counter = None
-    saved_out = None
     if op.save_out:
-        saved_out = out
         out_counter = [0]
-        if versions is None:
-            versions = [(out_counter, 0)]
-        else:
-            versions.append((out_counter, 0))
+        versions = (versions or []) + [(out_counter, 0)]
     shape = out.shape
     dt = out.dtype
     in_meta = None
@@ -355,19 +345,8 @@ def record(op: Op, tensors: tuple, params: tuple, out) -> object:
         if d.shape != shape or d.dtype is not dt:
             in_meta = tuple([(t._data.shape, t._data.dtype) for t in tensors])
             break
-    node = _Node(op, parents, params, inputs, saved_out, versions, in_meta)
-    result = _new(_Tensor)
-    result._data = out
-    result._rg = True
-    result.grad_fn = node
-    result.grad = None
-    result._vc = out_counter
-    result._hooks = None
-    result._base = None
-    node.out_ref = _ref(result)
-    if _state.anomaly:
-        node.trace = E.creation_site()
-    return result
+    node = _Node(op, parents, params, inputs, out if op.save_out else None, versions, in_meta)
+    return _finish(node, out, out_counter)
 
 
 def _saved_version(t):
