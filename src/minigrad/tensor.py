@@ -57,6 +57,27 @@ def check_device(dev) -> None:
         device(dev)
 
 
+def parse_to_args(args: tuple, kwargs: dict) -> tuple:
+    """(dtype or None, device or None, copy) from the arguments of ``Tensor.to`` / ``Module.to``."""
+    kwargs = dict(kwargs)
+    dtype = kwargs.pop("dtype", None)
+    dev = kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, (str, device)) and not (isinstance(a, str) and a in D._ALIASES):
+            dev = a
+        else:
+            dtype = a
+    check_device(dev)
+    return D.as_dtype(dtype), dev, copy
+
+
 def _is_python_data(data) -> bool:
     if isinstance(data, (list, tuple)):
         return all(_is_python_data(d) for d in data)
@@ -313,21 +334,7 @@ class Tensor:
 
     def to(self, *args, **kwargs) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; differentiable cast."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        copy = kwargs.pop("copy", False)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, device)) and not (isinstance(a, str) and a in D._ALIASES):
-                dev = a
-            else:
-                dtype = a
-        check_device(dev)
-        dtype = D.as_dtype(dtype)
+        dtype, _, copy = parse_to_args(args, kwargs)
         if dtype is None or dtype == self._data.dtype:
             return self.clone() if copy else self
         return C.cast(self, dtype)

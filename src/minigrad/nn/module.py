@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 from .. import backend as B
 from .. import dtypes as D
 from ..autograd.engine import no_grad
-from ..tensor import Tensor, check_device, device
+from ..tensor import Tensor, parse_to_args
 from .parameter import Parameter
 
 xp = B.xp
@@ -389,21 +389,7 @@ class Module:
 
     def to(self, *args, **kwargs) -> Module:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``: floating state only is cast."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, device)) and not (isinstance(a, str) and a in D._ALIASES):
-                dev = a
-            else:
-                dtype = a
-        check_device(dev)
-        dtype = D.as_dtype(dtype)
+        dtype, _, _ = parse_to_args(args, kwargs)
         if dtype is None:
             return self
         if dtype.kind != "f":
