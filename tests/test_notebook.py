@@ -56,7 +56,7 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(monkeypatch):
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(var, "1")
     nb = nbformat.read(str(NOTEBOOK), as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+    client = nbclient.NotebookClient(nb, timeout=300, startup_timeout=240, kernel_name="python3",
                                      resources={"metadata": {"path": str(NOTEBOOK.parent)}})
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError (with the cell and traceback) if any cell fails
