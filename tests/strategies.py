@@ -561,10 +561,10 @@ def op_ternary(b: Builder):
     return b.emit("addcdiv", f"{{o}} = {a.name}.addcdiv({x.name}, {b.nonzero(y)}, value=-0.5)")
 
 
-def op_reduce(b: Builder):
+def op_reduce(b: Builder, names=("sum", "mean", "var", "std", "prod", "amax", "amin", "logsumexp", "norm", "max_all",
+                                  "min_all", "sum_fn", "mean_fn")):
     a = b.pick()
-    name = b.choice(["sum", "mean", "var", "std", "prod", "amax", "amin", "logsumexp", "norm", "max_all",
-                     "min_all", "sum_fn", "mean_fn"])
+    name = b.choice(names)
     keep = b.bool()
     if name in ("prod",):
         d = None if a.ndim == 0 or b.bool() else b.int(-a.ndim, a.ndim - 1)
@@ -616,6 +616,11 @@ def op_reduce(b: Builder):
             return None
     pa = "float('inf')" if p == "inf" else repr(p)
     return b.emit("norm", f"{{o}} = {a.name}.norm({pa}, dim={dims!r}, keepdim={keep})")
+
+
+def op_prod_norm(b: Builder):
+    """prod and norm on their own, so these gradient-heavy reductions are drawn often."""
+    return op_reduce(b, ("prod", "norm"))
 
 
 def op_dim_select(b: Builder):
@@ -1329,7 +1334,7 @@ def op_new_input(b: Builder):
 
 OPS = [
     op_arith, op_smooth, op_positive, op_nonzero, op_tan, op_rpow, op_kink, op_clamp, op_pow_tensor, op_maxmin,
-    op_remainder, op_where, op_ternary, op_reduce, op_dim_select, op_reshape, op_permute, op_expand, op_squeeze,
+    op_remainder, op_where, op_ternary, op_reduce, op_prod_norm, op_dim_select, op_reshape, op_permute, op_expand, op_squeeze,
     op_flip_roll, op_cat, op_stack, op_split, op_triangle, op_getitem, op_setitem, op_inplace, op_gather,
     op_matmul, op_outer, op_einsum, op_conv, op_nn, op_new_input,
 ]

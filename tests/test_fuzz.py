@@ -98,6 +98,16 @@ REGRESSIONS = {
         lines=["return n0 @ n1"],
         ops=["matmul"],
     ),
+    # norm(p != 2) at the zero vector (log_softmax over one element is exactly 0): its VJP
+    # divided by the zero norm before masking, so double backward gave nan (PyTorch: 0).
+    "norm_zero_vector_double_backward": Program(
+        input_names=["n0", "n1"],
+        inputs=[np.array([-1.2119669846000214]), np.array(0.40357274973169543)],
+        consts=[],
+        lines=["n2 = n0.clone(); n2.addcmul_(n1, n1, value=0.25)", "n3 = n2.log_softmax(dim=0)",
+               "n4 = n3.norm(3, dim=0, keepdim=True)", "return n4.sum() + (n2 * n2).sum()"],
+        ops=["addcmul_", "log_softmax", "norm"],
+    ),
 }
 
 

@@ -128,11 +128,15 @@ def _prod_of_others(x, dims):
 def _norm_vjp(g, out, x, p, dims, keepdim):
     out_k = _grow(out, dims, keepdim, x.shape)
     g_k = _grow(g, dims, keepdim, x.shape)
+    zero = out_k == 0
+    # Divide by 1 where the norm is 0 (masked below anyway): dividing by 0 there would
+    # give inf, and 0 * inf = nan in double backward (PyTorch gives 0).
+    safe = where_(zero, 1.0, out_k)
     if p == 2:
-        scaled = x / out_k
+        scaled = x / safe
     else:
-        scaled = x.sign() * x.abs() ** (p - 1) / out_k ** (p - 1)
-    return g_k * where_(out_k == 0, 0.0, scaled)
+        scaled = x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
+    return g_k * where_(zero, 0.0, scaled)
 
 
 def _cumsum_vjp(g, out, x, dim):
