@@ -1327,6 +1327,18 @@ def op_nn(b: Builder):
     return b.emit("cross_entropy", f"{{o}} = {F}.cross_entropy({a.name}, {c}, reduction={red!r})")
 
 
+def op_linear(b: Builder):
+    """F.linear (the fused linear op): (*, in) x (out, in) [+ (out,)] -> (*, out)."""
+    a = b.pick(lambda n: n.ndim >= 1)
+    if a is None:
+        return None
+    w = b.operand_like((b.int(1, 3), a.shape[-1]))
+    if w is None:
+        return None
+    bias = b.operand_like((w.shape[0],)) if b.bool() else None
+    return b.emit("linear", f"{{o}} = mg.nn.functional.linear({a.name}, {w.name}{', ' + bias.name if bias else ''})")
+
+
 def op_new_input(b: Builder):
     shape = tuple(b.int(1, 4) for _ in range(b.int(0, 3)))
     return b.new_input(shape)
@@ -1336,7 +1348,7 @@ OPS = [
     op_arith, op_smooth, op_positive, op_nonzero, op_tan, op_rpow, op_kink, op_clamp, op_pow_tensor, op_maxmin,
     op_remainder, op_where, op_ternary, op_reduce, op_prod_norm, op_dim_select, op_reshape, op_permute, op_expand, op_squeeze,
     op_flip_roll, op_cat, op_stack, op_split, op_triangle, op_getitem, op_setitem, op_inplace, op_gather,
-    op_matmul, op_outer, op_einsum, op_conv, op_nn, op_new_input,
+    op_matmul, op_outer, op_einsum, op_linear, op_conv, op_nn, op_new_input,
 ]
 
 
