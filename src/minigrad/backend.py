@@ -87,7 +87,8 @@ def _keep_heap_slack(nbytes: int = 64 << 20) -> None:
     activations, gradients). By default glibc hands the top of its heap back to the OS
     as soon as it is free, so the next step faults every page in again, zero-filled by
     the kernel: about 40% of a small CNN's training step. With slack kept, memory freed
-    by one step is reused by the next. Only glibc has ``mallopt``; elsewhere, or with
+    by one step is reused by the next (arrays up to 32 MiB come from the heap, not from
+    fresh mmaps). Only glibc has ``mallopt``; elsewhere, or with
     ``MINIGRAD_MALLOC_TUNING=0``, nothing changes.
     """
     import os
@@ -102,7 +103,12 @@ def _keep_heap_slack(nbytes: int = 64 << 20) -> None:
     except (OSError, AttributeError):  # pragma: no cover - not glibc
         return
     M_TOP_PAD = -2
+    M_MMAP_THRESHOLD = -3
     mallopt(M_TOP_PAD, int(nbytes))
+    # Setting any threshold turns off glibc's adaptive mmap threshold, which would leave
+    # every array over 128 KiB to a fresh mmap (zero-filled page faults on each step):
+    # keep arrays up to 32 MiB (glibc's maximum) on the heap, where freed memory is reused.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20)
 
 
 _keep_heap_slack()

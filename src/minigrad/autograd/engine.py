@@ -408,7 +408,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             else:
                 mask = tuple([p is not None and (needed is None or p in needed) for p in parents])
                 gins = op.vjp_all(g, out, node.inputs, params, mask)
-            inputs = out = None  # drop our references so freed tensors die now
+            inputs = out = g = None  # drop our references so freed tensors die now
             if not retain_graph and op.saves:
                 node.inputs = _FREED
                 node.out = None
@@ -450,6 +450,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                 deps[p] = d
                 if d == 0:
                     ready.append(p)
+            gins = gi = prev = None
     finally:
         B.fp_var_reset(tok)
         _state.enabled = prev_mode
