@@ -232,7 +232,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        return M.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+        return M.reverse_dims(self)
 
     @property
     def mT(self) -> Tensor:

@@ -130,7 +130,8 @@ def matmul(a, b):
             f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({k_a} != {k_b})"
         )
     try:
-        xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        if a.ndim > 2 or b.ndim > 2:
+            xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise RuntimeError(
             f"matmul: batch dimensions of {a.shape} and {b.shape} are not broadcastable"

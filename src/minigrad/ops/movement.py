@@ -197,7 +197,10 @@ def make_view(out, x, replay=None, place=None):
         rep = (lambda b: replay(r0(b)))
         plc = None if place is None or p0 is None else (lambda v, b: p0(place(v, r0(b)), b))
     out._base = (root, rep, plc)
-    if root._rg and _grad_state.enabled:  # views made under no_grad are constants: nothing to re-derive
+    # Only views of a non-leaf root can need their grad_fn re-derived after an in-place op
+    # through a sibling view (in-place through a view of a leaf that requires grad raises;
+    # views made under no_grad are constants). Parameters' views (w.T) skip the registry.
+    if root._rg and root.grad_fn is not None and _grad_state.enabled:
         _register_view(root, out)
     return out
 
@@ -298,6 +301,19 @@ def unsqueeze(x, dim):
     return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
 
 
+def _permute_view(x, norm, inv):
+    return make_view(permute_(x, norm, inv), x, lambda t: permute_(t, norm, inv), lambda v, t: permute_(v, inv, norm))
+
+
+def reverse_dims(x):
+    """All dims reversed (``x.T``), a view."""
+    n = x.ndim
+    if n < 2:
+        return alias(x)
+    norm = tuple(range(n - 1, -1, -1))
+    return _permute_view(x, norm, norm)
+
+
 def permute(x, *dims):
     """Reorder dims (a view)."""
     dims = _shape_args(dims)
@@ -307,7 +323,7 @@ def permute(x, *dims):
     if sorted(norm) != list(range(x.ndim)):
         raise RuntimeError(f"permute: dims {dims} are not a permutation of the dims of shape {x.shape}")
     inv = tuple(sorted(range(len(norm)), key=norm.__getitem__))
-    return make_view(permute_(x, norm, inv), x, lambda t: permute_(t, norm, inv), lambda v, t: permute_(v, inv, norm))
+    return _permute_view(x, norm, inv)
 
 
 def transpose(x, dim0, dim1):

@@ -11,6 +11,7 @@ import builtins
 from collections import namedtuple
 
 from .. import backend as B
+from .. import dtypes as D
 from ..autograd.engine import _state as _grad_state
 from .registry import constant, defunary
 
@@ -190,13 +191,14 @@ def _dim_arg(dim, axis):
 def sum(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
     """Sum over ``dim`` (int or tuple; all when None). Integer and bool sums give int64."""
     keepdim = keepdim if keepdims is None else keepdims
-    dims = normalize_dims(_dim_arg(dim, axis), x.ndim, "sum")
-    from .. import dtypes as D
-
-    dt = D.as_dtype(dtype)
+    if dim is None and axis is None:
+        dims = None
+    else:
+        dims = normalize_dims(_dim_arg(dim, axis), x.ndim, "sum")
+    dt = None if dtype is None else D.as_dtype(dtype)
     if dt is None and x._data.dtype.kind in "bui":
         dt = B.int64
-    return _sum(x, dims, bool(keepdim), x.shape, dt)
+    return _sum(x, dims, bool(keepdim), x._data.shape, dt)
 
 
 def mean(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
@@ -209,6 +211,8 @@ def mean(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
             "mean(): could not infer output dtype. Input dtype must be either a floating "
             f"point or complex dtype. Got: {x.dtype}"
         )
+    if dim is None and axis is None:
+        return _sum(x, None, bool(keepdim), x._data.shape, None) / x._data.size
     dims = normalize_dims(_dim_arg(dim, axis), x.ndim, "mean")
     n = _count(x.shape, dims)
     return sum(x, dims, keepdim) / n

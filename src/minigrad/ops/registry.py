@@ -310,7 +310,10 @@ def apply_variadic(op: Op, tensors, params: tuple):
             tail = tuple(_as_operand(t, dt) for t in tail)
         tensors = tuple(t if isinstance(t, _Tensor) else constant(t) for t in head) + tail
     else:
-        tensors = tuple(t if isinstance(t, _Tensor) else constant(t) for t in tensors)
+        for t in tensors:
+            if not isinstance(t, _Tensor):
+                tensors = tuple([t if isinstance(t, _Tensor) else constant(t) for t in tensors])
+                break
     tok = _fp_set(_FP_IGNORE)
     try:
         out = op.forward(xp, [t._data for t in tensors], *params)
