@@ -200,9 +200,12 @@ class Builder:
         m = float(np.abs(v).max())
         if m > BOUND:  # keep every value O(1) so finite differences stay accurate
             self.nodes.pop()  # later steps see only the rescaled value
-            # Not to exactly BOUND (an integer): round(v) - v would then be exactly 0 there, and
-            # a**0 is where PyTorch's pow gradient is defined piecewise (a measure-zero kink).
-            return self.emit("rescale", f"{{o}} = {name} * {BOUND * 0.9317 / m!r}")
+            # To a bound drawn per rescale, never a fixed one: a fixed bound makes the largest
+            # elements of different values exactly equal (x - y == 0 exactly), and an integer one
+            # makes round(v) - v exactly 0; a**0 is where PyTorch's pow gradient is defined
+            # piecewise (a measure-zero kink that finite differences see).
+            scale = BOUND * float(self.rng().uniform(0.75, 0.95)) / m
+            return self.emit("rescale", f"{{o}} = {name} * {scale!r}")
         return node
 
     # -- domain helpers: expressions for an operand mapped into a domain -----

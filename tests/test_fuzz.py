@@ -108,6 +108,15 @@ REGRESSIONS = {
                "n4 = n3.norm(3, dim=0, keepdim=True)", "return n4.sum() + (n2 * n2).sum()"],
         ops=["addcmul_", "log_softmax", "norm"],
     ),
+    # 0-d tensors used twice in one product (x * (x * x), x / (x * x + c)): a gradient must
+    # not be accumulated in place into a buffer another input's gradient still uses.
+    "zero_dim_reused_operand": Program(
+        input_names=["n0"],
+        inputs=[np.array(-1.356317096888785)],
+        consts=[],
+        lines=["n1 = n0 * (n0 * n0) + n0 / (n0 * n0 + 0.1)", "return n1 + n0.addcdiv(n0, n0.abs() + 0.1, value=-0.5)"],
+        ops=["mul", "div", "addcdiv"],
+    ),
 }
 
 
