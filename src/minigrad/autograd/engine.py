@@ -24,6 +24,7 @@ class _GradState(threading.local):
 
     enabled = True
     anomaly = False
+    raw = False  # inside a backward walk without create_graph: ops given arrays return arrays
 
 
 _state = _GradState()
@@ -245,8 +246,9 @@ def _store_grad(tensor, g, owned: set) -> None:
 
 
 def _check_finite(node, grads) -> None:
+    """Raise naming ``node`` when a gradient array holds nan or inf (detect_anomaly)."""
     for g in grads:
-        if g is not None and g._data.dtype.kind == "f" and not B.xp.isfinite(g._data).all():
+        if g is not None and g.dtype.kind == "f" and not B.xp.isfinite(g).all():
             where = getattr(node, "trace", None) or "<unknown location; enable detect_anomaly before the forward pass>"
             raise RuntimeError(
                 f"Function '{node.name()}' returned nan or inf values in its gradient. "
@@ -255,17 +257,20 @@ def _check_finite(node, grads) -> None:
 
 
 _sum_to = None
+_sum_to_array = None
 _Tensor = None
+_ndarray = B.ndarray
 _NONES = [(None,) * n for n in range(64)]
 _FREED = ()  # node.inputs after backward freed what the node saved (falsy, like None)
 
 
 def _late_imports() -> None:
-    global _sum_to, _Tensor
-    from ..ops.movement import sum_to
+    global _sum_to, _sum_to_array, _Tensor
+    from ..ops.movement import _sum_to_fwd, sum_to
     from ..tensor import Tensor
 
     _sum_to = sum_to
+    _sum_to_array = _sum_to_fwd
     _Tensor = Tensor
 
 
@@ -291,17 +296,25 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
 
     With ``capture`` (a list of tensors), return their gradients (None where
     unreachable) instead of accumulating into leaves' ``.grad`` (autograd.grad).
+
+    Without ``create_graph`` nothing is recorded, so gradients travel as raw arrays:
+    ops whose VJPs are marked array-safe (``registry.array_safe``) get arrays for g,
+    out and their saved inputs and run on numpy directly; the others get Tensors as
+    usual. With ``create_graph`` every VJP gets Tensors and is recorded.
     """
     if _sum_to is None:
         _late_imports()
     sum_to = _sum_to
     make_tensor = _Tensor._make
+    raw = not create_graph
 
     # Keys: a Node, or a leaf Tensor that requires grad.
     grads: dict = {}
     deps: dict = {}
     for t, g in zip(roots, root_grads):
         key = t.grad_fn if t.grad_fn is not None else t
+        if raw:
+            g = g._data
         grads[key] = g if key not in grads else grads[key] + g
         deps[key] = 0
 
@@ -331,11 +344,13 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     results = [None] * len(capture) if capture is not None else None
     owned: set = {id(g._data) for g in root_grads}
     prev_mode = _state.enabled
+    prev_raw = _state.raw
     _state.enabled = create_graph
+    _state.raw = raw
     anomaly = _state.anomaly
     # ids of gradient sums created below and not yet handed on (in-place adds are safe
     # on those alone; never under create_graph, where sums are graph nodes).
-    summed = None if create_graph else set()
+    summed = set() if raw else None
     tok = B.fp_var_set(B.FP_IGNORE)
     try:
         while ready:
@@ -354,34 +369,37 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                                 ready.append(p)
                 continue
             if key.__class__ is not Node:  # a leaf tensor
+                gt = make_tensor(g, False, None) if raw else g
                 if key._hooks:
                     for hook in key._hooks:
-                        r = hook(g)
+                        r = hook(gt)
                         if r is not None:
-                            g = r
+                            gt = r
                 if capture_keys is not None:
                     for i in capture_keys.get(key, ()):
-                        results[i] = g
+                        results[i] = gt
                 elif accumulate_leaves:
-                    _store_grad(key, g, owned)
+                    _store_grad(key, gt, owned)
                 continue
             node = key
             if node.hooks:
+                gt = make_tensor(g, False, None) if raw else g
                 for hook in node.hooks:
-                    r = hook(g)
+                    r = hook(gt)
                     if r is not None:
-                        g = r
+                        gt = r
+                g = gt._data if raw else gt
             ref = node.out_ref
             if ref is not None:
                 t = ref()
                 if t is not None and t.grad_fn is node:
-                    _store_grad(t, g, owned)
+                    _store_grad(t, make_tensor(g, False, None) if raw else g, owned)
             if capture_keys is not None:
                 if node in capture_keys:
-                    r = g
+                    r = make_tensor(g, False, None) if raw else g
                     if ref is not None and t is not None and t.grad is not None \
-                            and B.xp.may_share_memory(t.grad._data, g._data):
-                        r = g.clone()  # never alias the .grad stored above (later calls add into it in place)
+                            and B.xp.may_share_memory(t.grad._data, r._data):
+                        r = r.clone()  # never alias the .grad stored above (later calls add into it in place)
                     for i in capture_keys[node]:
                         results[i] = r
                 if node not in needed:
@@ -394,20 +412,28 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                 for counter, expected in versions:
                     if counter[0] != expected:
                         raise _version_error(node, counter, expected)
-            out = node.out
-            if out is not None:
-                # Re-wrap the saved output; under create_graph it leads back to this node.
-                out = make_tensor(out, create_graph, node if create_graph else None)
             parents = node.parents
             params = node.params
+            out = node.out
+            inputs = node.inputs
+            if raw and op.raw:
+                # Array-safe VJPs: numpy arrays in, arrays out.
+                if inputs:
+                    inputs = tuple([t._data for t in inputs])
+            else:
+                if raw:
+                    g = make_tensor(g, False, None)
+                if out is not None:
+                    # Re-wrap the saved output; under create_graph it leads back to this node.
+                    out = make_tensor(out, create_graph, node if create_graph else None)
             if op.vjps is not None:
-                inputs = node.inputs or _NONES[len(parents)]
+                inputs = inputs or _NONES[len(parents)]
                 vjps = op.vjps
                 gins = [None if p is None or (needed is not None and p not in needed)
                         else vjps[i](g, out, *inputs, *params) for i, p in enumerate(parents)]
             else:
                 mask = tuple([p is not None and (needed is None or p in needed) for p in parents])
-                gins = op.vjp_all(g, out, node.inputs, params, mask)
+                gins = op.vjp_all(g, out, inputs, params, mask)
             inputs = out = g = None  # drop our references so freed tensors die now
             if not retain_graph and op.saves:
                 node.inputs = _FREED
@@ -423,29 +449,41 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     if d == 0:
                         ready.append(p)
                     continue
-                if meta is not None:
-                    shape, dt = meta[i]
-                    if gi._data.shape != shape:
-                        gi = sum_to(gi, shape)
-                    if gi._data.dtype is not dt:
-                        gi = gi.to(dt)
-                if anomaly:
-                    _check_finite(node, (gi,))
-                if p in grads:
-                    prev = grads[p]
-                    if summed is not None and id(prev) in summed and prev._data.shape == gi._data.shape:
-                        # A sum this walk made and nobody else has seen: add in place.
-                        prev._data += gi._data
-                    else:
-                        if summed is not None:
+                if raw:
+                    if gi.__class__ is not _ndarray:
+                        gi = gi._data if isinstance(gi, _Tensor) else B.xp.asarray(gi)
+                    if meta is not None:
+                        shape, dt = meta[i]
+                        if gi.shape != shape:
+                            gi = _sum_to_array(B.xp, gi, shape)
+                        if gi.dtype is not dt:
+                            gi = gi.astype(dt)
+                    if anomaly:
+                        _check_finite(node, (gi,))
+                    if p in grads:
+                        prev = grads[p]
+                        if id(prev) in summed and prev.shape == gi.shape:
+                            # A sum this walk made and nobody else has seen: add in place.
+                            prev += gi
+                        else:
                             summed.discard(id(prev))
                             prev = prev + gi
+                            if prev.__class__ is not _ndarray:  # 0-d sums come back as numpy scalars
+                                prev = B.xp.asarray(prev)
                             summed.add(id(prev))
-                        else:
-                            prev = prev + gi
-                        grads[p] = prev
+                            grads[p] = prev
+                    else:
+                        grads[p] = gi
                 else:
-                    grads[p] = gi
+                    if meta is not None:
+                        shape, dt = meta[i]
+                        if gi._data.shape != shape:
+                            gi = sum_to(gi, shape)
+                        if gi._data.dtype is not dt:
+                            gi = gi.to(dt)
+                    if anomaly:
+                        _check_finite(node, (gi._data,))
+                    grads[p] = grads[p] + gi if p in grads else gi
                 d = deps[p] - 1
                 deps[p] = d
                 if d == 0:
@@ -454,6 +492,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     finally:
         B.fp_var_reset(tok)
         _state.enabled = prev_mode
+        _state.raw = prev_raw
     return results
 
 

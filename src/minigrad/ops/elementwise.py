@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from .registry import constant, defbinary, defop, defunary, result_dtype
+from .registry import array_safe, constant, defbinary, defop, defunary, result_dtype
 from .special import erf_array
 
 
@@ -133,6 +133,10 @@ where_  = defop("where",    lambda xp, arrs: xp.where(*arrs), arity=3, dtype_rul
                       lambda g, out, c, a, b: where_(c, 0.0, g)), save="inputs")
 # fmt: on
 
+# VJPs above that work on raw arrays too (backward without create_graph runs them on numpy).
+array_safe(neg, exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoid, erf, relu, abs, cast,
+           add, sub, mul, div, pow, maximum, minimum, remainder, tanh_backward, sigmoid_backward, where_)
+
 
 def _within(x, lo, hi):
     """1 where lo <= x <= hi (gradient 1 at the bounds, as PyTorch), else 0."""
@@ -152,14 +156,14 @@ def _pick(a, b):
 
 def _pow_vjp_base(g, a, b):
     d = g * b * a ** (b - 1)
-    if (b._data == 0).any():  # x ** 0 has gradient 0 everywhere, x = 0 included (PyTorch), not 0 * inf
+    if (b == 0).any():  # x ** 0 has gradient 0 everywhere, x = 0 included (PyTorch), not 0 * inf
         d = where_(b == 0, 0.0, d)
     return d
 
 
 def _log_or_zero(a, b):
     # d(a**b)/db = a**b * log(a); PyTorch takes 0 where a == 0 and b >= 0.
-    safe = where_((a == 0).logical_and(b >= 0), 1.0, a)
+    safe = where_(logical_and(a == 0, b >= 0), 1.0, a)
     return log(safe)
 
 

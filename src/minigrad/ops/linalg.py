@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 
 from .. import backend as B
-from .registry import constant, defbinary, defop
+from .registry import array_safe, constant, defbinary, defop
 
 xp = B.xp
 
@@ -88,6 +88,8 @@ einsum_  = defop("einsum",       lambda xp, arrs, eq, parsed: xp.einsum(eq, *arr
 # comes out contiguous in w's layout (a transposed view would slow every optimizer step).
 linear_  = defop("linear",       _linear_fwd, _linear_vjp, save="inputs")
 # fmt: on
+
+array_safe(matmul_, linear_)  # their VJPs work on raw arrays too (see registry.array_safe)
 
 
 def linear(x, weight, bias=None):

@@ -12,7 +12,7 @@ import weakref
 from .. import backend as B
 from ..autograd.engine import _state as _grad_state
 from .reduce import normalize_dims
-from .registry import constant, defop, defunary
+from .registry import array_safe, constant, defop, defunary
 
 xp = B.xp
 
@@ -123,9 +123,14 @@ index_put_ = defop("index_put",      _index_put_fwd, arity=2,
                    vjps=(_index_put_vjp_x, lambda g, out, x, v, index: g[index]))
 # fmt: on
 
+# VJPs above that work on raw arrays too (backward without create_graph runs them on numpy).
+array_safe(reshape_, permute_, expand_, sum_to_, getitem_, getitem_backward, flip_, roll_, pad_, clone_, cat_, gather_)
+
 
 def zeros_of(t):
-    return constant(xp.zeros(t.shape, dtype=t._data.dtype))
+    """Zeros shaped like ``t``: a constant Tensor, or an array for an array (array-safe VJPs)."""
+    z = xp.zeros(t.shape, dtype=t.dtype)
+    return z if t.__class__ is B.ndarray else constant(z)
 
 
 def where_(c, a, b):

@@ -13,7 +13,7 @@ from collections import namedtuple
 from .. import backend as B
 from .. import dtypes as D
 from ..autograd.engine import _state as _grad_state
-from .registry import constant, defunary
+from .registry import array_safe, constant, defunary
 
 xp = B.xp
 
@@ -88,7 +88,7 @@ def _sum_fwd(xp, x, dims, keepdim, shape, dtype):
 def _amax_vjp(g, out, x, dims, keepdim):
     out_k = _grow(out, dims, keepdim, x.shape)
     mask = x == out_k
-    return _grow(g, dims, keepdim, x.shape) * mask / mask.sum(dims, keepdim=True)
+    return _grow(g, dims, keepdim, x.shape) * mask / _sum(mask, dims, True, mask.shape, None)
 
 
 def _prod_vjp(g, out, x, dims, keepdim):
@@ -170,6 +170,8 @@ _argmin = defunary("argmin",  lambda xp, x, axis, keepdim: xp.argmin(x, axis=axi
 _all    = defunary("all",     lambda xp, x, dims, keepdim: xp.all(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
 _any    = defunary("any",     lambda xp, x, dims, keepdim: xp.any(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
 # fmt: on
+
+array_safe(_sum, _amax, _amin)  # their VJPs work on raw arrays too (see registry.array_safe)
 
 
 def _where(c, a, b):
