@@ -290,6 +290,21 @@ def _version_error(node, counter, expected):
     )
 
 
+def _run_hooks(hooks, g):
+    """Apply tensor hooks in order (a hook may return a replacement); user code runs with
+    the array shortcut of the walk switched off, so its ops behave as anywhere else."""
+    prev = _state.raw
+    _state.raw = False
+    try:
+        for hook in hooks:
+            r = hook(g)
+            if r is not None:
+                g = r
+    finally:
+        _state.raw = prev
+    return g
+
+
 def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                  capture=None, accumulate_leaves: bool = True):
     """Backpropagate ``root_grads`` from ``roots`` (tensors) through their graph.
@@ -371,10 +386,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             if key.__class__ is not Node:  # a leaf tensor
                 gt = make_tensor(g, False, None) if raw else g
                 if key._hooks:
-                    for hook in key._hooks:
-                        r = hook(gt)
-                        if r is not None:
-                            gt = r
+                    gt = _run_hooks(key._hooks, gt)
                 if capture_keys is not None:
                     for i in capture_keys.get(key, ()):
                         results[i] = gt
@@ -383,11 +395,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                 continue
             node = key
             if node.hooks:
-                gt = make_tensor(g, False, None) if raw else g
-                for hook in node.hooks:
-                    r = hook(gt)
-                    if r is not None:
-                        gt = r
+                gt = _run_hooks(node.hooks, make_tensor(g, False, None) if raw else g)
                 g = gt._data if raw else gt
             ref = node.out_ref
             if ref is not None:
