@@ -16,6 +16,8 @@ from .special import erf_array
 
 
 def _zeros(g):
+    if g.__class__ is B.ndarray:  # array-safe VJPs: a read-only broadcast zero, no memory
+        return B.xp.broadcast_to(B.xp.zeros((), g.dtype), g.shape)
     # dtype given explicitly: a numpy scalar alone counts as a Python number (default dtype)
     return constant(0, g._data.dtype).expand(g.shape)
 
@@ -135,7 +137,8 @@ where_  = defop("where",    lambda xp, arrs: xp.where(*arrs), arity=3, dtype_rul
 
 # VJPs above that work on raw arrays too (backward without create_graph runs them on numpy).
 array_safe(neg, exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoid, erf, relu, abs, cast,
-           add, sub, mul, div, pow, maximum, minimum, remainder, tanh_backward, sigmoid_backward, where_)
+           sign, floor, ceil, round, clamp_, add, sub, mul, div, pow, maximum, minimum, remainder,
+           tanh_backward, sigmoid_backward, relu_backward, where_)
 
 
 def _within(x, lo, hi):
@@ -145,7 +148,7 @@ def _within(x, lo, hi):
         mask = x >= lo
     if hi is not None:
         upper = x <= hi
-        mask = upper if mask is None else mask.logical_and(upper)
+        mask = upper if mask is None else logical_and(mask, upper)
     return mask
 
 

@@ -69,6 +69,17 @@ def _sum_vjp(g, out, x, dims, keepdim, shape, dtype):
 
 
 _movement_module = None
+_elementwise_module = None
+
+
+def _elementwise():
+    # elementwise.py is looked up once, at first use (it imports this module's users).
+    global _elementwise_module
+    if _elementwise_module is None:
+        from . import elementwise
+
+        _elementwise_module = elementwise
+    return _elementwise_module
 
 
 def _movement():
@@ -99,10 +110,10 @@ def _prod_vjp(g, out, x, dims, keepdim):
         # create_graph with zeros present: the masked formula below is right in value
         # but its own derivative misses the terms through the zeros; use the exact one.
         return _grow(g, dims, keepdim, x.shape) * _prod_of_others(x, dims)
-    count = zero.sum(dims, keepdim=True)
+    count = _sum(zero, dims, True, zero.shape, None)
     nonzero = where_(zero, 1.0, x)
     p = _prod(nonzero, dims, True)
-    share = where_(count == 0, p / nonzero, where_(zero.logical_and(count == 1), p, 0.0))
+    share = where_(count == 0, p / nonzero, where_(_elementwise().logical_and(zero, count == 1), p, 0.0))
     return _grow(g, dims, keepdim, x.shape) * share
 
 
@@ -136,14 +147,16 @@ def _norm_vjp(g, out, x, p, dims, keepdim):
     if p == 2:
         scaled = x / safe
     else:
-        scaled = x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
+        ew = _elementwise()
+        scaled = ew.sign(x) * ew.abs(x) ** (p - 1) / safe ** (p - 1)
     return g_k * where_(zero, 0.0, scaled)
 
 
 def _cumsum_vjp(g, out, x, dim):
     if g.ndim == 0:  # cumsum of a 0-d tensor is the identity
         return g
-    return g.flip((dim,)).cumsum(dim).flip((dim,))
+    flip = _movement().flip_
+    return flip(_cumsum(flip(g, (dim,)), dim), (dim,))
 
 
 def _norm_fwd(xp, x, p, dims, keepdim):
@@ -171,7 +184,7 @@ _all    = defunary("all",     lambda xp, x, dims, keepdim: xp.all(x, axis=_np_ax
 _any    = defunary("any",     lambda xp, x, dims, keepdim: xp.any(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
 # fmt: on
 
-array_safe(_sum, _amax, _amin)  # their VJPs work on raw arrays too (see registry.array_safe)
+array_safe(_sum, _amax, _amin, _prod, _cumsum, _norm)  # VJPs that work on raw arrays too (registry.array_safe)
 
 
 def _where(c, a, b):
