@@ -25,17 +25,18 @@ _loud = B.fp_quiet_exit
 _fp_set = B.fp_var_set
 _fp_reset = B.fp_var_reset
 _FP_IGNORE = B.FP_IGNORE
-_new = object.__new__
 
 # Every op made by the makers below, by name (the test harness walks this).
 REGISTRY: dict = {}
 
 _Tensor = None  # set by minigrad.tensor once the class exists
+_make = None
 
 
 def _set_tensor_class(cls) -> None:
-    global _Tensor
+    global _Tensor, _make
     _Tensor = cls
+    _make = cls._make  # the one way a Tensor is built on the hot path
 
 
 def _camel(name: str) -> str:
@@ -139,7 +140,7 @@ def constant(value, dtype=None):
         if dtype is None:
             dtype = D.scalar_dtype(value)
         arr = xp.asarray(value, dtype=dtype)
-    return _Tensor._make(arr, False, None)
+    return _make(arr, False, None)
 
 
 def _tier(x):
@@ -176,7 +177,7 @@ def _cast(t, dt):
     """Cast for an op's computation; differentiable when ``t`` requires grad."""
     if t._rg and dt.kind == "f" and _state.enabled:
         return t.to(dt)
-    return _Tensor._make(t._data.astype(dt), False, None)
+    return _make(t._data.astype(dt), False, None)
 
 
 def _make_caller(op: Op):
@@ -200,19 +201,6 @@ def _make_caller(op: Op):
     return f
 
 
-def _plain(out):
-    """A Tensor on ``out`` that records nothing (``Tensor._make`` inlined for speed)."""
-    t = _new(_Tensor)
-    t._data = out
-    t._rg = False
-    t.grad_fn = None
-    t.grad = None
-    t._vc = None
-    t._hooks = None
-    t._base = None
-    return t
-
-
 def _unary_caller(op: Op):
     fwd = op.forward
     to_float = op.dtype_rule == "float"
@@ -228,7 +216,7 @@ def _unary_caller(op: Op):
             x = constant(x)
         data = x._data
         if to_float and data.dtype.kind != "f":
-            x = _plain(data.astype(D.get_default_dtype()))
+            x = _make(data.astype(D.get_default_dtype()), False, None)
             data = x._data
         tok = _fp_set(_FP_IGNORE)
         try:
@@ -239,15 +227,7 @@ def _unary_caller(op: Op):
             out = xp.asarray(out)
         if x._rg and diff and _state.enabled:
             return _record1(op, x, params, out)
-        t = _new(_Tensor)
-        t._data = out
-        t._rg = False
-        t.grad_fn = None
-        t.grad = None
-        t._vc = None
-        t._hooks = None
-        t._base = None
-        return t
+        return _make(out, False, None)
 
     return call
 
@@ -272,11 +252,11 @@ def _binary_caller(op: Op):
             # A Python number never widens a floating tensor (PyTorch's rule).
             ad = a._data
             bd = xp.asarray(b, dtype=ad.dtype)
-            b = _plain(bd)
+            b = _make(bd, False, None)
         elif b.__class__ is tcls and (a.__class__ is float or a.__class__ is int) and b._data.dtype.kind == "f":
             bd = b._data
             ad = xp.asarray(a, dtype=bd.dtype)
-            a = _plain(ad)
+            a = _make(ad, False, None)
         else:
             if _state.raw and not isinstance(a, tcls) and not isinstance(b, tcls):
                 # An array-safe VJP in a backward walk: arrays in, arrays out (FP state set there).
@@ -301,15 +281,7 @@ def _binary_caller(op: Op):
             out = xp.asarray(out)
         if (a._rg or b._rg) and diff and _state.enabled:
             return _record2(op, a, b, params, out)
-        t = _new(_Tensor)
-        t._data = out
-        t._rg = False
-        t.grad_fn = None
-        t.grad = None
-        t._vc = None
-        t._hooks = None
-        t._base = None
-        return t
+        return _make(out, False, None)
 
     return call
 
@@ -353,7 +325,7 @@ def apply_variadic(op: Op, tensors, params: tuple):
         for t in tensors:
             if t._rg:
                 return record(op, tensors, params, out)
-    return _plain(out)
+    return _make(out, False, None)
 
 
 def record(op: Op, tensors: tuple, params: tuple, out) -> object:
@@ -388,14 +360,8 @@ def _saved_version(t):
 
 
 def _finish(node, out, out_counter):
-    result = _new(_Tensor)
-    result._data = out
-    result._rg = True
-    result.grad_fn = node
-    result.grad = None
+    result = _make(out, True, node)
     result._vc = out_counter
-    result._hooks = None
-    result._base = None
     node.out_ref = _ref(result)
     if _state.anomaly:
         node.trace = E.creation_site()
