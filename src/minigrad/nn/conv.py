@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from ..ops import conv as C
 from ..tensor import Tensor
 from . import init
@@ -81,12 +79,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's default: weight ~ kaiming_uniform_(a=sqrt(5)), bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)
 
     def _padded_input(self, input: Tensor):
         """(input, padding for the conv): non-zero padding modes pad here and convolve unpadded."""
@@ -112,40 +105,44 @@ class _ConvNd(Module):
         return s
 
 
-class Conv1d(_ConvNd):
+class _ConvForward(_ConvNd):
+    """Conv1d / Conv2d: pad as padding_mode says, then the functional form in ``_conv``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        x, padding = self._padded_input(input)
+        return self._conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
+class Conv1d(_ConvForward):
     """1-D convolution: (N, C_in, L) or (C_in, L) -> (N, C_out, L_out).
 
     weight (C_out, C_in/groups, k), bias (C_out,); padding an int, 'valid' or 'same'.
     """
 
     _n = 1
+    _conv = staticmethod(C.conv1d)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype)
 
-    def forward(self, input: Tensor) -> Tensor:
-        x, padding = self._padded_input(input)
-        return C.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
-class Conv2d(_ConvNd):
+class Conv2d(_ConvForward):
     """2-D convolution: (N, C_in, H, W) or (C_in, H, W) -> (N, C_out, H_out, W_out).
 
     weight (C_out, C_in/groups, kh, kw), bias (C_out,); padding an int, a pair, 'valid' or 'same'.
     """
 
     _n = 2
+    _conv = staticmethod(C.conv2d)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype)
 
-    def forward(self, input: Tensor) -> Tensor:
-        x, padding = self._padded_input(input)
-        return C.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
