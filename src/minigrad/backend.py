@@ -53,31 +53,20 @@ try:
     from numpy._core._ufunc_config import _extobj_contextvar as _fp_var
 
     with numpy.errstate(all="ignore"):
-        _FP_IGNORE = _fp_var.get()
-
-    def fp_quiet_enter():
-        return _fp_var.set(_FP_IGNORE)
-
-    fp_quiet_exit = _fp_var.reset
-    # The hot path calls these directly: fp_var_set(FP_IGNORE) ... fp_var_reset(token).
+        FP_IGNORE = _fp_var.get()
+    # Used as: token = fp_var_set(FP_IGNORE) ... fp_var_reset(token).
     fp_var_set = _fp_var.set
     fp_var_reset = _fp_var.reset
-    FP_IGNORE = _FP_IGNORE
 except Exception:  # pragma: no cover - other numpy layouts
+    FP_IGNORE = None
 
-    def fp_quiet_enter():
+    def fp_var_set(_ignored):
         ctx = numpy.errstate(all="ignore")
         ctx.__enter__()
         return ctx
 
-    def fp_quiet_exit(ctx):
+    def fp_var_reset(ctx):
         ctx.__exit__(None, None, None)
-
-    def fp_var_set(_ignored):
-        return fp_quiet_enter()
-
-    fp_var_reset = fp_quiet_exit
-    FP_IGNORE = None
 
 
 def _keep_heap_slack(nbytes: int = 64 << 20) -> None:

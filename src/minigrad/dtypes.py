@@ -70,12 +70,8 @@ _pyint = (1).__class__
 _pybool = (True).__class__
 
 
-def is_floating(d) -> bool:
-    return d.kind == "f"
 
 
-def category(d) -> int:
-    return _CATEGORY[d.kind]
 
 
 @lru_cache(maxsize=1024)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Sequence
-
 from . import functional
 from .anomaly import detect_anomaly, set_detect_anomaly
 from .engine import (
@@ -118,13 +116,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
                     f"grad: one of the differentiated Tensors (input {i}, shape {tuple(t.shape)}) appears to "
                     "not have been used in the graph. Set allow_unused=True if this is the desired behavior."
                 )
-        elif g.shape != t.shape:
-            from ..ops.movement import sum_to
-
-            g = sum_to(g.expand(t.shape) if g.ndim < t.ndim else g, t.shape)
         out.append(g)
     return tuple(out)
 
-
-def _sequence(x) -> Sequence:
-    return x

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import traceback
-import weakref
 from typing import Callable
 
 from .. import backend as B
@@ -35,8 +34,6 @@ def is_grad_enabled() -> bool:
     return _state.enabled
 
 
-def set_grad_enabled_flag(mode: bool) -> None:
-    _state.enabled = bool(mode)
 
 
 class _GradModeContext:
@@ -174,7 +171,7 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
-def _creation_site() -> str:
+def creation_site() -> str:
     """File and line of the first stack frame outside minigrad (for detect_anomaly)."""
     for frame in reversed(traceback.extract_stack()[:-2]):
         if "/minigrad/" not in frame.filename.replace("\\", "/"):
@@ -182,37 +179,8 @@ def _creation_site() -> str:
     return "<unknown>"
 
 
-def _unpack(node):
-    """The saved inputs and output of ``node``, checked against in-place changes."""
-    if node.inputs is _FREED:
-        raise RuntimeError(
-            f"{node.name()}: trying to backward through the graph a second time (or to "
-            "directly access saved tensors after they have already been freed). Saved "
-            "intermediate values of the graph are freed when you call .backward() or "
-            "autograd.grad(). Specify retain_graph=True if you need to backward through "
-            "the graph a second time."
-        )
-    if node.versions is not None:
-        for counter, expected in node.versions:
-            if counter[0] != expected:
-                raise RuntimeError(
-                    f"{node.name()}: one of the variables needed for gradient computation "
-                    f"has been modified by an inplace operation: it is at version "
-                    f"{counter[0]}; expected version {expected} instead."
-                )
-    out = node.out
-    if out is not None:
-        from ..tensor import Tensor
-
-        # Re-wrap the saved output; under create_graph it leads back to this node.
-        out = Tensor._make(out, _state.enabled, node if _state.enabled else None)
-    return node.inputs, out
 
 
-def _accumulate(old, new):
-    if old is None:
-        return new
-    return old + new
 
 
 def _store_grad(tensor, g, owned: set) -> None:
@@ -529,15 +497,3 @@ def _nodes_leading_to(starts, targets: dict) -> set:
         elif key.__class__ is Node and any(p is not None and p in needed for p in key.parents):
             needed.add(key)
     return needed
-
-
-def new_version_counter():
-    return [0]
-
-
-def make_out_ref(tensor):
-    return weakref.ref(tensor)
-
-
-def creation_site() -> str:
-    return _creation_site()

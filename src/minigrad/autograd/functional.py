@@ -7,10 +7,6 @@ from .. import backend as B
 xp = B.xp
 
 
-def _tup(x):
-    from ..tensor import Tensor
-
-    return (x,), True if isinstance(x, Tensor) else False
 
 
 def _prep(inputs, create_graph):
