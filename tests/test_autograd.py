@@ -642,6 +642,51 @@ def test_autograd_grad_result_does_not_alias_intermediate_grad():
     np.testing.assert_allclose(h.grad.numpy(), [8.0, 16.0])
 
 
+def test_autograd_grad_leaf_result_does_not_alias_a_saved_intermediates_grad():
+    # The leaf's gradient is a reshape (a view) of the gradient of n1, which cos() saved and so
+    # keeps alive with its .grad; a later backward adds into that .grad in place.
+    x = leaf(1.0280501935178907)
+    c = mg.tensor(np.array([[0.2739233746429086]]))
+    y = (x.reshape((1, 1)).cos() * c[0]).sum()
+    (gx,) = autograd.grad(y, [x], retain_graph=True)
+    want = -np.sin(1.0280501935178907) * 0.2739233746429086
+    y.backward()
+    np.testing.assert_allclose(gx.numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [mg.float16, mg.float32, mg.float64])
+def test_python_number_operands_keep_the_tensor_dtype_and_gradient(dtype):
+    """A number operand is recorded as a 0-d array of the tensor's dtype (no constant Tensor):
+    values, result dtypes and gradients are those of the same program written with numpy."""
+    xs = np.array([0.5, 1.25, 2.0])
+    x = mg.tensor(xs, dtype=dtype, requires_grad=True)
+    y = ((2 - x * 0.5) ** 2 + 1.0 / x - (x + 3) / 4.0 + x ** 0.5) * 1e-1
+    assert y.dtype == dtype
+    np_dt = np.dtype(str(dtype).split(".")[-1])
+    a = xs.astype(np_dt)
+    want = ((np_dt.type(2) - a * np_dt.type(0.5)) ** 2 + np_dt.type(1) / a - (a + np_dt.type(3)) / np_dt.type(4)
+            + a ** np_dt.type(0.5)) * np_dt.type(0.1)
+    np.testing.assert_array_equal(y.numpy(), want)
+    y.sum().backward()
+    assert x.grad.dtype == dtype
+    dwant = (-(2 - xs * 0.5) - 1 / xs ** 2 - 0.25 + 0.5 / np.sqrt(xs)) * 0.1
+    np.testing.assert_allclose(x.grad.numpy(), dwant, rtol={mg.float16: 1e-2, mg.float32: 1e-6}.get(dtype, 1e-12))
+    # the cached number arrays are never written through
+    z = x * 0.5
+    with pytest.raises(ValueError):
+        z.grad_fn.inputs[1][...] = 7
+
+
+def test_number_operand_graph_shows_the_constant_and_second_derivatives_work():
+    x = leaf([0.5, 2.0])
+    y = (x ** 3 * 2.0 - 1).sum()
+    (g,) = autograd.grad(y, x, create_graph=True)
+    np.testing.assert_allclose(g.numpy(), 6 * np.array([0.5, 2.0]) ** 2)
+    (gg,) = autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.numpy(), 12 * np.array([0.5, 2.0]))
+
+
 def test_unreferenced_intermediates_are_released_with_their_grads():
     import weakref
 

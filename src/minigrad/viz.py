@@ -199,17 +199,21 @@ def to_dot(tensor: Tensor, show_values: bool = True, show_grad: bool = True, *, 
 
         many = len(node.parents) > 1
         for i, p in enumerate(node.parents):
-            in_shape = node.in_meta[i] if node.in_meta is not None else (shape, dtype)
+            in_shape = node.in_meta[i] if node.in_meta is not None and node.in_meta[i] is not None \
+                else (shape, dtype)
             if p.__class__ is Node:
                 out_shape.setdefault(id(p), in_shape)
                 src = None  # filled below, once p's output box exists
             elif p is None:
                 saved = node.inputs[i] if node.inputs and len(node.inputs) == len(node.parents) else None
+                number = saved if isinstance(saved, np.ndarray) else None  # a Python number operand
                 if not isinstance(saved, Tensor):
                     saved = None  # not saved, or already freed by backward
                 src, _ = b.ident(saved if saved is not None else ("const", node, i), "t")
                 if saved is not None and saved.grad_fn is None and not saved._rg:
                     label = b.tensor_label(saved, saved.shape, saved.dtype, note="constant")
+                elif number is not None:
+                    label = b.tensor_label(None, number.shape, number.dtype, saved_value=number, note="constant")
                 else:
                     label = b.tensor_label(None, in_shape[0], in_shape[1], note="constant")
                 b.tensor_node(src, label, constant=True)

@@ -11,8 +11,10 @@ The walk is Kahn's algorithm over consumer counts: no recursion anywhere.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import traceback
+from heapq import heappop, heappush
 from typing import Callable
 
 from .. import backend as B
@@ -108,25 +110,16 @@ class Node:
     """One recorded op call: what backward needs to send gradients to its inputs.
 
     ``parents[i]`` is the node of input i, the input tensor itself when it is a
-    leaf that requires grad, or None when input i needs no gradient.
+    leaf that requires grad, or None when input i needs no gradient. ``seq`` grows
+    with creation, so a node's consumers always have larger ``seq`` than the node:
+    the backward walk visits nodes in decreasing ``seq``, a topological order.
+    Built by ``new_node``.
     """
 
     __slots__ = (
-        "op", "parents", "params", "inputs", "out", "versions", "in_meta",
-        "out_ref", "hooks", "trace", "__weakref__",
+        "op", "parents", "params", "inputs", "out", "versions", "out_vc", "in_meta",
+        "out_ref", "hooks", "seq", "trace", "__weakref__",
     )
-
-    def __init__(self, op, parents, params, inputs, out, versions, in_meta):
-        self.op = op
-        self.parents = parents
-        self.params = params
-        self.inputs = inputs  # saved input Tensors, when the op's VJP reads them
-        self.out = out  # saved output array, when the op's VJP reads it
-        self.versions = versions  # ((counter, expected), ...) for saved values
-        self.in_meta = in_meta  # ((shape, dtype), ...) when an input differs from out
-        self.out_ref = None
-        self.hooks = None
-        # ``trace`` (creation site) is set only under detect_anomaly.
 
     def name(self) -> str:
         """PyTorch-style name of this backward function, e.g. ``MulBackward0``."""
@@ -171,6 +164,35 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
+_new_object = object.__new__
+_next_seq = itertools.count().__next__  # atomic under the GIL, so threads never share a seq
+
+
+def new_node(op, parents: tuple, params: tuple, inputs, out, versions, out_vc, in_meta) -> Node:
+    """A Node for one recorded op call.
+
+    ``inputs``: the saved input Tensors (Python numbers for number operands), or None;
+    ``versions``: their version counters' values when saved (None for numbers), or None;
+    ``out``: the saved output array, or None; ``out_vc``: the output's version counter
+    when ``out`` is saved; ``in_meta``: ((shape, dtype) or None, ...) when some input differs
+    from out (None: this input has out's shape and dtype).
+    """
+    n = _new_object(Node)
+    n.op = op
+    n.parents = parents
+    n.params = params
+    n.inputs = inputs
+    n.out = out
+    n.versions = versions
+    n.out_vc = out_vc
+    n.in_meta = in_meta
+    n.out_ref = None
+    n.hooks = None
+    n.seq = _next_seq()
+    # ``trace`` (creation site) is set only under detect_anomaly.
+    return n
+
+
 def creation_site() -> str:
     """File and line of the first stack frame outside minigrad (for detect_anomaly)."""
     for frame in reversed(traceback.extract_stack()[:-2]):
@@ -211,6 +233,19 @@ def _store_grad(tensor, g, owned: set) -> None:
         else:
             tensor.grad = old + g
         owned.add(id(tensor.grad._data))
+
+
+def _hand_out(g, owned: set):
+    """``g`` to return from autograd.grad, copied if it shares a buffer with a ``.grad`` stored
+    in this walk (later backward calls add into those in place); its buffer joins ``owned``."""
+    root = g._data
+    while root.base is not None:
+        root = root.base
+    if id(root) in owned:
+        g = g.clone()
+        root = g._data
+    owned.add(id(root))
+    return g
 
 
 def _check_finite(node, grads) -> None:
@@ -280,6 +315,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     With ``capture`` (a list of tensors), return their gradients (None where
     unreachable) instead of accumulating into leaves' ``.grad`` (autograd.grad).
 
+    Nodes are visited in decreasing creation order (``Node.seq``) from a heap: every
+    consumer of a node was made after it, so a node's gradient is complete when it is
+    popped, with no dependency-counting pass. Leaves are finished last.
+
     Without ``create_graph`` nothing is recorded, so gradients travel as raw arrays:
     ops whose VJPs are marked array-safe (``registry.array_safe``) get arrays for g,
     out and their saved inputs and run on numpy directly; the others get Tensors as
@@ -291,77 +330,47 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     make_tensor = _Tensor._make
     raw = not create_graph
 
-    # Keys: a Node, or a leaf Tensor that requires grad.
+    # Keys: a Node, or a leaf Tensor that requires grad. A node is pushed on the heap
+    # (and a leaf appended to ``leaves``) when its first gradient arrives.
     grads: dict = {}
-    deps: dict = {}
+    heap: list = []
+    leaves: list = []
     for t, g in zip(roots, root_grads):
-        key = t.grad_fn if t.grad_fn is not None else t
+        node = t.grad_fn
+        key = node if node is not None else t
         if raw:
             g = g._data
-        grads[key] = g if key not in grads else grads[key] + g
-        deps[key] = 0
+        if key in grads:
+            grads[key] = grads[key] + g
+        else:
+            grads[key] = g
+            if node is not None:
+                heappush(heap, (-node.seq, node))
+            else:
+                leaves.append(key)
 
-    capture_keys = None
+    capture_keys = needed = results = None
     if capture is not None:
         capture_keys = {}
         for i, t in enumerate(capture):
             key = t.grad_fn if t.grad_fn is not None else t
             capture_keys.setdefault(key, []).append(i)
-
-    # Count each key's consumers within the reachable graph (iterative DFS).
-    stack = [k for k in deps if k.__class__ is Node]
-    while stack:
-        for p in stack.pop().parents:
-            if p is None:
-                continue
-            n = deps.get(p)
-            if n is None:
-                deps[p] = 1
-                if p.__class__ is Node:
-                    stack.append(p)
-            else:
-                deps[p] = n + 1
-
-    needed = _nodes_leading_to(list(grads), capture_keys) if capture_keys is not None else None
-    ready = [k for k, n in deps.items() if n == 0]
-    results = [None] * len(capture) if capture is not None else None
+        needed = _nodes_leading_to(list(grads), capture_keys)
+        results = [None] * len(capture)
     owned: set = {id(g._data) for g in root_grads}
     prev_mode = _state.enabled
     prev_raw = _state.raw
     _state.enabled = create_graph
     _state.raw = raw
     anomaly = _state.anomaly
-    # ids of gradient sums created below and not yet handed on (in-place adds are safe
-    # on those alone; never under create_graph, where sums are graph nodes).
-    summed = set() if raw else None
+    # Keys whose pending gradient is a sum this walk made and nobody else has seen, so
+    # later contributions may be added in place (never under create_graph: sums are nodes there).
+    summed: set = set()
     tok = B.fp_var_set(B.FP_IGNORE)
     try:
-        while ready:
-            key = ready.pop()
-            g = grads.pop(key, None)
-            if summed:
-                summed.discard(id(g))
-            if g is None:
-                # Every consumer's VJP returned None: nothing flows further down.
-                if key.__class__ is Node:
-                    for p in key.parents:
-                        if p is not None:
-                            d = deps[p] - 1
-                            deps[p] = d
-                            if d == 0:
-                                ready.append(p)
-                continue
-            if key.__class__ is not Node:  # a leaf tensor
-                gt = make_tensor(g, False, None) if raw else g
-                if key._hooks:
-                    gt = _run_hooks(key._hooks, gt)
-                if capture_keys is not None:
-                    for i in capture_keys.get(key, ()):
-                        results[i] = gt
-                elif accumulate_leaves:
-                    _store_grad(key, gt, owned)
-                continue
-            node = key
+        while heap:
+            node = heappop(heap)[1]
+            g = grads.pop(node)
             if node.hooks:
                 gt = _run_hooks(node.hooks, make_tensor(g, False, None) if raw else g)
                 g = gt._data if raw else gt
@@ -372,63 +381,64 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     _store_grad(t, make_tensor(g, False, None) if raw else g, owned)
             if capture_keys is not None:
                 if node in capture_keys:
-                    r = make_tensor(g, False, None) if raw else g
-                    if ref is not None and t is not None and t.grad is not None \
-                            and B.xp.may_share_memory(t.grad._data, r._data):
-                        r = r.clone()  # never alias the .grad stored above (later calls add into it in place)
+                    r = _hand_out(make_tensor(g, False, None) if raw else g, owned)
                     for i in capture_keys[node]:
                         results[i] = r
                 if node not in needed:
                     continue
-            op = node.op
-            if node.inputs is _FREED:
+            inputs = node.inputs
+            if inputs is _FREED:
                 raise _freed_error(node)
             versions = node.versions
             if versions is not None:
-                for counter, expected in versions:
-                    if counter[0] != expected:
-                        raise _version_error(node, counter, expected)
+                for t, v in zip(inputs, versions):
+                    if v is not None:
+                        c = t._vc
+                        if c is not None and c[0] != v:
+                            raise _version_error(node, c, v)
+            c = node.out_vc
+            if c is not None and c[0]:
+                raise _version_error(node, c, 0)
+            op = node.op
             parents = node.parents
-            params = node.params
             out = node.out
-            inputs = node.inputs
             if raw and op.raw:
-                # Array-safe VJPs: numpy arrays in, arrays out.
+                # Array-safe VJPs: numpy arrays in, arrays out (number operands are 0-d arrays already).
                 if inputs:
-                    inputs = tuple([t._data for t in inputs])
+                    inputs = tuple([t if t.__class__ is _ndarray else t._data for t in inputs])
             else:
                 if raw:
                     g = make_tensor(g, False, None)
                 if out is not None:
                     # Re-wrap the saved output; under create_graph it leads back to this node.
                     out = make_tensor(out, create_graph, node if create_graph else None)
-            if op.vjps is not None:
-                inputs = inputs or _NONES[len(parents)]
-                vjps = op.vjps
+            vjps = op.vjps
+            if vjps is not None:
+                args = inputs or _NONES[len(parents)]
+                if node.params:
+                    args = args + node.params
                 gins = [None if p is None or (needed is not None and p not in needed)
-                        else vjps[i](g, out, *inputs, *params) for i, p in enumerate(parents)]
+                        else vjps[i](g, out, *args) for i, p in enumerate(parents)]
             else:
                 mask = tuple([p is not None and (needed is None or p in needed) for p in parents])
-                gins = op.vjp_all(g, out, inputs, params, mask)
-            inputs = out = g = None  # drop our references so freed tensors die now
+                gins = op.vjp_all(g, out, inputs, node.params, mask)
+            inputs = args = out = g = None  # drop our references so freed tensors die now
             if not retain_graph and op.saves:
                 node.inputs = _FREED
                 node.out = None
             meta = node.in_meta
-            for i, p in enumerate(parents):
+            i = -1
+            for p in parents:
+                i += 1
                 if p is None:
                     continue
                 gi = gins[i]
                 if gi is None:
-                    d = deps[p] - 1
-                    deps[p] = d
-                    if d == 0:
-                        ready.append(p)
                     continue
                 if raw:
                     if gi.__class__ is not _ndarray:
                         gi = gi._data if isinstance(gi, _Tensor) else B.xp.asarray(gi)
-                    if meta is not None:
+                    if meta is not None and meta[i] is not None:
                         shape, dt = meta[i]
                         if gi.shape != shape:
                             gi = _sum_to_array(B.xp, gi, shape)
@@ -436,22 +446,20 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                             gi = gi.astype(dt)
                     if anomaly:
                         _check_finite(node, (gi,))
-                    if p in grads:
-                        prev = grads[p]
-                        if id(prev) in summed and prev.shape == gi.shape:
-                            # A sum this walk made and nobody else has seen: add in place.
-                            prev += gi
-                        else:
-                            summed.discard(id(prev))
-                            prev = prev + gi
-                            if prev.__class__ is not _ndarray:  # 0-d sums come back as numpy scalars
-                                prev = B.xp.asarray(prev)
-                            summed.add(id(prev))
-                            grads[p] = prev
-                    else:
+                    prev = grads.get(p)
+                    if prev is None:
                         grads[p] = gi
+                    elif p in summed and prev.shape == gi.shape:
+                        prev += gi  # a sum this walk made and nobody else has seen: add in place
+                    else:
+                        prev = prev + gi
+                        if prev.__class__ is not _ndarray:  # 0-d sums come back as numpy scalars
+                            prev = B.xp.asarray(prev)
+                        summed.add(p)
+                        grads[p] = prev
+                        continue
                 else:
-                    if meta is not None:
+                    if meta is not None and meta[i] is not None:
                         shape, dt = meta[i]
                         if gi._data.shape != shape:
                             gi = sum_to(gi, shape)
@@ -459,12 +467,30 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                             gi = gi.to(dt)
                     if anomaly:
                         _check_finite(node, (gi._data,))
-                    grads[p] = grads[p] + gi if p in grads else gi
-                d = deps[p] - 1
-                deps[p] = d
-                if d == 0:
-                    ready.append(p)
+                    prev = grads.get(p)
+                    if prev is None:
+                        grads[p] = gi
+                    else:
+                        grads[p] = prev + gi
+                        continue
+                if prev is None:  # p's first gradient: schedule it
+                    if p.__class__ is Node:
+                        heappush(heap, (-p.seq, p))
+                    else:
+                        leaves.append(p)
             gins = gi = prev = None
+        for key in leaves:
+            g = grads.pop(key)
+            gt = make_tensor(g, False, None) if raw else g
+            if key._hooks:
+                gt = _run_hooks(key._hooks, gt)
+            if capture_keys is not None:
+                if key in capture_keys:
+                    gt = _hand_out(gt, owned)
+                    for i in capture_keys[key]:
+                        results[i] = gt
+            elif accumulate_leaves:
+                _store_grad(key, gt, owned)
     finally:
         B.fp_var_reset(tok)
         _state.enabled = prev_mode

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..dtypes import get_default_dtype
+from ..ops.registry import register_tensor_subclass
 from ..tensor import Tensor
 
 xp = B.xp
@@ -55,3 +56,6 @@ class Parameter(Tensor):
 
 def _rebuild_parameter(data, requires_grad):
     return Parameter(Tensor._make(data, False, None), requires_grad)
+
+
+register_tensor_subclass(Parameter)

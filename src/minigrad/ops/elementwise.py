@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from .registry import array_safe, constant, defbinary, defop, defunary, result_dtype
+from .registry import array_safe, constant, defbinary, defop, defunary, number_operands, result_dtype
 from .special import erf_array
 
 
@@ -139,6 +139,8 @@ where_  = defop("where",    lambda xp, arrs: xp.where(*arrs), arity=3, dtype_rul
 array_safe(neg, exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoid, erf, relu, abs, cast,
            sign, floor, ceil, round, clamp_, add, sub, mul, div, pow, maximum, minimum, remainder,
            tanh_backward, sigmoid_backward, relu_backward, where_)
+# VJPs above that also take a Python number operand as a 0-d array (no constant Tensor).
+number_operands(add, sub, mul, div, pow, maximum, minimum)
 
 
 def _within(x, lo, hi):

@@ -18,7 +18,7 @@ from ..autograd import engine as E
 xp = B.xp
 _ndarray = B.ndarray
 _state = E._state
-_Node = E.Node
+_new_node = E.new_node
 _ref = weakref.ref
 _fp_set = B.fp_var_set
 _fp_reset = B.fp_var_reset
@@ -29,12 +29,20 @@ REGISTRY: dict = {}
 
 _Tensor = None  # set by minigrad.tensor once the class exists
 _make = None
+# Tensor and its library subclasses (Parameter): operands taking the callers' fast paths.
+_TENSOR_CLASSES: set = set()
 
 
 def _set_tensor_class(cls) -> None:
     global _Tensor, _make
     _Tensor = cls
     _make = cls._make  # the one way a Tensor is built on the hot path
+    _TENSOR_CLASSES.add(cls)
+
+
+def register_tensor_subclass(cls) -> None:
+    """Let instances of ``cls`` (a Tensor subclass) take the op callers' fast paths."""
+    _TENSOR_CLASSES.add(cls)
 
 
 def _camel(name: str) -> str:
@@ -53,7 +61,8 @@ class Op:
 
     __slots__ = (
         "name", "forward", "vjps", "vjp_all", "save_inputs", "save_out", "saves",
-        "differentiable", "backward_name", "dtype_rule", "arity", "fn", "raw", "__weakref__",
+        "differentiable", "backward_name", "dtype_rule", "arity", "fn", "raw", "number_operands",
+        "__weakref__",
     )
 
     def __init__(self, name: str, forward: Callable, vjps=None, vjp_all=None, *,
@@ -72,6 +81,7 @@ class Op:
         self.dtype_rule = dtype_rule
         self.arity = arity
         self.raw = False  # VJPs accept and return raw arrays (see array_safe)
+        self.number_operands = False  # VJPs accept Python numbers as operands (see number_operands)
         self.fn = _make_caller(self)
         REGISTRY[name] = self
 
@@ -91,6 +101,17 @@ def array_safe(*ops) -> None:
     """
     for f in ops:
         f.op.raw = True
+
+
+def number_operands(*ops) -> None:
+    """Mark binary ops whose VJPs accept a Python number as either operand.
+
+    Calling such an op with a floating tensor and an ``int``/``float`` records the number as
+    a 0-d array (no constant Tensor, no version counter); its VJPs receive that array, also
+    under create_graph, where they otherwise get Tensors.
+    """
+    for f in ops:
+        f.op.number_operands = True
 
 
 def defunary(name: str, forward: Callable, vjp: Callable | None, *, save=None,
@@ -236,40 +257,53 @@ def _binary_caller(op: Op):
     needs_float = rule == "promote_float"
     diff = op.differentiable
     name = op.name
+    tensor_classes = _TENSOR_CLASSES
 
     def call(a, b, *params):
-        tcls = _Tensor
-        if a.__class__ is tcls and b.__class__ is tcls:
+        ca = a.__class__
+        cb = b.__class__
+        num = False
+        if ca in tensor_classes:
             ad = a._data
-            bd = b._data
-            if ad.dtype is not bd.dtype or (needs_float and ad.dtype.kind != "f"):
+            if cb in tensor_classes:
+                bd = b._data
+                if ad.dtype is not bd.dtype or (needs_float and ad.dtype.kind != "f"):
+                    a, b = _promote_pair(a, b, rule)
+                    ad = a._data
+                    bd = b._data
+                rg = a._rg or b._rg
+            elif (cb is float or cb is int) and ad.dtype.kind == "f":
+                # A Python number never widens a floating tensor (PyTorch's rule): it becomes a
+                # cached 0-d array of the tensor's dtype, and no constant Tensor is made for it.
+                b = bd = _number_array(b, ad.dtype)
+                rg = a._rg
+                num = True
+            else:
                 a, b = _promote_pair(a, b, rule)
                 ad = a._data
                 bd = b._data
-        elif a.__class__ is tcls and (b.__class__ is float or b.__class__ is int) and a._data.dtype.kind == "f":
-            # A Python number never widens a floating tensor (PyTorch's rule).
-            ad = a._data
-            bd = xp.asarray(b, dtype=ad.dtype)
-            b = _make(bd, False, None)
-        elif b.__class__ is tcls and (a.__class__ is float or a.__class__ is int) and b._data.dtype.kind == "f":
+                rg = a._rg or b._rg
+        elif cb in tensor_classes and (ca is float or ca is int) and b._data.dtype.kind == "f":
             bd = b._data
-            ad = xp.asarray(a, dtype=bd.dtype)
-            a = _make(ad, False, None)
+            a = ad = _number_array(a, bd.dtype)
+            rg = b._rg
+            num = True
         else:
-            if _state.raw and not isinstance(a, tcls) and not isinstance(b, tcls):
+            if _state.raw and not isinstance(a, _Tensor) and not isinstance(b, _Tensor):
                 # An array-safe VJP in a backward walk: arrays in, arrays out (FP state set there).
                 out = fwd(xp, a, b, *params)
                 return out if out.__class__ is _ndarray else xp.asarray(out)
             a, b = _promote_pair(a, b, rule)
             ad = a._data
             bd = b._data
+            rg = a._rg or b._rg
         tok = _fp_set(_FP_IGNORE)
         try:
             out = fwd(xp, ad, bd, *params)
         except ValueError as e:
-            if ad.shape != bd.shape:
+            if xp.shape(ad) != xp.shape(bd):
                 raise RuntimeError(
-                    f"{name}: shapes {tuple(ad.shape)} and {tuple(bd.shape)} are not "
+                    f"{name}: shapes {tuple(xp.shape(ad))} and {tuple(xp.shape(bd))} are not "
                     f"broadcastable (numpy: {e})"
                 ) from None
             raise
@@ -277,11 +311,40 @@ def _binary_caller(op: Op):
             _fp_reset(tok)
         if out.__class__ is not _ndarray:
             out = xp.asarray(out)
-        if (a._rg or b._rg) and diff and _state.enabled:
+        if rg and diff and _state.enabled:
+            if num and not op.number_operands:  # this op's VJPs want Tensors for both operands
+                if ca in tensor_classes:
+                    b = _make(bd, False, None)
+                else:
+                    a = _make(ad, False, None)
             return _record2(op, a, b, params, out)
         return _make(out, False, None)
 
     return call
+
+
+_NUMBER_ARRAYS: dict = {}  # dtype -> {Python number: read-only 0-d array}
+
+
+def _number_array(x, dt):
+    """A read-only 0-d array of dtype ``dt`` holding the Python number ``x``, cached per dtype
+    (numpy takes a 0-d array operand about twice as fast as a Python number)."""
+    cache = _NUMBER_ARRAYS.get(dt)
+    if cache is None:
+        cache = _NUMBER_ARRAYS[dt] = {}
+    arr = cache.get(x)
+    if arr is None:
+        tok = _fp_set(_FP_IGNORE)  # 1e300 in float32 is inf, silently (as PyTorch)
+        try:
+            arr = xp.asarray(x, dtype=dt)
+        finally:
+            _fp_reset(tok)
+        if x:  # never zeros: 0.0 and -0.0 are the same dict key
+            if len(cache) >= 256:
+                cache.clear()
+            arr.flags.writeable = False
+            cache[x] = arr
+    return arr
 
 
 def _promote_pair(a, b, rule):
@@ -332,12 +395,10 @@ def record(op: Op, tensors: tuple, params: tuple, out) -> object:
     (``_record1``/``_record2`` below are the same for one and two inputs, unrolled.)
     """
     parents = tuple([(t.grad_fn or t) if t._rg else None for t in tensors])
-    inputs = tensors if op.save_inputs else None
-    versions = [_saved_version(t) for t in tensors] if op.save_inputs else None
-    out_counter = None
-    if op.save_out:
-        out_counter = [0]
-        versions = (versions or []) + [(out_counter, 0)]
+    inputs = versions = None
+    if op.save_inputs:
+        inputs = tensors
+        versions = tuple([0 if t._vc is None else t._vc[0] for t in tensors])
     shape = out.shape
     dt = out.dtype
     in_meta = None
@@ -346,20 +407,18 @@ def record(op: Op, tensors: tuple, params: tuple, out) -> object:
         if d.shape != shape or d.dtype is not dt:
             in_meta = tuple([(t._data.shape, t._data.dtype) for t in tensors])
             break
-    node = _Node(op, parents, params, inputs, out if op.save_out else None, versions, in_meta)
-    return _finish(node, out, out_counter)
+    if op.save_out:
+        out_vc = [0]
+        node = _new_node(op, parents, params, inputs, out, versions, out_vc, in_meta)
+    else:
+        out_vc = None
+        node = _new_node(op, parents, params, inputs, None, versions, None, in_meta)
+    return _finish(node, out, out_vc)
 
 
-def _saved_version(t):
-    c = t._vc
-    if c is None:
-        c = t._vc = [0]
-    return (c, c[0])
-
-
-def _finish(node, out, out_counter):
+def _finish(node, out, out_vc):
     result = _make(out, True, node)
-    result._vc = out_counter
+    result._vc = out_vc
     node.out_ref = _ref(result)
     if _state.anomaly:
         node.trace = E.creation_site()
@@ -370,36 +429,48 @@ def _record1(op: Op, x, params: tuple, out):
     """``record`` for one input (same result, fewer steps)."""
     d = x._data
     in_meta = None if d.shape == out.shape and d.dtype is out.dtype else ((d.shape, d.dtype),)
-    out_counter = None
+    inputs = versions = None
+    if op.save_inputs:
+        inputs = (x,)
+        versions = (0 if x._vc is None else x._vc[0],)
     if op.save_out:
-        out_counter = [0]
-        node = _Node(op, (x.grad_fn or x,), params, (x,) if op.save_inputs else None, out,
-                     [(out_counter, 0), _saved_version(x)] if op.save_inputs else [(out_counter, 0)], in_meta)
-    elif op.save_inputs:
-        node = _Node(op, (x.grad_fn or x,), params, (x,), None, [_saved_version(x)], in_meta)
+        out_vc = [0]
+        node = _new_node(op, (x.grad_fn or x,), params, inputs, out, versions, out_vc, in_meta)
     else:
-        node = _Node(op, (x.grad_fn or x,), params, None, None, None, in_meta)
-    return _finish(node, out, out_counter)
+        out_vc = None
+        node = _new_node(op, (x.grad_fn or x,), params, inputs, None, versions, None, in_meta)
+    return _finish(node, out, out_vc)
 
 
 def _record2(op: Op, a, b, params: tuple, out):
-    """``record`` for two inputs (same result, fewer steps)."""
-    parents = ((a.grad_fn or a) if a._rg else None, (b.grad_fn or b) if b._rg else None)
-    ad = a._data
-    bd = b._data
-    shape = out.shape
-    dt = out.dtype
-    if ad.shape == shape and bd.shape == shape and ad.dtype is dt and bd.dtype is dt:
-        in_meta = None
+    """``record`` for two inputs (same result, fewer steps). Either may be a Python number's
+    0-d array (ops marked ``number_operands``): it has no parent and no version."""
+    # A number never changes the other operand's shape or dtype: its in_meta entry is None.
+    if a.__class__ is _ndarray:
+        parents = (None, b.grad_fn or b)
+        in_meta = ((a.shape, a.dtype), None)
+    elif b.__class__ is _ndarray:
+        parents = (a.grad_fn or a, None)
+        in_meta = (None, (b.shape, b.dtype))
     else:
-        in_meta = ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
-    out_counter = None
-    versions = [_saved_version(a), _saved_version(b)] if op.save_inputs else None
+        parents = ((a.grad_fn or a) if a._rg else None, (b.grad_fn or b) if b._rg else None)
+        ad = a._data
+        bd = b._data
+        shape = out.shape
+        dt = out.dtype
+        if ad.shape == shape and bd.shape == shape and ad.dtype is dt and bd.dtype is dt:
+            in_meta = None
+        else:
+            in_meta = ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
+    inputs = versions = None
+    if op.save_inputs:
+        inputs = (a, b)
+        versions = (None if a.__class__ is _ndarray else 0 if a._vc is None else a._vc[0],
+                    None if b.__class__ is _ndarray else 0 if b._vc is None else b._vc[0])
     if op.save_out:
-        out_counter = [0]
-        if versions is None:
-            versions = []
-        versions.append((out_counter, 0))
-    node = _Node(op, parents, params, (a, b) if op.save_inputs else None, out if op.save_out else None,
-                 versions, in_meta)
-    return _finish(node, out, out_counter)
+        out_vc = [0]
+        node = _new_node(op, parents, params, inputs, out, versions, out_vc, in_meta)
+    else:
+        out_vc = None
+        node = _new_node(op, parents, params, inputs, None, versions, None, in_meta)
+    return _finish(node, out, out_vc)
