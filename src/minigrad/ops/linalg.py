@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 
 from .. import backend as B
-from .registry import array_safe, constant, defbinary, defop
+from .registry import _TENSOR_CLASSES, array_safe, constant, defbinary, defop
 
 xp = B.xp
 
@@ -111,6 +111,11 @@ def matmul(a, b):
 
     Operand dtypes must match (as PyTorch: float32 @ float64 raises).
     """
+    if a.__class__ in _TENSOR_CLASSES and b.__class__ in _TENSOR_CLASSES:
+        ad = a._data
+        bd = b._data
+        if ad.ndim == 2 and bd.ndim == 2 and ad.dtype is bd.dtype and ad.shape[1] == bd.shape[0]:
+            return matmul_(a, b)  # the common case, with nothing left to check or reshape
     from ..tensor import Tensor
 
     if not isinstance(a, Tensor):

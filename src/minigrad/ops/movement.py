@@ -24,7 +24,7 @@ def _sum_to_fwd(xp, x, shape):
     )
     if not axes:
         return x.reshape(shape)
-    return xp.sum(x, axis=axes, keepdims=True).reshape(shape)
+    return xp.add.reduce(x, axis=axes, keepdims=True).reshape(shape)  # (numpy.sum's ufunc, called directly)
 
 
 def _full_index(index, dim):
@@ -97,7 +97,7 @@ def _pad_vjp(g, out, x, widths, value):
 #          maker      name            forward(xp, x, *params)                                VJP(g, out, x, *params)
 reshape_  = defunary("reshape",      lambda xp, x, shape, old: xp.reshape(x, shape),         lambda g, out, x, shape, old: reshape_(g, old, shape))  # noqa: E501
 permute_  = defunary("permute",      lambda xp, x, dims, inv: xp.transpose(x, dims),         lambda g, out, x, dims, inv: permute_(g, inv, dims))  # noqa: E501
-expand_   = defunary("broadcast_to", lambda xp, x, shape, old: xp.broadcast_to(x, shape),    lambda g, out, x, shape, old: sum_to(g, old))  # noqa: E501
+expand_   = defunary("broadcast_to", lambda xp, x, shape, old: B.broadcast_to(x, shape),     lambda g, out, x, shape, old: sum_to(g, old))  # noqa: E501
 sum_to_   = defunary("sum_to",       lambda xp, x, shape, old: _sum_to_fwd(xp, x, shape),     lambda g, out, x, shape, old: expand_(g, old, shape))  # noqa: E501
 getitem_  = defunary("getitem",      lambda xp, x, index, shape, advanced: x[index],
                      lambda g, out, x, index, shape, advanced: getitem_backward(g, index, shape, advanced))
@@ -310,12 +310,15 @@ def _permute_view(x, norm, inv):
     return make_view(permute_(x, norm, inv), x, lambda t: permute_(t, norm, inv), lambda v, t: permute_(v, inv, norm))
 
 
+_REVERSED = [tuple(range(n - 1, -1, -1)) for n in range(65)]
+
+
 def reverse_dims(x):
     """All dims reversed (``x.T``), a view."""
-    n = x.ndim
+    n = x._data.ndim
     if n < 2:
         return alias(x)
-    norm = tuple(range(n - 1, -1, -1))
+    norm = _REVERSED[n] if n <= 64 else tuple(range(n - 1, -1, -1))
     return _permute_view(x, norm, norm)
 
 

@@ -323,6 +323,9 @@ def _binary_caller(op: Op):
     return call
 
 
+# Shared version tuples for the common case (saves allocating one per node).
+_V0 = (0,)
+_V00 = (0, 0)
 _NUMBER_ARRAYS: dict = {}  # dtype -> {Python number: read-only 0-d array}
 
 
@@ -432,7 +435,7 @@ def _record1(op: Op, x, params: tuple, out):
     inputs = versions = None
     if op.save_inputs:
         inputs = (x,)
-        versions = (0 if x._vc is None else x._vc[0],)
+        versions = _V0 if x._vc is None else (x._vc[0],)
     if op.save_out:
         out_vc = [0]
         node = _new_node(op, (x.grad_fn or x,), params, inputs, out, versions, out_vc, in_meta)
@@ -445,13 +448,19 @@ def _record1(op: Op, x, params: tuple, out):
 def _record2(op: Op, a, b, params: tuple, out):
     """``record`` for two inputs (same result, fewer steps). Either may be a Python number's
     0-d array (ops marked ``number_operands``): it has no parent and no version."""
+    save = op.save_inputs
+    versions = None
     # A number never changes the other operand's shape or dtype: its in_meta entry is None.
     if a.__class__ is _ndarray:
         parents = (None, b.grad_fn or b)
         in_meta = ((a.shape, a.dtype), None)
+        if save:
+            versions = (None, 0 if b._vc is None else b._vc[0])
     elif b.__class__ is _ndarray:
         parents = (a.grad_fn or a, None)
         in_meta = (None, (b.shape, b.dtype))
+        if save:
+            versions = (0 if a._vc is None else a._vc[0], None)
     else:
         parents = ((a.grad_fn or a) if a._rg else None, (b.grad_fn or b) if b._rg else None)
         ad = a._data
@@ -462,11 +471,12 @@ def _record2(op: Op, a, b, params: tuple, out):
             in_meta = None
         else:
             in_meta = ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
-    inputs = versions = None
-    if op.save_inputs:
-        inputs = (a, b)
-        versions = (None if a.__class__ is _ndarray else 0 if a._vc is None else a._vc[0],
-                    None if b.__class__ is _ndarray else 0 if b._vc is None else b._vc[0])
+        if save:
+            if a._vc is None and b._vc is None:
+                versions = _V00  # no counters yet: both at version 0 (a shared tuple, nothing allocated)
+            else:
+                versions = (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0])
+    inputs = (a, b) if save else None
     if op.save_out:
         out_vc = [0]
         node = _new_node(op, parents, params, inputs, out, versions, out_vc, in_meta)
