@@ -376,6 +376,18 @@ def _(draw):  # numpy spellings
                         lambda x, a, k: np.sum(x, axis=a, keepdims=k))
 
 
+@sample("mean")
+def _(draw):
+    return _reduce_case(draw, "mean", real, lambda x, d, k: x.mean(d, keepdim=k),
+                        lambda x, a, k: np.mean(x, axis=a, keepdims=k))
+
+
+@sample("mean")
+def _(draw):  # numpy spellings, the top-level form
+    return _reduce_case(draw, "mean", real, lambda x, d, k: mg.mean(x, axis=d, keepdims=k),
+                        lambda x, a, k: np.mean(x, axis=a, keepdims=k))
+
+
 @sample("amax")
 def _(draw):
     return _reduce_case(draw, "amax", distinct, lambda x, d, k: x.amax(() if d is None else d, k),
@@ -839,10 +851,6 @@ def comp(name):
     return sample(name, COMPOSITES)
 
 
-@comp("mean")
-def _(draw):
-    return _reduce_case(draw, "mean", real, lambda x, d, k: x.mean(d, keepdim=k),
-                        lambda x, a, k: np.mean(x, axis=a, keepdims=k))
 
 
 @comp("var")

@@ -271,6 +271,12 @@ class Tensor:
     def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
                  inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every tensor of the graph that requires grad."""
+        if gradient is None and inputs is None and self._rg and self._data.size == 1:
+            # The common call, loss.backward(): seeded with ones, straight into the walk.
+            seed = Tensor._make(xp.ones(self._data.shape, self._data.dtype), False, None)
+            E.run_backward((self,), (seed,), retain_graph=create_graph if retain_graph is None else retain_graph,
+                           create_graph=create_graph)
+            return
         from .autograd import backward
 
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)

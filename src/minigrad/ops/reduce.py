@@ -57,13 +57,16 @@ def keepdim_shape(shape: tuple, dims) -> tuple:
 
 
 def _grow(g, dims, keepdim, shape):
-    """A reduced gradient reshaped with the reduced dims kept (size 1)."""
-    if keepdim or len(shape) == 0:
+    """A reduced gradient reshaped with the reduced dims kept (size 1); a 0-d one (every dim
+    reduced) is left as it is, since it broadcasts against any shape already."""
+    if keepdim or len(shape) == 0 or len(g.shape) == 0:
         return g
     return _movement().reshape_(g, keepdim_shape(shape, dims), g.shape)
 
 
-def _sum_vjp(g, out, x, dims, keepdim, shape, dtype):
+def _sum_vjp(g, out, x, dims, keepdim, shape, dtype, divisor=None):
+    if divisor is not None:  # mean: d(sum / n) = g / n on every summed element
+        g = g / divisor
     if dims is None and not keepdim:  # a 0-d gradient broadcasts to any shape as it is
         return g if not shape else _movement().expand_(g, shape, ())
     g = _grow(g, dims, keepdim, shape)
@@ -94,9 +97,10 @@ def _movement():
     return _movement_module
 
 
-def _sum_fwd(xp, x, dims, keepdim, shape, dtype):
+def _sum_fwd(xp, x, dims, keepdim, shape, dtype, divisor=None):
     # (the ufunc method itself: numpy.sum is a Python wrapper around it, ~1 us per call)
-    return xp.add.reduce(x, axis=_np_axis(dims, x.ndim), dtype=dtype, keepdims=keepdim)
+    out = xp.add.reduce(x, axis=_np_axis(dims, x.ndim), dtype=dtype, keepdims=keepdim)
+    return out if divisor is None else xp.true_divide(out, divisor)  # mean: the sum over the count
 
 
 def _amax_vjp(g, out, x, dims, keepdim):
@@ -172,6 +176,8 @@ def _norm_fwd(xp, x, p, dims, keepdim):
 # fmt: off
 #         maker      name       forward(xp, x, *params)                                  VJP(g, out, x, *params)
 _sum    = defunary("sum",     _sum_fwd,                                                  _sum_vjp)
+# sum / count in one node (sum's forward and VJP with the divisor param), as PyTorch's MeanBackward0
+_mean   = defunary("mean",    _sum_fwd,                                                  _sum_vjp)
 _amax   = defunary("amax",    lambda xp, x, dims, keepdim: xp.maximum.reduce(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
                    _amax_vjp, save="both")
 _amin   = defunary("amin",    lambda xp, x, dims, keepdim: xp.minimum.reduce(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
@@ -187,7 +193,7 @@ _all    = defunary("all",     lambda xp, x, dims, keepdim: xp.all(x, axis=_np_ax
 _any    = defunary("any",     lambda xp, x, dims, keepdim: xp.any(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
 # fmt: on
 
-array_safe(_sum, _amax, _amin, _prod, _cumsum, _norm)  # VJPs that work on raw arrays too (registry.array_safe)
+array_safe(_sum, _mean, _amax, _amin, _prod, _cumsum, _norm)  # VJPs that work on raw arrays too (registry.array_safe)
 
 
 def _where(c, a, b):
@@ -230,10 +236,9 @@ def mean(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
             f"point or complex dtype. Got: {x.dtype}"
         )
     if dim is None and axis is None:
-        return _sum(x, None, bool(keepdim), x._data.shape, None) / x._data.size
+        return _mean(x, None, bool(keepdim), x._data.shape, None, x._data.size)
     dims = normalize_dims(_dim_arg(dim, axis), x.ndim, "mean")
-    n = _count(x.shape, dims)
-    return sum(x, dims, keepdim) / n
+    return _mean(x, dims, bool(keepdim), x._data.shape, None, _count(x.shape, dims))
 
 
 def _count(shape, dims) -> int:

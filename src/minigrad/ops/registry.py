@@ -230,7 +230,7 @@ def _unary_caller(op: Op):
             if _state.raw and (x.__class__ is _ndarray or isinstance(x, B.generic)):
                 # An array-safe VJP in a backward walk: arrays in, arrays out (FP state set there).
                 # (0-d arithmetic gives numpy scalars: they are arrays here, not Python numbers.)
-                out = fwd(xp, xp.asarray(x), *params)
+                out = fwd(xp, x if x.__class__ is _ndarray else xp.asarray(x), *params)
                 return out if out.__class__ is _ndarray else xp.asarray(out)
             x = constant(x)
         data = x._data
