@@ -973,7 +973,6 @@ from .ops import linalg as L  # noqa: E402
 from .ops import movement as M  # noqa: E402
 from .ops import reduce as R  # noqa: E402
 
-
 # The hottest operators and methods are the op callers themselves, bound as methods: one
 # Python call less per op. (x + 2 and 2 + x add the same numbers, so __radd__ is add; so for mul.)
 for _name, _fn in {

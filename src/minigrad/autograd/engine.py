@@ -114,7 +114,7 @@ class Node:
     leaf that requires grad, or None when input i needs no gradient. ``seq`` grows
     with creation, so a node's consumers always have larger ``seq`` than the node:
     the backward walk visits nodes in decreasing ``seq``, a topological order.
-    Built by ``new_node``.
+    Built by ``ops.registry._finish`` (see there for what each slot holds).
     """
 
     __slots__ = (
@@ -168,33 +168,8 @@ class AccumulateGrad:
 _gc_isenabled = gc.isenabled
 _gc_disable = gc.disable
 _gc_enable = gc.enable
-_new_object = object.__new__
-_next_seq = itertools.count().__next__  # atomic under the GIL, so threads never share a seq
-
-
-def new_node(op, parents: tuple, params: tuple, inputs, out, versions, out_vc, in_meta) -> Node:
-    """A Node for one recorded op call.
-
-    ``inputs``: the saved input Tensors (Python numbers for number operands), or None;
-    ``versions``: their version counters' values when saved (None for numbers), or None;
-    ``out``: the saved output array, or None; ``out_vc``: the output's version counter
-    when ``out`` is saved; ``in_meta``: ((shape, dtype) or None, ...) when some input differs
-    from out (None: this input has out's shape and dtype).
-    """
-    n = _new_object(Node)
-    n.op = op
-    n.parents = parents
-    n.params = params
-    n.inputs = inputs
-    n.out = out
-    n.versions = versions
-    n.out_vc = out_vc
-    n.in_meta = in_meta
-    n.out_ref = None
-    n.hooks = None
-    n.seq = _next_seq()
-    # ``trace`` (creation site) is set only under detect_anomaly.
-    return n
+# Node.seq values: atomic under the GIL, so threads never share one.
+next_seq = itertools.count().__next__
 
 
 def creation_site() -> str:

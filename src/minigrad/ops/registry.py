@@ -18,7 +18,9 @@ from ..autograd import engine as E
 xp = B.xp
 _ndarray = B.ndarray
 _state = E._state
-_new_node = E.new_node
+_Node = E.Node
+_new_object = object.__new__
+_next_seq = E.next_seq
 _ref = weakref.ref
 _fp_set = B.fp_var_set
 _fp_reset = B.fp_var_reset
@@ -398,10 +400,6 @@ def record(op: Op, tensors: tuple, params: tuple, out) -> object:
     (``_record1``/``_record2`` below are the same for one and two inputs, unrolled.)
     """
     parents = tuple([(t.grad_fn or t) if t._rg else None for t in tensors])
-    inputs = versions = None
-    if op.save_inputs:
-        inputs = tensors
-        versions = tuple([0 if t._vc is None else t._vc[0] for t in tensors])
     shape = out.shape
     dt = out.dtype
     in_meta = None
@@ -410,18 +408,37 @@ def record(op: Op, tensors: tuple, params: tuple, out) -> object:
         if d.shape != shape or d.dtype is not dt:
             in_meta = tuple([(t._data.shape, t._data.dtype) for t in tensors])
             break
-    if op.save_out:
-        out_vc = [0]
-        node = _new_node(op, parents, params, inputs, out, versions, out_vc, in_meta)
-    else:
-        out_vc = None
-        node = _new_node(op, parents, params, inputs, None, versions, None, in_meta)
-    return _finish(node, out, out_vc)
+    if op.save_inputs:
+        versions = tuple([0 if t._vc is None else t._vc[0] for t in tensors])
+        return _finish(op, parents, params, tensors, versions, in_meta, out)
+    return _finish(op, parents, params, None, None, in_meta, out)
 
 
-def _finish(node, out, out_vc):
+def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, out):
+    """The recorded call's Node and output Tensor: the one place both are built.
+
+    ``inputs``: the saved input Tensors (0-d arrays for number operands), or None;
+    ``versions``: their version counters' values now (None for numbers), or None;
+    ``in_meta``: ((shape, dtype) or None, ...) when some input differs from ``out``
+    (None: this input has out's shape and dtype). Nodes are built with object.__new__
+    and slot stores: half the cost of a Python ``__init__``.
+    """
+    node = _new_object(_Node)
+    node.op = op
+    node.parents = parents
+    node.params = params
+    node.inputs = inputs
+    node.versions = versions
+    node.in_meta = in_meta
+    node.hooks = None
+    node.seq = _next_seq()
     result = _make(out, True, node)
-    result._vc = out_vc
+    if op.save_out:
+        node.out = out
+        node.out_vc = result._vc = [0]  # the output's version counter, checked when out is used
+    else:
+        node.out = None
+        node.out_vc = None
     node.out_ref = _ref(result)
     if _state.anomaly:
         node.trace = E.creation_site()
@@ -432,17 +449,9 @@ def _record1(op: Op, x, params: tuple, out):
     """``record`` for one input (same result, fewer steps)."""
     d = x._data
     in_meta = None if d.shape == out.shape and d.dtype is out.dtype else ((d.shape, d.dtype),)
-    inputs = versions = None
     if op.save_inputs:
-        inputs = (x,)
-        versions = _V0 if x._vc is None else (x._vc[0],)
-    if op.save_out:
-        out_vc = [0]
-        node = _new_node(op, (x.grad_fn or x,), params, inputs, out, versions, out_vc, in_meta)
-    else:
-        out_vc = None
-        node = _new_node(op, (x.grad_fn or x,), params, inputs, None, versions, None, in_meta)
-    return _finish(node, out, out_vc)
+        return _finish(op, (x.grad_fn or x,), params, (x,), _V0 if x._vc is None else (x._vc[0],), in_meta, out)
+    return _finish(op, (x.grad_fn or x,), params, None, None, in_meta, out)
 
 
 def _record2(op: Op, a, b, params: tuple, out):
@@ -476,11 +485,4 @@ def _record2(op: Op, a, b, params: tuple, out):
                 versions = _V00  # no counters yet: both at version 0 (a shared tuple, nothing allocated)
             else:
                 versions = (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0])
-    inputs = (a, b) if save else None
-    if op.save_out:
-        out_vc = [0]
-        node = _new_node(op, parents, params, inputs, out, versions, out_vc, in_meta)
-    else:
-        out_vc = None
-        node = _new_node(op, parents, params, inputs, None, versions, None, in_meta)
-    return _finish(node, out, out_vc)
+    return _finish(op, parents, params, (a, b) if save else None, versions, in_meta, out)
