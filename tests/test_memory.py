@@ -249,3 +249,23 @@ def test_intermediate_grads_do_not_raise_peak_memory():
     act = 256 * 256 * 4
     assert peak_backward <= peak_grad * 1.10 + act, (peak_backward, peak_grad)
     assert peak_hold >= peak_backward + 4 * act, (peak_hold, peak_backward)
+
+
+@pytest.mark.parametrize("env, want", [({}, (10_000, 10, 10)), ({"MINIGRAD_GC_TUNING": "0"}, (700, 10, 10))])
+def test_import_raises_gc_threshold_unless_opted_out(env, want):
+    import subprocess
+    import sys
+
+    code = "import gc, minigrad; print(gc.get_threshold())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, **env}).stdout
+    assert out.strip() == str(want)
+
+
+def test_import_keeps_a_program_s_own_gc_thresholds():
+    import subprocess
+    import sys
+
+    code = "import gc; gc.set_threshold(123, 4, 5); import minigrad; print(gc.get_threshold())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "(123, 4, 5)"
