@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import sys
 import threading
 import traceback
 from heapq import heappop, heappush
@@ -165,6 +166,7 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
+_refcount = sys.getrefcount
 _gc_isenabled = gc.isenabled
 _gc_disable = gc.disable
 _gc_enable = gc.enable
@@ -342,9 +344,6 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     _state.enabled = create_graph
     _state.raw = raw
     anomaly = _state.anomaly
-    # Keys whose pending gradient is a sum this walk made and nobody else has seen, so
-    # later contributions may be added in place (never under create_graph: sums are nodes there).
-    summed: set = set()
     # The walk makes no reference cycles: the cyclic collector would only rescan the graph
     # (a tenth of a long chain's backward time), so it is paused until the walk ends.
     gc_was_enabled = _gc_isenabled()
@@ -408,16 +407,16 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     args = args + node.params
                 if needed is None and len(parents) <= 2:  # the common cases, unrolled
                     if len(parents) == 1:
-                        gins = (vjps[0](g, out, *args),)
+                        gins = [vjps[0](g, out, *args)]
                     else:
-                        gins = (None if parents[0] is None else vjps[0](g, out, *args),
-                                None if parents[1] is None else vjps[1](g, out, *args))
+                        gins = [None if parents[0] is None else vjps[0](g, out, *args),
+                                None if parents[1] is None else vjps[1](g, out, *args)]
                 else:
                     gins = [None if p is None or (needed is not None and p not in needed)
                             else vjps[i](g, out, *args) for i, p in enumerate(parents)]
             else:
                 mask = tuple([p is not None and (needed is None or p in needed) for p in parents])
-                gins = op.vjp_all(g, out, inputs, node.params, mask)
+                gins = list(op.vjp_all(g, out, inputs, node.params, mask))
             inputs = args = out = g = None  # drop our references so freed tensors die now
             if not retain_graph and op.saves:
                 node.inputs = _FREED
@@ -431,6 +430,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                 gi = gins[i]
                 if gi is None:
                     continue
+                gins[i] = None  # (so a buffer's reference count says who else holds it)
                 if raw:
                     if gi.__class__ is not _ndarray:
                         gi = gi._data if isinstance(gi, _Tensor) else B.xp.asarray(gi)
@@ -445,13 +445,15 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     prev = grads.get(p)
                     if prev is None:
                         grads[p] = gi
-                    elif p in summed and prev.shape == gi.shape:
-                        prev += gi  # a sum this walk made and nobody else has seen: add in place
+                    elif prev.base is None and _refcount(prev) == 3 and prev.shape == gi.shape \
+                            and prev.flags.writeable:
+                        # Only ``grads`` and this frame hold this buffer (numpy's own test for
+                        # reusing a temporary): add into it, no new array.
+                        prev += gi
                     else:
                         prev = prev + gi
                         if prev.__class__ is not _ndarray:  # 0-d sums come back as numpy scalars
                             prev = B.xp.asarray(prev)
-                        summed.add(p)
                         grads[p] = prev
                         continue
                 else:
