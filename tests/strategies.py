@@ -1244,7 +1244,7 @@ def op_conv(b: Builder):
 
 _F_SMOOTH = ["gelu", "silu", "softplus", "mish", "logsigmoid", "softsign", "tanhshrink", "selu_smooth",
              "gelu_tanh", "log_softmax", "softmin", "normalize", "layer_norm", "linear", "mse_loss",
-             "cross_entropy", "cross_entropy_probs", "bce_logits", "smooth_l1", "kl_div"]
+             "cross_entropy", "cross_entropy_probs", "nll_loss", "bce_logits", "smooth_l1", "kl_div"]
 _F_KINK = {"relu6": (0.0, 6.0), "leaky_relu": (0.0,), "elu": (0.0,), "hardtanh": (-1.0, 1.0),
            "hardswish": (-3.0, 3.0), "hardsigmoid": (-3.0, 3.0), "celu": (0.0,), "l1_loss": (0.0,)}
 
@@ -1313,6 +1313,14 @@ def op_nn(b: Builder):
         if name == "kl_div":  # input is log-probabilities; any real values are allowed
             red = b.choice(["batchmean", "sum", "none"])
         return b.emit(fn, f"{{o}} = {F}.{fn}({a.name}, {c}, reduction={red!r})")
+    if name == "nll_loss":  # of log_softmax over the value seen as (rows, classes): the fused (N, C) case
+        rows = a.shape[0] if a.ndim else 1
+        cols = a.size // rows
+        tgt = b.rng().integers(0, cols, size=rows)
+        c = b.const(mg.tensor(np.asarray(tgt, dtype=np.int64)))
+        red = b.choice(["mean", "sum"])
+        return b.emit("nll_loss", f"{{o}} = {F}.nll_loss({a.name}.reshape({rows}, {cols}).log_softmax(dim=1), {c}, "
+                                  f"reduction={red!r})")
     # cross entropy over dim 1 (or 0 for 1-D input)
     if a.ndim > 3:
         return None

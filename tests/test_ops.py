@@ -886,7 +886,7 @@ def _(draw):
                 (real(rng, shape),))
 
 
-@comp("softmax")
+@sample("softmax")
 def _(draw):
     rng = _rng(draw)
     shape = draw(shapes1(min_dims=1))
@@ -894,7 +894,21 @@ def _(draw):
     return Case(lambda x: mg.softmax(x, d), lambda x: softmax_np(x, d), (real(rng, shape),))
 
 
-@comp("log_softmax")
+@sample("nll_loss")
+def _(draw):
+    rng = _rng(draw)
+    n, c = draw(st.integers(1, 5)), draw(st.integers(1, 6))
+    t = rng.integers(0, c, size=n)
+    red = draw(st.sampled_from(["mean", "sum"]))
+
+    def ref(x):
+        picked = x[np.arange(n), t]
+        return -picked.mean() if red == "mean" else -picked.sum()
+
+    return Case(lambda x: mg.nn.functional.nll_loss(x, mg.tensor(t), reduction=red), ref, (real(rng, (n, c)),))
+
+
+@sample("log_softmax")
 def _(draw):
     rng = _rng(draw)
     shape = draw(shapes1(min_dims=1))

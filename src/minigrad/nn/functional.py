@@ -26,6 +26,7 @@ from ..ops.conv import (  # noqa: F401  (re-exported: convolution and pooling li
 )
 from ..ops.conv import pad as _pad_modes
 from ..ops.movement import pad_constant
+from ..ops.reduce import _nll
 from ..ops.reduce import log_softmax as _log_softmax
 from ..ops.reduce import softmax as _softmax
 from ..ops.registry import constant
@@ -674,9 +675,13 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if bad.any():
         raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds. (nll_loss / cross_entropy: input of "
                          f"shape {tuple(input.shape)} has {n_classes} classes, so targets must be in [0, {n_classes - 1}])")
+    if weight is None and input.ndim == 2 and reduction != "none" and keep.all():
+        # The common case, (N, C) log-probabilities and every sample counting once: one node.
+        n = input.shape[0]
+        return _nll(input, (xp.arange(n), t), n if reduction == "mean" else 1, input._data.shape)
     safe = xp.where(keep, t, 0)
     picked = input.gather(cdim, constant(xp.expand_dims(safe, cdim))).squeeze(cdim)
-    if weight is None and keep.all():  # the common case: every sample counts once
+    if weight is None and keep.all():  # every sample counts once
         return _reduce(-picked, reduction)
     if weight is not None:
         if weight.ndim != 1 or weight.shape[0] != n_classes:

@@ -173,11 +173,38 @@ def _norm_fwd(xp, x, p, dims, keepdim):
     return xp.sum(xp.abs(x) ** p, axis=axis, keepdims=keepdim) ** (1.0 / p)
 
 
+def _softmax_fwd(xp, x, d, log):
+    """Stable (log-)softmax over dim ``d``: the max is subtracted first (a 0-d x has axis None)."""
+    axis = d if x.ndim else None
+    shifted = xp.subtract(x, xp.maximum.reduce(x, axis=axis, keepdims=True), out=xp.empty_like(x))  # (0-d stays an array)
+    if log:  # x - max - log(sum(exp(x - max)))
+        shifted -= xp.log(xp.add.reduce(xp.exp(shifted), axis=axis, keepdims=True))
+        return shifted
+    e = xp.exp(shifted, out=shifted)
+    e /= xp.add.reduce(e, axis=axis, keepdims=True)
+    return e
+
+
+def _softmax_vjp(g, out, x, d, log):
+    # PyTorch's formulas: log_softmax g - exp(out) * sum(g); softmax out * (g - sum(g * out)).
+    if log:
+        return g - _elementwise().exp(out) * _sum(g, (d,) if len(g.shape) else None, True, g.shape, None)
+    return out * (g - _sum(g * out, (d,) if len(g.shape) else None, True, g.shape, None))
+
+
 # fmt: off
 #         maker      name       forward(xp, x, *params)                                  VJP(g, out, x, *params)
 _sum    = defunary("sum",     _sum_fwd,                                                  _sum_vjp)
 # sum / count in one node (sum's forward and VJP with the divisor param), as PyTorch's MeanBackward0
 _mean   = defunary("mean",    _sum_fwd,                                                  _sum_vjp)
+# NLL of picked log-probabilities, -sum(x[rows, targets]) / divisor, in one node (nn.functional.nll_loss's
+# common case); its VJP scatters -g / divisor back (the picks are distinct, so plain assignment).
+_nll    = defunary("nll_loss", lambda xp, x, picks, divisor, shape: xp.true_divide(-xp.add.reduce(x[picks]), divisor),
+                   lambda g, out, x, picks, divisor, shape: _movement().getitem_backward(-(g / divisor), picks, shape,
+                                                                                          False))
+# softmax and log_softmax: one forward and one VJP, a flag telling which (PyTorch's two backward nodes)
+_softmax = defunary("softmax",     _softmax_fwd,                                         _softmax_vjp, save="out", dtype_rule="float")  # noqa: E501
+_log_softmax = defunary("log_softmax", _softmax_fwd,                                     _softmax_vjp, save="out", dtype_rule="float")  # noqa: E501
 _amax   = defunary("amax",    lambda xp, x, dims, keepdim: xp.maximum.reduce(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
                    _amax_vjp, save="both")
 _amin   = defunary("amin",    lambda xp, x, dims, keepdim: xp.minimum.reduce(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
@@ -193,7 +220,7 @@ _all    = defunary("all",     lambda xp, x, dims, keepdim: xp.all(x, axis=_np_ax
 _any    = defunary("any",     lambda xp, x, dims, keepdim: xp.any(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
 # fmt: on
 
-array_safe(_sum, _mean, _amax, _amin, _prod, _cumsum, _norm)  # VJPs that work on raw arrays too (registry.array_safe)
+array_safe(_sum, _mean, _nll, _softmax, _log_softmax, _amax, _amin, _prod, _cumsum, _norm)  # VJPs that work on raw arrays too (registry.array_safe)
 
 
 def _where(c, a, b):
@@ -406,18 +433,14 @@ def softmax(x, dim, dtype=None):
     """``exp(x) / sum(exp(x), dim)``, computed stably."""
     if dtype is not None:
         x = x.to(dtype)
-    d = _single_dim(dim, x.ndim, "softmax")
-    e = (x - amax(x.detach(), (d,), True)).exp()
-    return e / e.sum(d, keepdim=True)
+    return _softmax(x, _single_dim(dim, x.ndim, "softmax"), False)
 
 
 def log_softmax(x, dim, dtype=None):
     """``x - logsumexp(x, dim)``, computed stably."""
     if dtype is not None:
         x = x.to(dtype)
-    d = _single_dim(dim, x.ndim, "log_softmax")
-    shifted = x - amax(x.detach(), (d,), True)
-    return shifted - shifted.exp().sum(d, keepdim=True).log()
+    return _log_softmax(x, _single_dim(dim, x.ndim, "log_softmax"), True)
 
 
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
