@@ -39,8 +39,11 @@ def _tanh_backward(xp, g, y):
 
 
 def _relu_backward(xp, g, y):
-    # g * (y > 0) runs ~15x faster than where() (which branches per element on a random mask);
-    # where() only when g is not finite, so inf * 0 does not put NaN where y <= 0.
+    # On big arrays g * (y > 0) runs ~2x faster than where() (which branches per element on a
+    # random mask), with where() only when g is not finite, so inf * 0 does not put NaN where
+    # y <= 0; on small ones where() alone is faster than the product and its check.
+    if g.size <= 4096:
+        return xp.where(y > 0, g, xp.zeros((), g.dtype))
     t = xp.multiply(g, y > 0, out=xp.empty_like(g))  # (out= keeps a 0-d result an array)
     if not xp.isfinite(t.sum()):
         t = xp.where(y > 0, g, 0).astype(g.dtype, copy=False)
