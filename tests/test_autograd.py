@@ -706,3 +706,12 @@ def test_unreferenced_intermediates_are_released_with_their_grads():
         assert x.grad is not None
     finally:
         gc.enable()
+
+
+def test_number_operand_zero_keeps_its_sign():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float32)
+    for _ in range(2):  # the second time round, +0.0 is cached: -0.0 must not take its place
+        assert not np.signbit((x * 0.0).numpy()).any()
+        assert np.signbit((x * -0.0).numpy()).all()
+        assert np.signbit((x * -0.0).numpy()).all()
+        assert not np.signbit((x * 0).numpy()).any()

@@ -6,6 +6,8 @@ cupy backend can slot in later by changing this file alone.
 
 from __future__ import annotations
 
+import math
+
 import numpy
 
 xp = numpy
@@ -35,6 +37,34 @@ def broadcast_to(x, shape: tuple):
         view.flags.writeable = False
         return view
     return numpy.broadcast_to(x, shape)
+
+
+_SCALARS: dict = {}  # dtype -> {Python number: read-only 0-d array}
+
+
+def scalar_array(x, dt):
+    """A read-only 0-d array of dtype ``dt`` holding the Python number ``x``, cached per dtype.
+
+    numpy takes a 0-d array operand about twice as fast as a Python number (~0.3 us less
+    per call on small arrays), so the hot paths pass these instead of literals.
+    """
+    cache = _SCALARS.get(dt)
+    if cache is None:
+        cache = _SCALARS[dt] = {}
+    arr = cache.get(x)
+    if arr is not None and (x or not (x.__class__ is float and math.copysign(1.0, x) < 0)):
+        return arr  # (-0.0 == 0.0 as a dict key: a cached +0 never stands for -0.0)
+    tok = fp_var_set(FP_IGNORE)  # 1e300 in float32 is inf, silently (as PyTorch)
+    try:
+        arr = numpy.asarray(x, dtype=dt)
+    finally:
+        fp_var_reset(tok)
+    arr.flags.writeable = False
+    if not (x == 0 and x.__class__ is float and math.copysign(1.0, x) < 0):
+        if len(cache) >= 256:
+            cache.clear()
+        cache[x] = arr
+    return arr
 
 
 _rng = numpy.random.default_rng()

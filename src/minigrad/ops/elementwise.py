@@ -27,13 +27,13 @@ def _sigmoid(xp, x):
     # forwards run with numpy's FP warnings off. One buffer, reused in place.
     t = xp.negative(x, out=xp.empty_like(x))  # (out= keeps a 0-d result an array)
     xp.exp(t, out=t)
-    t += 1
+    t += B.scalar_array(1, t.dtype)
     return xp.reciprocal(t, out=t)
 
 
 def _tanh_backward(xp, g, y):
     t = xp.multiply(y, y, out=xp.empty_like(y))  # (out= keeps a 0-d result an array)
-    xp.subtract(1, t, out=t)
+    xp.subtract(B.scalar_array(1, t.dtype), t, out=t)
     t *= g
     return t
 
@@ -42,16 +42,17 @@ def _relu_backward(xp, g, y):
     # On big arrays g * (y > 0) runs ~2x faster than where() (which branches per element on a
     # random mask), with where() only when g is not finite, so inf * 0 does not put NaN where
     # y <= 0; on small ones where() alone is faster than the product and its check.
+    zero = B.scalar_array(0, y.dtype)
     if g.size <= 4096:
-        return xp.where(y > 0, g, xp.zeros((), g.dtype))
-    t = xp.multiply(g, y > 0, out=xp.empty_like(g))  # (out= keeps a 0-d result an array)
+        return xp.where(y > zero, g, B.scalar_array(0, g.dtype))
+    t = xp.multiply(g, y > zero, out=xp.empty_like(g))  # (out= keeps a 0-d result an array)
     if not xp.isfinite(t.sum()):
         t = xp.where(y > 0, g, 0).astype(g.dtype, copy=False)
     return t
 
 
 def _sigmoid_backward(xp, g, y):
-    t = xp.subtract(1, y, out=xp.empty_like(y))  # (out= keeps a 0-d result an array)
+    t = xp.subtract(B.scalar_array(1, y.dtype), y, out=xp.empty_like(y))  # (out= keeps a 0-d result an array)
     t *= y
     t *= g
     return t
@@ -74,7 +75,7 @@ tan     = defunary("tan",        lambda xp, x: xp.tan(x),                 lambda
 tanh    = defunary("tanh",       lambda xp, x: xp.tanh(x),                lambda g, out, x: tanh_backward(g, out), save="out", dtype_rule="float")  # noqa: E501
 sigmoid = defunary("sigmoid",    _sigmoid,                                lambda g, out, x: sigmoid_backward(g, out), save="out", dtype_rule="float")  # noqa: E501
 erf     = defunary("erf",        lambda xp, x: erf_array(x),              lambda g, out, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI, save="inputs", dtype_rule="float")  # noqa: E501
-relu    = defunary("relu",       lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False), lambda g, out, x: relu_backward(g, out), save="out")  # noqa: E501
+relu    = defunary("relu",       lambda xp, x: xp.maximum(x, B.scalar_array(0, x.dtype)), lambda g, out, x: relu_backward(g, out), save="out")  # noqa: E501
 abs     = defunary("abs",        lambda xp, x: xp.abs(x),                 lambda g, out, x: g * sign(x), save="inputs")  # noqa: A001
 sign    = defunary("sign",       lambda xp, x: xp.sign(x),                lambda g, out, x: _zeros(g))
 floor   = defunary("floor",      lambda xp, x: xp.floor(x),               lambda g, out, x: _zeros(g))

@@ -24,6 +24,7 @@ _next_seq = E.next_seq
 _ref = weakref.ref
 _fp_set = B.fp_var_set
 _fp_reset = B.fp_var_reset
+_scalar_array = B.scalar_array
 _FP_IGNORE = B.FP_IGNORE
 
 # Every op made by the makers below, by name (the test harness walks this).
@@ -277,7 +278,7 @@ def _binary_caller(op: Op):
             elif (cb is float or cb is int) and ad.dtype.kind == "f":
                 # A Python number never widens a floating tensor (PyTorch's rule): it becomes a
                 # cached 0-d array of the tensor's dtype, and no constant Tensor is made for it.
-                b = bd = _number_array(b, ad.dtype)
+                b = bd = _scalar_array(b, ad.dtype)
                 rg = a._rg
                 num = True
             else:
@@ -287,7 +288,7 @@ def _binary_caller(op: Op):
                 rg = a._rg or b._rg
         elif cb in tensor_classes and (ca is float or ca is int) and b._data.dtype.kind == "f":
             bd = b._data
-            a = ad = _number_array(a, bd.dtype)
+            a = ad = _scalar_array(a, bd.dtype)
             rg = b._rg
             num = True
         else:
@@ -328,30 +329,6 @@ def _binary_caller(op: Op):
 # Shared version tuples for the common case (saves allocating one per node).
 _V0 = (0,)
 _V00 = (0, 0)
-_NUMBER_ARRAYS: dict = {}  # dtype -> {Python number: read-only 0-d array}
-
-
-def _number_array(x, dt):
-    """A read-only 0-d array of dtype ``dt`` holding the Python number ``x``, cached per dtype
-    (numpy takes a 0-d array operand about twice as fast as a Python number)."""
-    cache = _NUMBER_ARRAYS.get(dt)
-    if cache is None:
-        cache = _NUMBER_ARRAYS[dt] = {}
-    arr = cache.get(x)
-    if arr is None:
-        tok = _fp_set(_FP_IGNORE)  # 1e300 in float32 is inf, silently (as PyTorch)
-        try:
-            arr = xp.asarray(x, dtype=dt)
-        finally:
-            _fp_reset(tok)
-        if x:  # never zeros: 0.0 and -0.0 are the same dict key
-            if len(cache) >= 256:
-                cache.clear()
-            arr.flags.writeable = False
-            cache[x] = arr
-    return arr
-
-
 def _promote_pair(a, b, rule):
     dt = result_dtype((a, b), rule)
     return _as_operand(a, dt), _as_operand(b, dt)
