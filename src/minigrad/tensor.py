@@ -13,6 +13,7 @@ from . import dtypes as D
 from .autograd import engine as E
 
 xp = B.xp
+_BUMPS = E.BUMPS
 _ndarray = B.ndarray
 _state = E._state
 
@@ -849,9 +850,11 @@ class Tensor:
 
     # -- in-place ------------------------------------------------------------------
     def _bump(self) -> None:
+        """Count an in-place change of this tensor's values (every change goes through here)."""
         if self._vc is None:
             self._vc = [0]
         self._vc[0] += 1
+        _BUMPS[0] += 1
 
     def add_(self, other, *, alpha=1):
         if I.arith_inplace(self, xp.add, other, alpha) is None:

@@ -120,7 +120,7 @@ class Node:
 
     __slots__ = (
         "op", "parents", "params", "inputs", "out", "versions", "out_vc", "in_meta",
-        "out_ref", "hooks", "seq", "trace", "__weakref__",
+        "out_ref", "hooks", "seq", "bumps", "trace", "__weakref__",
     )
 
     def name(self) -> str:
@@ -172,6 +172,9 @@ _gc_disable = gc.disable
 _gc_enable = gc.enable
 # Node.seq values: atomic under the GIL, so threads never share one.
 next_seq = itertools.count().__next__
+# In-place changes of any tensor so far (Tensor._bump counts them). A node made when the
+# count was what it still is has nothing modified since: its version checks are skipped.
+BUMPS = [0]
 
 
 def creation_site() -> str:
@@ -214,6 +217,26 @@ def _store_grad(tensor, g, owned: set) -> None:
         else:
             tensor.grad = old + g
         owned.add(id(tensor.grad._data))
+
+
+def _store_grad_array(tensor, g, owned: set) -> None:
+    """``_store_grad`` for a raw gradient array (backward without create_graph): the same
+    rules, without wrapping ``g`` in a Tensor unless it becomes the ``.grad``."""
+    old = tensor.grad
+    if old is None:
+        root = g
+        while root.base is not None:
+            root = root.base
+        if id(root) in owned or not g.flags.writeable or g.dtype != tensor._data.dtype:
+            g = root = g.astype(tensor._data.dtype)  # a copy, in the tensor's dtype
+        owned.add(id(root))
+        tensor.grad = _Tensor._make(g, False, None)
+    elif not old._rg and old._data.shape == g.shape and old._data.flags.writeable:
+        B.xp.add(old._data, g, out=old._data, casting="unsafe")  # (as in _store_grad)
+        old._bump()
+        owned.add(id(old._data))
+    else:
+        _store_grad(tensor, _Tensor._make(g, False, None), owned)
 
 
 def _hand_out(g, owned: set):
@@ -310,6 +333,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     sum_to = _sum_to
     make_tensor = _Tensor._make
     raw = not create_graph
+    bumps = BUMPS
 
     # Keys: a Node, or a leaf Tensor that requires grad. A node is pushed on the heap
     # (and a leaf appended to ``leaves``) when its first gradient arrives.
@@ -357,11 +381,12 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             if node.hooks:
                 gt = _run_hooks(node.hooks, make_tensor(g, False, None) if raw else g)
                 g = gt._data if raw else gt
-            ref = node.out_ref
-            if ref is not None:
-                t = ref()
-                if t is not None and t.grad_fn is node:
-                    _store_grad(t, make_tensor(g, False, None) if raw else g, owned)
+            t = node.out_ref()
+            if t is not None and t.grad_fn is node:
+                if raw:
+                    _store_grad_array(t, g, owned)
+                else:
+                    _store_grad(t, g, owned)
             if capture_keys is not None:
                 if node in capture_keys:
                     r = _hand_out(make_tensor(g, False, None) if raw else g, owned)
@@ -372,16 +397,17 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             inputs = node.inputs
             if inputs is _FREED:
                 raise _freed_error(node)
-            versions = node.versions
-            if versions is not None:
-                for t, v in zip(inputs, versions):
-                    if v is not None:
-                        c = t._vc
-                        if c is not None and c[0] != v:
-                            raise _version_error(node, c, v)
-            c = node.out_vc
-            if c is not None and c[0]:
-                raise _version_error(node, c, 0)
+            if node.bumps != bumps[0]:  # some tensor changed in place since the node was made
+                versions = node.versions
+                if versions is not None:
+                    for t, v in zip(inputs, versions):
+                        if v is not None:
+                            c = t._vc
+                            if c is not None and c[0] != v:
+                                raise _version_error(node, c, v)
+                c = node.out_vc
+                if c is not None and c[0]:
+                    raise _version_error(node, c, 0)
             op = node.op
             parents = node.parents
             out = node.out
@@ -479,16 +505,20 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             gins = gi = prev = None
         for key in leaves:
             g = grads.pop(key)
-            gt = make_tensor(g, False, None) if raw else g
             if key._hooks:
-                gt = _run_hooks(key._hooks, gt)
+                g = _run_hooks(key._hooks, make_tensor(g, False, None) if raw else g)
+                if raw:
+                    g = g._data
             if capture_keys is not None:
                 if key in capture_keys:
-                    gt = _hand_out(gt, owned)
+                    gt = _hand_out(make_tensor(g, False, None) if raw else g, owned)
                     for i in capture_keys[key]:
                         results[i] = gt
             elif accumulate_leaves:
-                _store_grad(key, gt, owned)
+                if raw:
+                    _store_grad_array(key, g, owned)
+                else:
+                    _store_grad(key, g, owned)
     finally:
         B.fp_var_reset(tok)
         _state.enabled = prev_mode

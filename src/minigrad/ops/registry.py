@@ -21,6 +21,7 @@ _state = E._state
 _Node = E.Node
 _new_object = object.__new__
 _next_seq = E.next_seq
+_BUMPS = E.BUMPS
 _ref = weakref.ref
 _fp_set = B.fp_var_set
 _fp_reset = B.fp_var_reset
@@ -409,6 +410,7 @@ def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, ou
     node.in_meta = in_meta
     node.hooks = None
     node.seq = _next_seq()
+    node.bumps = _BUMPS[0]
     result = _make(out, True, node)
     if op.save_out:
         node.out = out
