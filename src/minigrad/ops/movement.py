@@ -95,8 +95,8 @@ def _pad_vjp(g, out, x, widths, value):
 
 # fmt: off
 #          maker      name            forward(xp, x, *params)                                VJP(g, out, x, *params)
-reshape_  = defunary("reshape",      lambda xp, x, shape, old: xp.reshape(x, shape),         lambda g, out, x, shape, old: reshape_(g, old, shape))  # noqa: E501
-permute_  = defunary("permute",      lambda xp, x, dims, inv: xp.transpose(x, dims),         lambda g, out, x, dims, inv: permute_(g, inv, dims))  # noqa: E501
+reshape_  = defunary("reshape",      lambda xp, x, shape, old: x.reshape(shape),            lambda g, out, x, shape, old: reshape_(g, old, shape))  # noqa: E501
+permute_  = defunary("permute",      lambda xp, x, dims, inv: x.transpose(dims),            lambda g, out, x, dims, inv: permute_(g, inv, dims))  # noqa: E501
 expand_   = defunary("broadcast_to", lambda xp, x, shape, old: B.broadcast_to(x, shape),     lambda g, out, x, shape, old: sum_to(g, old))  # noqa: E501
 sum_to_   = defunary("sum_to",       lambda xp, x, shape, old: _sum_to_fwd(xp, x, shape),     lambda g, out, x, shape, old: expand_(g, old, shape))  # noqa: E501
 getitem_  = defunary("getitem",      lambda xp, x, index, shape, advanced: x[index],
