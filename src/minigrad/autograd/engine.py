@@ -21,13 +21,48 @@ from typing import Callable
 
 from .. import backend as B
 
+# How many threads now have grad mode off / anomaly detection on. The op callers read these
+# plain lists first (a thread-local lookup costs ~3% of a small op): while no thread has grad
+# off, grad is on in every thread. A thread that ends with grad off leaves the count high,
+# which only sends the callers to the thread-local (correct) path.
+GRAD_OFF = [0]
+ANOMALY_ON = [0]
+_count_lock = threading.Lock()
+
+
+def _count(counter: list, delta: int) -> None:
+    with _count_lock:
+        counter[0] += delta
+
 
 class _GradState(threading.local):
     """Per-thread autograd switches, as in PyTorch."""
 
-    enabled = True
-    anomaly = False
+    _enabled = True
+    _anomaly = False
     raw = False  # inside a backward walk without create_graph: ops given arrays return arrays
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value) -> None:
+        value = bool(value)
+        if value != self._enabled:
+            _count(GRAD_OFF, -1 if value else 1)
+            self._enabled = value
+
+    @property
+    def anomaly(self) -> bool:
+        return self._anomaly
+
+    @anomaly.setter
+    def anomaly(self, value) -> None:
+        value = bool(value)
+        if value != self._anomaly:
+            _count(ANOMALY_ON, 1 if value else -1)
+            self._anomaly = value
 
 
 _state = _GradState()

@@ -18,6 +18,8 @@ from ..autograd import engine as E
 xp = B.xp
 _ndarray = B.ndarray
 _state = E._state
+_GRAD_OFF = E.GRAD_OFF
+_ANOMALY_ON = E.ANOMALY_ON
 _Node = E.Node
 _new_object = object.__new__
 _next_seq = E.next_seq
@@ -248,7 +250,7 @@ def _unary_caller(op: Op):
             _fp_reset(tok)
         if out.__class__ is not _ndarray:
             out = xp.asarray(out)
-        if x._rg and diff and _state.enabled:
+        if x._rg and diff and (not _GRAD_OFF[0] or _state.enabled):
             return _record1(op, x, params, out)
         return _make(out, False, None)
 
@@ -315,7 +317,7 @@ def _binary_caller(op: Op):
             _fp_reset(tok)
         if out.__class__ is not _ndarray:
             out = xp.asarray(out)
-        if rg and diff and _state.enabled:
+        if rg and diff and (not _GRAD_OFF[0] or _state.enabled):
             if num and not op.number_operands:  # this op's VJPs want Tensors for both operands
                 if ca in tensor_classes:
                     b = _make(bd, False, None)
@@ -365,7 +367,7 @@ def apply_variadic(op: Op, tensors, params: tuple):
         _fp_reset(tok)
     if out.__class__ is not _ndarray:
         out = xp.asarray(out)
-    if _state.enabled and op.differentiable:
+    if (not _GRAD_OFF[0] or _state.enabled) and op.differentiable:
         for t in tensors:
             if t._rg:
                 return record(op, tensors, params, out)
@@ -419,7 +421,7 @@ def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, ou
         node.out = None
         node.out_vc = None
     node.out_ref = _ref(result)
-    if _state.anomaly:
+    if _ANOMALY_ON[0] and _state.anomaly:
         node.trace = E.creation_site()
     return result
 
