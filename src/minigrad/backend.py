@@ -13,6 +13,7 @@ import numpy
 xp = numpy
 ndarray = numpy.ndarray
 generic = numpy.generic  # numpy scalar types (np.float32(1.0), ...)
+ufunc = numpy.ufunc
 dtype = numpy.dtype
 AxisError = numpy.exceptions.AxisError
 

@@ -14,6 +14,8 @@ from .. import backend as B
 from .registry import array_safe, constant, defbinary, defop, defunary, number_operands, result_dtype
 from .special import erf_array
 
+xp = B.xp
+
 
 def _zeros(g):
     if g.__class__ is B.ndarray:  # array-safe VJPs: a read-only broadcast zero, no memory
@@ -61,67 +63,67 @@ def _sigmoid_backward(xp, g, y):
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 # fmt: off
-#        maker       name          forward(xp, x, *params)                  VJP(g, out, x, *params)
-neg     = defunary("neg",        lambda xp, x: xp.negative(x),            lambda g, out, x: -g)
-exp     = defunary("exp",        lambda xp, x: xp.exp(x),                 lambda g, out, x: g * out, save="out", dtype_rule="float")  # noqa: E501
-log     = defunary("log",        lambda xp, x: xp.log(x),                 lambda g, out, x: g / x, save="inputs", dtype_rule="float")  # noqa: E501
-log1p   = defunary("log1p",      lambda xp, x: xp.log1p(x),               lambda g, out, x: g / (x + 1), save="inputs", dtype_rule="float")  # noqa: E501
-expm1   = defunary("expm1",      lambda xp, x: xp.expm1(x),               lambda g, out, x: g * (out + 1), save="out", dtype_rule="float")  # noqa: E501
-sqrt    = defunary("sqrt",       lambda xp, x: xp.sqrt(x),                lambda g, out, x: g / (out * 2), save="out", dtype_rule="float")  # noqa: E501
+#        maker       name          forward(xp, x, *params) or a ufunc      VJP(g, out, x, *params)
+neg     = defunary("neg",        xp.negative,                             lambda g, out, x: -g)
+exp     = defunary("exp",        xp.exp,                                  lambda g, out, x: g * out, save="out", dtype_rule="float")  # noqa: E501
+log     = defunary("log",        xp.log,                                  lambda g, out, x: g / x, save="inputs", dtype_rule="float")  # noqa: E501
+log1p   = defunary("log1p",      xp.log1p,                                lambda g, out, x: g / (x + 1), save="inputs", dtype_rule="float")  # noqa: E501
+expm1   = defunary("expm1",      xp.expm1,                                lambda g, out, x: g * (out + 1), save="out", dtype_rule="float")  # noqa: E501
+sqrt    = defunary("sqrt",       xp.sqrt,                                 lambda g, out, x: g / (out * 2), save="out", dtype_rule="float")  # noqa: E501
 rsqrt   = defunary("rsqrt",      lambda xp, x: 1 / xp.sqrt(x),            lambda g, out, x: g * out * out * out * -0.5, save="out", dtype_rule="float")  # noqa: E501
-sin     = defunary("sin",        lambda xp, x: xp.sin(x),                 lambda g, out, x: g * cos(x), save="inputs", dtype_rule="float")  # noqa: E501
-cos     = defunary("cos",        lambda xp, x: xp.cos(x),                 lambda g, out, x: -g * sin(x), save="inputs", dtype_rule="float")  # noqa: E501
-tan     = defunary("tan",        lambda xp, x: xp.tan(x),                 lambda g, out, x: g * (out * out + 1), save="out", dtype_rule="float")  # noqa: E501
-tanh    = defunary("tanh",       lambda xp, x: xp.tanh(x),                lambda g, out, x: tanh_backward(g, out), save="out", dtype_rule="float")  # noqa: E501
+sin     = defunary("sin",        xp.sin,                                  lambda g, out, x: g * cos(x), save="inputs", dtype_rule="float")  # noqa: E501
+cos     = defunary("cos",        xp.cos,                                  lambda g, out, x: -g * sin(x), save="inputs", dtype_rule="float")  # noqa: E501
+tan     = defunary("tan",        xp.tan,                                  lambda g, out, x: g * (out * out + 1), save="out", dtype_rule="float")  # noqa: E501
+tanh    = defunary("tanh",       xp.tanh,                                 lambda g, out, x: tanh_backward(g, out), save="out", dtype_rule="float")  # noqa: E501
 sigmoid = defunary("sigmoid",    _sigmoid,                                lambda g, out, x: sigmoid_backward(g, out), save="out", dtype_rule="float")  # noqa: E501
 erf     = defunary("erf",        lambda xp, x: erf_array(x),              lambda g, out, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI, save="inputs", dtype_rule="float")  # noqa: E501
 relu    = defunary("relu",       lambda xp, x: xp.maximum(x, B.scalar_array(0, x.dtype)), lambda g, out, x: relu_backward(g, out), save="out")  # noqa: E501
-abs     = defunary("abs",        lambda xp, x: xp.abs(x),                 lambda g, out, x: g * sign(x), save="inputs")  # noqa: A001
-sign    = defunary("sign",       lambda xp, x: xp.sign(x),                lambda g, out, x: _zeros(g))
-floor   = defunary("floor",      lambda xp, x: xp.floor(x),               lambda g, out, x: _zeros(g))
-ceil    = defunary("ceil",       lambda xp, x: xp.ceil(x),                lambda g, out, x: _zeros(g))
+abs     = defunary("abs",        xp.abs,                                  lambda g, out, x: g * sign(x), save="inputs")  # noqa: A001
+sign    = defunary("sign",       xp.sign,                                 lambda g, out, x: _zeros(g))
+floor   = defunary("floor",      xp.floor,                                lambda g, out, x: _zeros(g))
+ceil    = defunary("ceil",       xp.ceil,                                 lambda g, out, x: _zeros(g))
 round   = defunary("round",      lambda xp, x, decimals: xp.round(x, decimals), lambda g, out, x, decimals: _zeros(g))  # noqa: A001, E501
 clamp_  = defunary("clamp",      lambda xp, x, lo, hi: xp.clip(x, lo, hi),
                    lambda g, out, x, lo, hi: g * _within(x, lo, hi), save="inputs")
 # The engine casts each input's gradient back to that input's dtype, so a cast's VJP is g.
 cast    = defunary("to",         lambda xp, x, dtype: x.astype(dtype),   lambda g, out, x, dtype: g)
 # Not differentiable (bool or integer results).
-logical_not = defunary("logical_not", lambda xp, x: xp.logical_not(x), None)
-bitwise_not = defunary("bitwise_not", lambda xp, x: xp.invert(x), None)
-isnan   = defunary("isnan",      lambda xp, x: xp.isnan(x), None)
-isinf   = defunary("isinf",      lambda xp, x: xp.isinf(x), None)
-isfinite = defunary("isfinite",  lambda xp, x: xp.isfinite(x), None)
+logical_not = defunary("logical_not", xp.logical_not,                  None)
+bitwise_not = defunary("bitwise_not", xp.invert,                  None)
+isnan   = defunary("isnan",      xp.isnan,                  None)
+isinf   = defunary("isinf",      xp.isinf,                  None)
+isfinite = defunary("isfinite",  xp.isfinite,                  None)
 
-#        maker        name       forward(xp, a, b)                 VJP for a                 VJP for b
-add     = defbinary("add",       lambda xp, a, b: a + b,           lambda g, out, a, b: g,   lambda g, out, a, b: g)
-sub     = defbinary("sub",       lambda xp, a, b: a - b,           lambda g, out, a, b: g,   lambda g, out, a, b: -g)
-mul     = defbinary("mul",       lambda xp, a, b: a * b,           lambda g, out, a, b: g * b,
+#        maker        name       forward: a ufunc of (a, b)        VJP for a                 VJP for b
+add     = defbinary("add",       xp.add,                           lambda g, out, a, b: g,   lambda g, out, a, b: g)
+sub     = defbinary("sub",       xp.subtract,                      lambda g, out, a, b: g,   lambda g, out, a, b: -g)
+mul     = defbinary("mul",       xp.multiply,                      lambda g, out, a, b: g * b,
                                                                    lambda g, out, a, b: g * a, save="inputs")
-div     = defbinary("div",       lambda xp, a, b: xp.true_divide(a, b), lambda g, out, a, b: g / b,
+div     = defbinary("div",       xp.true_divide,                        lambda g, out, a, b: g / b,
                                                                    lambda g, out, a, b: -(g / b) * (a / b),
                     save="inputs", dtype_rule="promote_float")
-pow     = defbinary("pow",       lambda xp, a, b: xp.power(a, b),  lambda g, out, a, b: _pow_vjp_base(g, a, b),  # noqa: A001
+pow     = defbinary("pow",       xp.power,                         lambda g, out, a, b: _pow_vjp_base(g, a, b),  # noqa: A001
                                                                    lambda g, out, a, b: g * out * _log_or_zero(a, b),
                     save="both")
-maximum = defbinary("maximum",   lambda xp, a, b: xp.maximum(a, b), lambda g, out, a, b: g * _pick(a, b),
+maximum = defbinary("maximum",   xp.maximum,                        lambda g, out, a, b: g * _pick(a, b),
                                                                    lambda g, out, a, b: g * _pick(b, a), save="inputs")
-minimum = defbinary("minimum",   lambda xp, a, b: xp.minimum(a, b), lambda g, out, a, b: g * _pick(b, a),
+minimum = defbinary("minimum",   xp.minimum,                        lambda g, out, a, b: g * _pick(b, a),
                                                                    lambda g, out, a, b: g * _pick(a, b), save="inputs")
-remainder = defbinary("remainder", lambda xp, a, b: xp.remainder(a, b), lambda g, out, a, b: g,
+remainder = defbinary("remainder", xp.remainder,                        lambda g, out, a, b: g,
                                                                    lambda g, out, a, b: -g * floor_divide(a, b), save="inputs")
-floor_divide = defbinary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), None)
-eq      = defbinary("eq",        lambda xp, a, b: a == b, None)
-ne      = defbinary("ne",        lambda xp, a, b: a != b, None)
-lt      = defbinary("lt",        lambda xp, a, b: a < b, None)
-le      = defbinary("le",        lambda xp, a, b: a <= b, None)
-gt      = defbinary("gt",        lambda xp, a, b: a > b, None)
-ge      = defbinary("ge",        lambda xp, a, b: a >= b, None)
-logical_and = defbinary("logical_and", lambda xp, a, b: xp.logical_and(a, b), None)
-logical_or  = defbinary("logical_or",  lambda xp, a, b: xp.logical_or(a, b), None)
-logical_xor = defbinary("logical_xor", lambda xp, a, b: xp.logical_xor(a, b), None)
-bitwise_and = defbinary("bitwise_and", lambda xp, a, b: a & b, None)
-bitwise_or  = defbinary("bitwise_or",  lambda xp, a, b: a | b, None)
-bitwise_xor = defbinary("bitwise_xor", lambda xp, a, b: a ^ b, None)
+floor_divide = defbinary("floor_divide", xp.floor_divide,                        None)
+eq      = defbinary("eq",        xp.equal,                None)
+ne      = defbinary("ne",        xp.not_equal,            None)
+lt      = defbinary("lt",        xp.less,                None)
+le      = defbinary("le",        xp.less_equal,           None)
+gt      = defbinary("gt",        xp.greater,             None)
+ge      = defbinary("ge",        xp.greater_equal,        None)
+logical_and = defbinary("logical_and", xp.logical_and,                        None)
+logical_or  = defbinary("logical_or",  xp.logical_or,                        None)
+logical_xor = defbinary("logical_xor", xp.logical_xor,                        None)
+bitwise_and = defbinary("bitwise_and", xp.bitwise_and,         None)
+bitwise_or  = defbinary("bitwise_or",  xp.bitwise_or,          None)
+bitwise_xor = defbinary("bitwise_xor", xp.bitwise_xor,         None)
 
 # Fused backward rows: one op instead of three in the hot VJPs; still differentiable.
 #        maker        name                 forward(xp, g, y)                          VJP for g                       VJP for y

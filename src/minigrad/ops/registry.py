@@ -8,6 +8,8 @@ and some input requires grad, records a ``Node`` holding what the VJPs read.
 
 from __future__ import annotations
 
+import functools
+import sys
 import weakref
 from typing import Callable
 
@@ -58,6 +60,8 @@ def _camel(name: str) -> str:
 class Op:
     """A primitive op: forward on arrays, VJPs on Tensors, and what to save.
 
+    ``forward`` is ``forward(xp, *arrays, *params)``, or a numpy ufunc taking the arrays.
+
     ``save`` names what the VJPs read: ``"inputs"``, ``"out"``, ``"both"`` or
     ``None``; VJPs receive ``None`` in place of what is not saved.
     ``dtype_rule``: ``"same"`` keeps the input dtype, ``"float"`` casts integer
@@ -68,7 +72,7 @@ class Op:
     __slots__ = (
         "name", "forward", "vjps", "vjp_all", "save_inputs", "save_out", "saves",
         "differentiable", "backward_name", "dtype_rule", "arity", "fn", "raw", "number_operands",
-        "__weakref__",
+        "compute", "table", "__weakref__",
     )
 
     def __init__(self, name: str, forward: Callable, vjps=None, vjp_all=None, *,
@@ -77,6 +81,10 @@ class Op:
             raise ValueError(f"op {name!r} defined twice")
         self.name = name
         self.forward = forward
+        # What the callers run: a numpy ufunc row is called as it is (no Python frame per
+        # call), any other forward with the array module bound as its first argument.
+        self.compute = forward if isinstance(forward, B.ufunc) else functools.partial(forward, xp)
+        self.table = sys._getframe(2).f_globals.get("__name__", "")  # the module whose table defines it
         self.vjps = vjps
         self.vjp_all = vjp_all
         self.save_inputs = save in ("inputs", "both")
@@ -227,7 +235,7 @@ def _make_caller(op: Op):
 
 
 def _unary_caller(op: Op):
-    fwd = op.forward
+    fwd = op.compute
     to_float = op.dtype_rule == "float"
     diff = op.differentiable
 
@@ -236,7 +244,7 @@ def _unary_caller(op: Op):
             if _state.raw and (x.__class__ is _ndarray or isinstance(x, B.generic)):
                 # An array-safe VJP in a backward walk: arrays in, arrays out (FP state set there).
                 # (0-d arithmetic gives numpy scalars: they are arrays here, not Python numbers.)
-                out = fwd(xp, x if x.__class__ is _ndarray else xp.asarray(x), *params)
+                out = fwd(x if x.__class__ is _ndarray else xp.asarray(x), *params)
                 return out if out.__class__ is _ndarray else xp.asarray(out)
             x = constant(x)
         data = x._data
@@ -245,7 +253,7 @@ def _unary_caller(op: Op):
             data = x._data
         tok = _fp_set(_FP_IGNORE)
         try:
-            out = fwd(xp, data, *params)
+            out = fwd(data, *params)
         finally:
             _fp_reset(tok)
         if out.__class__ is not _ndarray:
@@ -258,7 +266,7 @@ def _unary_caller(op: Op):
 
 
 def _binary_caller(op: Op):
-    fwd = op.forward
+    fwd = op.compute
     rule = op.dtype_rule
     needs_float = rule == "promote_float"
     diff = op.differentiable
@@ -297,7 +305,7 @@ def _binary_caller(op: Op):
         else:
             if _state.raw and not isinstance(a, _Tensor) and not isinstance(b, _Tensor):
                 # An array-safe VJP in a backward walk: arrays in, arrays out (FP state set there).
-                out = fwd(xp, a, b, *params)
+                out = fwd(a, b, *params)
                 return out if out.__class__ is _ndarray else xp.asarray(out)
             a, b = _promote_pair(a, b, rule)
             ad = a._data
@@ -305,7 +313,7 @@ def _binary_caller(op: Op):
             rg = a._rg or b._rg
         tok = _fp_set(_FP_IGNORE)
         try:
-            out = fwd(xp, ad, bd, *params)
+            out = fwd(ad, bd, *params)
         except ValueError as e:
             if xp.shape(ad) != xp.shape(bd):
                 raise RuntimeError(
@@ -344,7 +352,7 @@ def apply_variadic(op: Op, tensors, params: tuple):
             if isinstance(t, _Tensor):
                 break
         else:  # an array-safe VJP in a backward walk: arrays in, arrays out
-            out = op.forward(xp, list(tensors), *params)
+            out = op.compute(list(tensors), *params)
             return out if out.__class__ is _ndarray else xp.asarray(out)
     rule = op.dtype_rule
     if rule == "promote" or rule == "promote_tail":
@@ -362,7 +370,7 @@ def apply_variadic(op: Op, tensors, params: tuple):
                 break
     tok = _fp_set(_FP_IGNORE)
     try:
-        out = op.forward(xp, [t._data for t in tensors], *params)
+        out = op.compute([t._data for t in tensors], *params)
     finally:
         _fp_reset(tok)
     if out.__class__ is not _ndarray:
