@@ -238,6 +238,7 @@ def _unary_caller(op: Op):
     fwd = op.compute
     to_float = op.dtype_rule == "float"
     diff = op.differentiable
+    save_inputs = op.save_inputs
 
     def call(x, *params):
         if x.__class__ is not _Tensor and not isinstance(x, _Tensor):
@@ -259,7 +260,12 @@ def _unary_caller(op: Op):
         if out.__class__ is not _ndarray:
             out = xp.asarray(out)
         if x._rg and diff and (not _GRAD_OFF[0] or _state.enabled):
-            return _record1(op, x, params, out)
+            # Record (as ``record`` does, unrolled for one input).
+            in_meta = None if data.shape == out.shape and data.dtype is out.dtype else ((data.shape, data.dtype),)
+            if save_inputs:
+                return _finish(op, (x.grad_fn or x,), params, (x,), _V0 if x._vc is None else (x._vc[0],), in_meta,
+                               out)
+            return _finish(op, (x.grad_fn or x,), params, None, None, in_meta, out)
         return _make(out, False, None)
 
     return call
@@ -272,6 +278,7 @@ def _binary_caller(op: Op):
     diff = op.differentiable
     name = op.name
     tensor_classes = _TENSOR_CLASSES
+    save = op.save_inputs
 
     def call(a, b, *params):
         ca = a.__class__
@@ -331,7 +338,36 @@ def _binary_caller(op: Op):
                     b = _make(bd, False, None)
                 else:
                     a = _make(ad, False, None)
-            return _record2(op, a, b, params, out)
+            # Record (as ``record`` does, unrolled for two inputs). Either may be a Python number's
+            # 0-d array (ops marked ``number_operands``): it has no parent and no version.
+            versions = None
+            # A number never changes the other operand's shape or dtype: its in_meta entry is None.
+            if a.__class__ is _ndarray:
+                parents = (None, b.grad_fn or b)
+                in_meta = ((a.shape, a.dtype), None)
+                if save:
+                    versions = (None, 0 if b._vc is None else b._vc[0])
+            elif b.__class__ is _ndarray:
+                parents = (a.grad_fn or a, None)
+                in_meta = (None, (b.shape, b.dtype))
+                if save:
+                    versions = (0 if a._vc is None else a._vc[0], None)
+            else:
+                parents = ((a.grad_fn or a) if a._rg else None, (b.grad_fn or b) if b._rg else None)
+                ad = a._data
+                bd = b._data
+                shape = out.shape
+                dt = out.dtype
+                if ad.shape == shape and bd.shape == shape and ad.dtype is dt and bd.dtype is dt:
+                    in_meta = None
+                else:
+                    in_meta = ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
+                if save:
+                    if a._vc is None and b._vc is None:
+                        versions = _V00  # no counters yet: both at version 0 (a shared tuple, nothing allocated)
+                    else:
+                        versions = (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0])
+            return _finish(op, parents, params, (a, b) if save else None, versions, in_meta, out)
         return _make(out, False, None)
 
     return call
@@ -385,7 +421,7 @@ def apply_variadic(op: Op, tensors, params: tuple):
 def record(op: Op, tensors: tuple, params: tuple, out) -> object:
     """Make the output Tensor of a recorded op call, with its Node.
 
-    (``_record1``/``_record2`` below are the same for one and two inputs, unrolled.)
+    (The unary and binary callers do the same for one and two inputs, unrolled.)
     """
     parents = tuple([(t.grad_fn or t) if t._rg else None for t in tensors])
     shape = out.shape
@@ -432,46 +468,3 @@ def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, ou
     if _ANOMALY_ON[0] and _state.anomaly:
         node.trace = E.creation_site()
     return result
-
-
-def _record1(op: Op, x, params: tuple, out):
-    """``record`` for one input (same result, fewer steps)."""
-    d = x._data
-    in_meta = None if d.shape == out.shape and d.dtype is out.dtype else ((d.shape, d.dtype),)
-    if op.save_inputs:
-        return _finish(op, (x.grad_fn or x,), params, (x,), _V0 if x._vc is None else (x._vc[0],), in_meta, out)
-    return _finish(op, (x.grad_fn or x,), params, None, None, in_meta, out)
-
-
-def _record2(op: Op, a, b, params: tuple, out):
-    """``record`` for two inputs (same result, fewer steps). Either may be a Python number's
-    0-d array (ops marked ``number_operands``): it has no parent and no version."""
-    save = op.save_inputs
-    versions = None
-    # A number never changes the other operand's shape or dtype: its in_meta entry is None.
-    if a.__class__ is _ndarray:
-        parents = (None, b.grad_fn or b)
-        in_meta = ((a.shape, a.dtype), None)
-        if save:
-            versions = (None, 0 if b._vc is None else b._vc[0])
-    elif b.__class__ is _ndarray:
-        parents = (a.grad_fn or a, None)
-        in_meta = (None, (b.shape, b.dtype))
-        if save:
-            versions = (0 if a._vc is None else a._vc[0], None)
-    else:
-        parents = ((a.grad_fn or a) if a._rg else None, (b.grad_fn or b) if b._rg else None)
-        ad = a._data
-        bd = b._data
-        shape = out.shape
-        dt = out.dtype
-        if ad.shape == shape and bd.shape == shape and ad.dtype is dt and bd.dtype is dt:
-            in_meta = None
-        else:
-            in_meta = ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
-        if save:
-            if a._vc is None and b._vc is None:
-                versions = _V00  # no counters yet: both at version 0 (a shared tuple, nothing allocated)
-            else:
-                versions = (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0])
-    return _finish(op, parents, params, (a, b) if save else None, versions, in_meta, out)
