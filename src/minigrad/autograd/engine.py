@@ -300,6 +300,7 @@ def _check_finite(node, grads) -> None:
 
 _sum_to = None
 _sum_to_array = None
+_identity_vjp = None
 _Tensor = None
 _ndarray = B.ndarray
 _NONES = [(None,) * n for n in range(64)]
@@ -307,9 +308,12 @@ _FREED = ()  # node.inputs after backward freed what the node saved (falsy, like
 
 
 def _late_imports() -> None:
-    global _sum_to, _sum_to_array, _Tensor
+    global _sum_to, _sum_to_array, _Tensor, _identity_vjp
     from ..ops.movement import _sum_to_fwd, sum_to
+    from ..ops.registry import identity_vjp
     from ..tensor import Tensor
+
+    _identity_vjp = identity_vjp
 
     _sum_to = sum_to
     _sum_to_array = _sum_to_fwd
@@ -369,6 +373,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     make_tensor = _Tensor._make
     raw = not create_graph
     bumps = BUMPS
+    identity = _identity_vjp
 
     # Keys: a Node, or a leaf Tensor that requires grad. A node is pushed on the heap
     # (and a leaf appended to ``leaves``) when its first gradient arrives.
@@ -468,10 +473,12 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     args = args + node.params
                 if needed is None and len(parents) <= 2:  # the common cases, unrolled
                     if len(parents) == 1:
-                        gins = [vjps[0](g, out, *args)]
+                        v = vjps[0]
+                        gins = [g if v is identity else v(g, out, *args)]
                     else:
-                        gins = [None if parents[0] is None else vjps[0](g, out, *args),
-                                None if parents[1] is None else vjps[1](g, out, *args)]
+                        v, w = vjps
+                        gins = [None if parents[0] is None else g if v is identity else v(g, out, *args),
+                                None if parents[1] is None else g if w is identity else w(g, out, *args)]
                 else:
                     gins = [None if p is None or (needed is not None and p not in needed)
                             else vjps[i](g, out, *args) for i, p in enumerate(parents)]

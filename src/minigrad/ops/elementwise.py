@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from .registry import array_safe, constant, defbinary, defop, defunary, number_operands, result_dtype
+from .registry import array_safe, constant, defbinary, defop, defunary, identity_vjp, number_operands, result_dtype
 from .special import erf_array
 
 xp = B.xp
@@ -86,7 +86,7 @@ round   = defunary("round",      lambda xp, x, decimals: xp.round(x, decimals), 
 clamp_  = defunary("clamp",      lambda xp, x, lo, hi: xp.clip(x, lo, hi),
                    lambda g, out, x, lo, hi: g * _within(x, lo, hi), save="inputs")
 # The engine casts each input's gradient back to that input's dtype, so a cast's VJP is g.
-cast    = defunary("to",         lambda xp, x, dtype: x.astype(dtype),   lambda g, out, x, dtype: g)
+cast    = defunary("to",         lambda xp, x, dtype: x.astype(dtype),   identity_vjp)
 # Not differentiable (bool or integer results).
 logical_not = defunary("logical_not", xp.logical_not,                  None)
 bitwise_not = defunary("bitwise_not", xp.invert,                  None)
@@ -95,35 +95,35 @@ isinf   = defunary("isinf",      xp.isinf,                  None)
 isfinite = defunary("isfinite",  xp.isfinite,                  None)
 
 #        maker        name       forward: a ufunc of (a, b)        VJP for a                 VJP for b
-add     = defbinary("add",       xp.add,                           lambda g, out, a, b: g,   lambda g, out, a, b: g)
-sub     = defbinary("sub",       xp.subtract,                      lambda g, out, a, b: g,   lambda g, out, a, b: -g)
+add     = defbinary("add",       xp.add,                           identity_vjp,             identity_vjp)
+sub     = defbinary("sub",       xp.subtract,                      identity_vjp,             lambda g, out, a, b: -g)
 mul     = defbinary("mul",       xp.multiply,                      lambda g, out, a, b: g * b,
                                                                    lambda g, out, a, b: g * a, save="inputs")
-div     = defbinary("div",       xp.true_divide,                        lambda g, out, a, b: g / b,
+div     = defbinary("div",       xp.true_divide,                   lambda g, out, a, b: g / b,
                                                                    lambda g, out, a, b: -(g / b) * (a / b),
                     save="inputs", dtype_rule="promote_float")
 pow     = defbinary("pow",       xp.power,                         lambda g, out, a, b: _pow_vjp_base(g, a, b),  # noqa: A001
                                                                    lambda g, out, a, b: g * out * _log_or_zero(a, b),
                     save="both")
-maximum = defbinary("maximum",   xp.maximum,                        lambda g, out, a, b: g * _pick(a, b),
+maximum = defbinary("maximum",   xp.maximum,                       lambda g, out, a, b: g * _pick(a, b),
                                                                    lambda g, out, a, b: g * _pick(b, a), save="inputs")
-minimum = defbinary("minimum",   xp.minimum,                        lambda g, out, a, b: g * _pick(b, a),
+minimum = defbinary("minimum",   xp.minimum,                       lambda g, out, a, b: g * _pick(b, a),
                                                                    lambda g, out, a, b: g * _pick(a, b), save="inputs")
-remainder = defbinary("remainder", xp.remainder,                        lambda g, out, a, b: g,
+remainder = defbinary("remainder", xp.remainder,                 identity_vjp,
                                                                    lambda g, out, a, b: -g * floor_divide(a, b), save="inputs")
-floor_divide = defbinary("floor_divide", xp.floor_divide,                        None)
-eq      = defbinary("eq",        xp.equal,                None)
-ne      = defbinary("ne",        xp.not_equal,            None)
-lt      = defbinary("lt",        xp.less,                None)
-le      = defbinary("le",        xp.less_equal,           None)
-gt      = defbinary("gt",        xp.greater,             None)
-ge      = defbinary("ge",        xp.greater_equal,        None)
-logical_and = defbinary("logical_and", xp.logical_and,                        None)
-logical_or  = defbinary("logical_or",  xp.logical_or,                        None)
-logical_xor = defbinary("logical_xor", xp.logical_xor,                        None)
-bitwise_and = defbinary("bitwise_and", xp.bitwise_and,         None)
-bitwise_or  = defbinary("bitwise_or",  xp.bitwise_or,          None)
-bitwise_xor = defbinary("bitwise_xor", xp.bitwise_xor,         None)
+floor_divide = defbinary("floor_divide", xp.floor_divide,                  None)
+eq      = defbinary("eq",        xp.equal,                         None)
+ne      = defbinary("ne",        xp.not_equal,                     None)
+lt      = defbinary("lt",        xp.less,                          None)
+le      = defbinary("le",        xp.less_equal,                    None)
+gt      = defbinary("gt",        xp.greater,                       None)
+ge      = defbinary("ge",        xp.greater_equal,                 None)
+logical_and = defbinary("logical_and", xp.logical_and,                   None)
+logical_or  = defbinary("logical_or",  xp.logical_or,                    None)
+logical_xor = defbinary("logical_xor", xp.logical_xor,                   None)
+bitwise_and = defbinary("bitwise_and", xp.bitwise_and,                   None)
+bitwise_or  = defbinary("bitwise_or",  xp.bitwise_or,                    None)
+bitwise_xor = defbinary("bitwise_xor", xp.bitwise_xor,                   None)
 
 # Fused backward rows: one op instead of three in the hot VJPs; still differentiable.
 #        maker        name                 forward(xp, g, y)                          VJP for g                       VJP for y

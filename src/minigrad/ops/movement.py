@@ -12,7 +12,7 @@ import weakref
 from .. import backend as B
 from ..autograd.engine import _state as _grad_state
 from .reduce import normalize_dims
-from .registry import array_safe, constant, defop, defunary
+from .registry import array_safe, constant, defop, defunary, identity_vjp
 
 xp = B.xp
 
@@ -106,7 +106,7 @@ getitem_backward = defunary("getitem_backward", _getitem_backward_fwd,
 flip_     = defunary("flip",         lambda xp, x, dims: xp.flip(x, dims),                   lambda g, out, x, dims: flip_(g, dims))  # noqa: E501
 roll_     = defunary("roll",         lambda xp, x, shifts, dims: xp.roll(x, shifts, dims),   lambda g, out, x, shifts, dims: roll_(g, tuple(-s for s in shifts), dims))  # noqa: E501
 pad_      = defunary("pad",          _pad_fwd,                                               _pad_vjp)
-clone_    = defunary("clone",        lambda xp, x: x.copy(),                                 lambda g, out, x: g)
+clone_    = defunary("clone",        lambda xp, x: x.copy(),                                 identity_vjp)
 #          maker      name            forward(xp, arrays, *params)                         VJPs
 cat_      = defop("cat",             lambda xp, arrs, dim, sizes: xp.concatenate(arrs, axis=dim), _cat_vjp, dtype_rule="promote")  # noqa: E501
 gather_   = defop("gather",          lambda xp, arrs, dim: xp.take_along_axis(arrs[0], arrs[1], axis=dim), arity=2,

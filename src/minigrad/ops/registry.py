@@ -117,6 +117,12 @@ def array_safe(*ops) -> None:
         f.op.raw = True
 
 
+def identity_vjp(g, out, *inputs_and_params):
+    """The VJP that hands ``g`` on unchanged (add, sub's first input, casts, clone); the
+    backward walk recognises it and skips the call."""
+    return g
+
+
 def number_operands(*ops) -> None:
     """Mark binary ops whose VJPs accept a Python number as either operand.
 
