@@ -289,6 +289,10 @@ def _binary_caller(op: Op):
     def call(a, b, *params):
         ca = a.__class__
         cb = b.__class__
+        if ca is _ndarray and cb is _ndarray and _state.raw:
+            # An array-safe VJP in a backward walk (the usual case there): arrays in, arrays out.
+            out = fwd(a, b, *params)
+            return out if out.__class__ is _ndarray else xp.asarray(out)
         num = False
         if ca in tensor_classes:
             ad = a._data
