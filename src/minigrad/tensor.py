@@ -978,13 +978,31 @@ from .ops import reduce as R  # noqa: E402
 
 # The hottest operators and methods are the op callers themselves, bound as methods: one
 # Python call less per op. (x + 2 and 2 + x add the same numbers, so __radd__ is add; so for mul.)
-for _name, _fn in {
-    "__add__": E_.add, "__radd__": E_.add, "__sub__": E_.sub, "__mul__": E_.mul, "__rmul__": E_.mul,
-    "__truediv__": E_.div, "__pow__": E_.pow, "__neg__": E_.neg, "__abs__": E_.abs, "__matmul__": L.matmul,
-    "neg": E_.neg, "negative": E_.neg, "exp": E_.exp, "log": E_.log, "log1p": E_.log1p, "expm1": E_.expm1,
-    "sqrt": E_.sqrt, "rsqrt": E_.rsqrt, "abs": E_.abs, "absolute": E_.abs, "sign": E_.sign, "sin": E_.sin,
-    "cos": E_.cos, "tan": E_.tan, "tanh": E_.tanh, "sigmoid": E_.sigmoid, "relu": E_.relu, "erf": E_.erf,
-    "floor": E_.floor, "ceil": E_.ceil,
-}.items():
-    setattr(Tensor, _name, _fn)
-del _name, _fn
+Tensor.__add__ = E_.add
+Tensor.__radd__ = E_.add
+Tensor.__sub__ = E_.sub
+Tensor.__mul__ = E_.mul
+Tensor.__rmul__ = E_.mul
+Tensor.__truediv__ = E_.div
+Tensor.__pow__ = E_.pow
+Tensor.__neg__ = E_.neg
+Tensor.__abs__ = E_.abs
+Tensor.__matmul__ = L.matmul
+Tensor.neg = Tensor.negative = E_.neg
+Tensor.abs = Tensor.absolute = E_.abs
+Tensor.exp = E_.exp
+Tensor.log = E_.log
+Tensor.log1p = E_.log1p
+Tensor.expm1 = E_.expm1
+Tensor.sqrt = E_.sqrt
+Tensor.rsqrt = E_.rsqrt
+Tensor.sign = E_.sign
+Tensor.sin = E_.sin
+Tensor.cos = E_.cos
+Tensor.tan = E_.tan
+Tensor.tanh = E_.tanh
+Tensor.sigmoid = E_.sigmoid
+Tensor.relu = E_.relu
+Tensor.erf = E_.erf
+Tensor.floor = E_.floor
+Tensor.ceil = E_.ceil

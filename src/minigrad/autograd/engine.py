@@ -6,7 +6,8 @@ for itself there), never at the tensor it made, except through a weak reference
 used to fill that tensor's ``.grad``. So a graph is freed by reference counting
 alone, and a tensor nothing else holds is released as backward passes it.
 
-The walk is Kahn's algorithm over consumer counts: no recursion anywhere.
+The walk visits nodes newest first (each node's creation number orders a heap; every consumer
+of a node was made after it, so this is a topological order): no recursion anywhere.
 """
 
 from __future__ import annotations
@@ -505,7 +506,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     if meta is not None and meta[i] is not None:
                         shape, dt = meta[i]
                         if gi.shape != shape:
-                            gi = _sum_to_array(B.xp, gi, shape)
+                            gi = _sum_to_array(gi, shape)
                         if gi.dtype is not dt:
                             gi = gi.astype(dt)
                     if anomaly:

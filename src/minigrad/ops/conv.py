@@ -161,7 +161,7 @@ def _col2im(cols, h, w, geo):
     return out
 
 
-def _conv2d_fwd(xp, arrs, geo, saved):
+def _conv2d_fwd(arrs, geo, saved):
     x, w = arrs[0], arrs[1]
     bias = arrs[2] if len(arrs) == 3 else None
     groups = geo[3]
@@ -185,7 +185,7 @@ def _conv2d_fwd(xp, arrs, geo, saved):
     return out.reshape(n, o, ho, wo)
 
 
-def _conv_transpose2d_fwd(xp, arrs, geo, in_hw):
+def _conv_transpose2d_fwd(arrs, geo, in_hw):
     g, w = arrs
     (sh, sw), ((pt, pb), (pl, pr)), (dh, dw), groups = geo
     o, cg, kh, kw = w.shape
@@ -232,7 +232,7 @@ def _conv_transpose2d_fwd(xp, arrs, geo, in_hw):
     return out
 
 
-def _conv2d_weight_fwd(xp, arrs, geo, wshape, saved):
+def _conv2d_weight_fwd(arrs, geo, wshape, saved):
     x, g = arrs
     groups = geo[3]
     o, cg, kh, kw = wshape
@@ -369,7 +369,7 @@ def _max_pool_chunk(x, geo):
     return out, a1, a2
 
 
-def _max_pool_fwd(xp, x, geo, saved):
+def _max_pool_fwd(x, geo, saved):
     # Windows never mix leading-dim slices, so the batch (or channels) splits across threads.
     parts = _split_batch(lambda lo, hi: _max_pool_chunk(x[lo:hi], geo), x.shape[0], x.size)
     if len(parts) == 1:
@@ -380,7 +380,7 @@ def _max_pool_fwd(xp, x, geo, saved):
     return out
 
 
-def _max_pool_backward_fwd(xp, g, geo, saved):
+def _max_pool_backward_fwd(g, geo, saved):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo[:4]
     a1, a2 = saved.value
     eh, ew = _pool_extent(geo)
@@ -399,7 +399,7 @@ def _max_pool_backward_fwd(xp, g, geo, saved):
     return out
 
 
-def _max_pool_gather_fwd(xp, gg, geo, saved):
+def _max_pool_gather_fwd(gg, geo, saved):
     (kh, kw), (sh, sw), _, (dh, dw), (ho, wo) = geo[:5]
     a1, a2 = saved.value
     gpad = _pool_pad(gg, geo, 0)
@@ -439,13 +439,13 @@ def _window_spread(g, geo):
     return g
 
 
-def _avg_pool_fwd(xp, x, geo):
+def _avg_pool_fwd(x, geo):
     out = _window_sum(_pool_pad(x, geo, 0), geo)
     out *= geo[6]
     return out
 
 
-def _avg_pool_backward_fwd(xp, g, geo):
+def _avg_pool_backward_fwd(g, geo):
     return _pool_unpad(_window_spread(g * geo[6], geo), geo)
 
 
@@ -464,7 +464,7 @@ def _conv2d_vjp(g, out, inputs, params, mask):
 
 
 # fmt: off
-#          maker   name                 forward(xp, arrays, *params)  VJPs (written with the ops of this table)
+#          maker   name                 forward(arrays, *params)  VJPs (written with the ops of this table)
 conv2d_ = defop("conv2d",               _conv2d_fwd,                  _conv2d_vjp, save="inputs")
 conv_transpose2d_ = defop("conv_transpose2d", _conv_transpose2d_fwd, arity=2, save="inputs", vjps=(
     lambda gg, out, g, w, geo, in_hw: conv2d_((gg, w), geo, _Saved()),
@@ -472,7 +472,7 @@ conv_transpose2d_ = defop("conv_transpose2d", _conv_transpose2d_fwd, arity=2, sa
 conv2d_weight_ = defop("conv2d_weight", _conv2d_weight_fwd, arity=2, save="inputs", vjps=(
     lambda ggw, out, x, g, geo, wshape, saved: conv_transpose2d_(g, ggw, geo, x.shape[2:]),
     lambda ggw, out, x, g, geo, wshape, saved: conv2d_((x, ggw), geo, _Saved())))
-#          maker   name                 forward(xp, x, *params)       VJP(g, out, x, *params)
+#          maker   name                 forward(x, *params)       VJP(g, out, x, *params)
 max_pool2d_ = defunary("max_pool2d",    _max_pool_fwd,
                        lambda g, out, x, geo, saved: max_pool2d_backward_(g, geo, saved))
 max_pool2d_backward_ = defunary("max_pool2d_backward", _max_pool_backward_fwd,

@@ -24,7 +24,7 @@ def _zeros(g):
     return constant(0, g._data.dtype).expand(g.shape)
 
 
-def _sigmoid(xp, x):
+def _sigmoid(x):
     # exp(-x) may overflow to inf for very negative x, giving the right limit 0;
     # forwards run with numpy's FP warnings off. One buffer, reused in place.
     t = xp.negative(x, out=xp.empty_like(x))  # (out= keeps a 0-d result an array)
@@ -33,14 +33,14 @@ def _sigmoid(xp, x):
     return xp.reciprocal(t, out=t)
 
 
-def _tanh_backward(xp, g, y):
+def _tanh_backward(g, y):
     t = xp.multiply(y, y, out=xp.empty_like(y))  # (out= keeps a 0-d result an array)
     xp.subtract(B.scalar_array(1, t.dtype), t, out=t)
     t *= g
     return t
 
 
-def _relu_backward(xp, g, y):
+def _relu_backward(g, y):
     # On big arrays g * (y > 0) runs ~2x faster than where() (which branches per element on a
     # random mask), with where() only when g is not finite, so inf * 0 does not put NaN where
     # y <= 0; on small ones where() alone is faster than the product and its check.
@@ -53,7 +53,7 @@ def _relu_backward(xp, g, y):
     return t
 
 
-def _sigmoid_backward(xp, g, y):
+def _sigmoid_backward(g, y):
     t = xp.subtract(B.scalar_array(1, y.dtype), y, out=xp.empty_like(y))  # (out= keeps a 0-d result an array)
     t *= y
     t *= g
@@ -63,30 +63,30 @@ def _sigmoid_backward(xp, g, y):
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 # fmt: off
-#        maker       name          forward(xp, x, *params) or a ufunc      VJP(g, out, x, *params)
+#        maker       name          forward(x, *params) or a ufunc      VJP(g, out, x, *params)
 neg     = defunary("neg",        xp.negative,                             lambda g, out, x: -g)
 exp     = defunary("exp",        xp.exp,                                  lambda g, out, x: g * out, save="out", dtype_rule="float")  # noqa: E501
 log     = defunary("log",        xp.log,                                  lambda g, out, x: g / x, save="inputs", dtype_rule="float")  # noqa: E501
 log1p   = defunary("log1p",      xp.log1p,                                lambda g, out, x: g / (x + 1), save="inputs", dtype_rule="float")  # noqa: E501
 expm1   = defunary("expm1",      xp.expm1,                                lambda g, out, x: g * (out + 1), save="out", dtype_rule="float")  # noqa: E501
 sqrt    = defunary("sqrt",       xp.sqrt,                                 lambda g, out, x: g / (out * 2), save="out", dtype_rule="float")  # noqa: E501
-rsqrt   = defunary("rsqrt",      lambda xp, x: 1 / xp.sqrt(x),            lambda g, out, x: g * out * out * out * -0.5, save="out", dtype_rule="float")  # noqa: E501
+rsqrt   = defunary("rsqrt",      lambda x: 1 / xp.sqrt(x),            lambda g, out, x: g * out * out * out * -0.5, save="out", dtype_rule="float")  # noqa: E501
 sin     = defunary("sin",        xp.sin,                                  lambda g, out, x: g * cos(x), save="inputs", dtype_rule="float")  # noqa: E501
 cos     = defunary("cos",        xp.cos,                                  lambda g, out, x: -g * sin(x), save="inputs", dtype_rule="float")  # noqa: E501
 tan     = defunary("tan",        xp.tan,                                  lambda g, out, x: g * (out * out + 1), save="out", dtype_rule="float")  # noqa: E501
 tanh    = defunary("tanh",       xp.tanh,                                 lambda g, out, x: tanh_backward(g, out), save="out", dtype_rule="float")  # noqa: E501
 sigmoid = defunary("sigmoid",    _sigmoid,                                lambda g, out, x: sigmoid_backward(g, out), save="out", dtype_rule="float")  # noqa: E501
-erf     = defunary("erf",        lambda xp, x: erf_array(x),              lambda g, out, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI, save="inputs", dtype_rule="float")  # noqa: E501
-relu    = defunary("relu",       lambda xp, x: xp.maximum(x, B.scalar_array(0, x.dtype)), lambda g, out, x: relu_backward(g, out), save="out")  # noqa: E501
+erf     = defunary("erf",        lambda x: erf_array(x),              lambda g, out, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI, save="inputs", dtype_rule="float")  # noqa: E501
+relu    = defunary("relu",       lambda x: xp.maximum(x, B.scalar_array(0, x.dtype)), lambda g, out, x: relu_backward(g, out), save="out")  # noqa: E501
 abs     = defunary("abs",        xp.abs,                                  lambda g, out, x: g * sign(x), save="inputs")  # noqa: A001
 sign    = defunary("sign",       xp.sign,                                 lambda g, out, x: _zeros(g))
 floor   = defunary("floor",      xp.floor,                                lambda g, out, x: _zeros(g))
 ceil    = defunary("ceil",       xp.ceil,                                 lambda g, out, x: _zeros(g))
-round   = defunary("round",      lambda xp, x, decimals: xp.round(x, decimals), lambda g, out, x, decimals: _zeros(g))  # noqa: A001, E501
-clamp_  = defunary("clamp",      lambda xp, x, lo, hi: xp.clip(x, lo, hi),
+round   = defunary("round",      lambda x, decimals: xp.round(x, decimals), lambda g, out, x, decimals: _zeros(g))  # noqa: A001, E501
+clamp_  = defunary("clamp",      lambda x, lo, hi: xp.clip(x, lo, hi),
                    lambda g, out, x, lo, hi: g * _within(x, lo, hi), save="inputs")
 # The engine casts each input's gradient back to that input's dtype, so a cast's VJP is g.
-cast    = defunary("to",         lambda xp, x, dtype: x.astype(dtype),   identity_vjp)
+cast    = defunary("to",         lambda x, dtype: x.astype(dtype),   identity_vjp)
 # Not differentiable (bool or integer results).
 logical_not = defunary("logical_not", xp.logical_not,                  None)
 bitwise_not = defunary("bitwise_not", xp.invert,                  None)
@@ -126,7 +126,7 @@ bitwise_or  = defbinary("bitwise_or",  xp.bitwise_or,                    None)
 bitwise_xor = defbinary("bitwise_xor", xp.bitwise_xor,                   None)
 
 # Fused backward rows: one op instead of three in the hot VJPs; still differentiable.
-#        maker        name                 forward(xp, g, y)                          VJP for g                       VJP for y
+#        maker        name                 forward(g, y)                          VJP for g                       VJP for y
 tanh_backward = defbinary("tanh_backward", _tanh_backward,                         lambda gg, out, g, y: tanh_backward(gg, y),
                                                                                     lambda gg, out, g, y: gg * g * y * -2, save="inputs")
 sigmoid_backward = defbinary("sigmoid_backward", _sigmoid_backward,                lambda gg, out, g, y: sigmoid_backward(gg, y),
@@ -134,8 +134,8 @@ sigmoid_backward = defbinary("sigmoid_backward", _sigmoid_backward,             
 relu_backward = defbinary("relu_backward", _relu_backward,
                           lambda gg, out, g, y: relu_backward(gg, y), lambda gg, out, g, y: _zeros(gg), save="inputs")
 
-#        maker    name      forward(xp, [cond, a, b])                   VJPs(g, out, cond, a, b)
-where_  = defop("where",    lambda xp, arrs: xp.where(*arrs), arity=3, dtype_rule="promote_tail",
+#        maker    name      forward([cond, a, b])                   VJPs(g, out, cond, a, b)
+where_  = defop("where",    lambda arrs: xp.where(*arrs), arity=3, dtype_rule="promote_tail",
                 vjps=(None,
                       lambda g, out, c, a, b: where_(c, g, 0.0),
                       lambda g, out, c, a, b: where_(c, 0.0, g)), save="inputs")

@@ -56,7 +56,7 @@ def _einsum_vjp(g, out, inputs, params, mask):
     return grads
 
 
-def _linear_fwd(xp, arrs):
+def _linear_fwd(arrs):
     x, w = arrs[0], arrs[1]
     out = xp.matmul(x, w.T)
     if len(arrs) == 3:
@@ -80,9 +80,9 @@ def _linear_vjp(g, out, inputs, params, mask):
 
 # fmt: off
 #          maker       name       forward                                        VJPs
-matmul_  = defbinary("matmul",   lambda xp, a, b: xp.matmul(a, b),              lambda g, out, a, b: g @ b.mT,
+matmul_  = defbinary("matmul",   lambda a, b: xp.matmul(a, b),              lambda g, out, a, b: g @ b.mT,
                                                                                 lambda g, out, a, b: a.mT @ g, save="inputs")
-einsum_  = defop("einsum",       lambda xp, arrs, eq, parsed: xp.einsum(eq, *arrs, optimize=len(arrs) > 2),
+einsum_  = defop("einsum",       lambda arrs, eq, parsed: xp.einsum(eq, *arrs, optimize=len(arrs) > 2),
                  _einsum_vjp, save="inputs", dtype_rule="promote")
 # Fused x @ w.T + b (as PyTorch's addmm): one node instead of three, and w's gradient
 # comes out contiguous in w's layout (a transposed view would slow every optimizer step).

@@ -17,7 +17,7 @@ from .registry import array_safe, constant, defop, defunary, identity_vjp
 xp = B.xp
 
 
-def _sum_to_fwd(xp, x, shape):
+def _sum_to_fwd(x, shape):
     lead = x.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
@@ -34,21 +34,21 @@ def _full_index(index, dim):
     return tuple(grids)
 
 
-def _scatter_add_fwd(xp, arrs, dim):
+def _scatter_add_fwd(arrs, dim):
     x, index, src = arrs
     out = x.copy()
     xp.add.at(out, _full_index(index, dim), src)
     return out
 
 
-def _scatter_fwd(xp, arrs, dim):
+def _scatter_fwd(arrs, dim):
     x, index, src = arrs
     out = x.copy()
     out[_full_index(index, dim)] = src
     return out
 
 
-def _getitem_backward_fwd(xp, g, index, shape, advanced):
+def _getitem_backward_fwd(g, index, shape, advanced):
     out = xp.zeros(shape, dtype=g.dtype)
     if advanced:
         xp.add.at(out, index, g)
@@ -57,7 +57,7 @@ def _getitem_backward_fwd(xp, g, index, shape, advanced):
     return out
 
 
-def _index_put_fwd(xp, arrs, index):
+def _index_put_fwd(arrs, index):
     x, v = arrs
     out = x.copy()
     out[index] = v
@@ -84,7 +84,7 @@ def _cat_vjp(g, out, inputs, params, mask):
     return grads
 
 
-def _pad_fwd(xp, x, widths, value):
+def _pad_fwd(x, widths, value):
     return xp.pad(x, widths, mode="constant", constant_values=value)
 
 
@@ -94,22 +94,22 @@ def _pad_vjp(g, out, x, widths, value):
 
 
 # fmt: off
-#          maker      name            forward(xp, x, *params)                                VJP(g, out, x, *params)
-reshape_  = defunary("reshape",      lambda xp, x, shape, old: x.reshape(shape),            lambda g, out, x, shape, old: reshape_(g, old, shape))  # noqa: E501
-permute_  = defunary("permute",      lambda xp, x, dims, inv: x.transpose(dims),            lambda g, out, x, dims, inv: permute_(g, inv, dims))  # noqa: E501
-expand_   = defunary("broadcast_to", lambda xp, x, shape, old: B.broadcast_to(x, shape),     lambda g, out, x, shape, old: sum_to(g, old))  # noqa: E501
-sum_to_   = defunary("sum_to",       lambda xp, x, shape, old: _sum_to_fwd(xp, x, shape),     lambda g, out, x, shape, old: expand_(g, old, shape))  # noqa: E501
-getitem_  = defunary("getitem",      lambda xp, x, index, shape, advanced: x[index],
+#          maker      name            forward(x, *params)                                VJP(g, out, x, *params)
+reshape_  = defunary("reshape",      lambda x, shape, old: x.reshape(shape),            lambda g, out, x, shape, old: reshape_(g, old, shape))  # noqa: E501
+permute_  = defunary("permute",      lambda x, dims, inv: x.transpose(dims),            lambda g, out, x, dims, inv: permute_(g, inv, dims))  # noqa: E501
+expand_   = defunary("broadcast_to", lambda x, shape, old: B.broadcast_to(x, shape),     lambda g, out, x, shape, old: sum_to(g, old))  # noqa: E501
+sum_to_   = defunary("sum_to",       lambda x, shape, old: _sum_to_fwd(x, shape),     lambda g, out, x, shape, old: expand_(g, old, shape))  # noqa: E501
+getitem_  = defunary("getitem",      lambda x, index, shape, advanced: x[index],
                      lambda g, out, x, index, shape, advanced: getitem_backward(g, index, shape, advanced))
 getitem_backward = defunary("getitem_backward", _getitem_backward_fwd,
                      lambda g, out, x, index, shape, advanced: getitem_(g, index, shape, advanced))
-flip_     = defunary("flip",         lambda xp, x, dims: xp.flip(x, dims),                   lambda g, out, x, dims: flip_(g, dims))  # noqa: E501
-roll_     = defunary("roll",         lambda xp, x, shifts, dims: xp.roll(x, shifts, dims),   lambda g, out, x, shifts, dims: roll_(g, tuple(-s for s in shifts), dims))  # noqa: E501
+flip_     = defunary("flip",         lambda x, dims: xp.flip(x, dims),                   lambda g, out, x, dims: flip_(g, dims))  # noqa: E501
+roll_     = defunary("roll",         lambda x, shifts, dims: xp.roll(x, shifts, dims),   lambda g, out, x, shifts, dims: roll_(g, tuple(-s for s in shifts), dims))  # noqa: E501
 pad_      = defunary("pad",          _pad_fwd,                                               _pad_vjp)
-clone_    = defunary("clone",        lambda xp, x: x.copy(),                                 identity_vjp)
-#          maker      name            forward(xp, arrays, *params)                         VJPs
-cat_      = defop("cat",             lambda xp, arrs, dim, sizes: xp.concatenate(arrs, axis=dim), _cat_vjp, dtype_rule="promote")  # noqa: E501
-gather_   = defop("gather",          lambda xp, arrs, dim: xp.take_along_axis(arrs[0], arrs[1], axis=dim), arity=2,
+clone_    = defunary("clone",        lambda x: x.copy(),                                 identity_vjp)
+#          maker      name            forward(arrays, *params)                         VJPs
+cat_      = defop("cat",             lambda arrs, dim, sizes: xp.concatenate(arrs, axis=dim), _cat_vjp, dtype_rule="promote")  # noqa: E501
+gather_   = defop("gather",          lambda arrs, dim: xp.take_along_axis(arrs[0], arrs[1], axis=dim), arity=2,
                   vjps=(lambda g, out, x, index, dim: scatter_add_(zeros_of(x), index, g, dim), None), save="inputs")
 scatter_add_ = defop("scatter_add",  _scatter_add_fwd, arity=3, save="inputs",
                      vjps=(lambda g, out, x, index, src, dim: g,

@@ -97,7 +97,7 @@ def _movement():
     return _movement_module
 
 
-def _sum_fwd(xp, x, dims, keepdim, shape, dtype, divisor=None):
+def _sum_fwd(x, dims, keepdim, shape, dtype, divisor=None):
     # (the ufunc method itself: numpy.sum is a Python wrapper around it, ~1 us per call)
     out = xp.add.reduce(x, axis=_np_axis(dims, x.ndim), dtype=dtype, keepdims=keepdim)
     return out if divisor is None else xp.true_divide(out, divisor)  # mean: the sum over the count
@@ -166,14 +166,14 @@ def _cumsum_vjp(g, out, x, dim):
     return flip(_cumsum(flip(g, (dim,)), dim), (dim,))
 
 
-def _norm_fwd(xp, x, p, dims, keepdim):
+def _norm_fwd(x, p, dims, keepdim):
     axis = _np_axis(dims, x.ndim)
     if p == 2:
         return xp.sqrt(xp.sum(x * x, axis=axis, keepdims=keepdim))
     return xp.sum(xp.abs(x) ** p, axis=axis, keepdims=keepdim) ** (1.0 / p)
 
 
-def _softmax_fwd(xp, x, d, log):
+def _softmax_fwd(x, d, log):
     """Stable (log-)softmax over dim ``d``: the max is subtracted first (a 0-d x has axis None)."""
     axis = d if x.ndim else None
     shifted = xp.subtract(x, xp.maximum.reduce(x, axis=axis, keepdims=True), out=xp.empty_like(x))  # (0-d stays an array)
@@ -193,31 +193,31 @@ def _softmax_vjp(g, out, x, d, log):
 
 
 # fmt: off
-#         maker      name       forward(xp, x, *params)                                  VJP(g, out, x, *params)
+#         maker      name       forward(x, *params)                                  VJP(g, out, x, *params)
 _sum    = defunary("sum",     _sum_fwd,                                                  _sum_vjp)
 # sum / count in one node (sum's forward and VJP with the divisor param), as PyTorch's MeanBackward0
 _mean   = defunary("mean",    _sum_fwd,                                                  _sum_vjp)
 # NLL of picked log-probabilities, -sum(x[rows, targets]) / divisor, in one node (nn.functional.nll_loss's
 # common case); its VJP scatters -g / divisor back (the picks are distinct, so plain assignment).
-_nll    = defunary("nll_loss", lambda xp, x, picks, divisor, shape: xp.true_divide(-xp.add.reduce(x[picks]), divisor),
+_nll    = defunary("nll_loss", lambda x, picks, divisor, shape: xp.true_divide(-xp.add.reduce(x[picks]), divisor),
                    lambda g, out, x, picks, divisor, shape: _movement().getitem_backward(-(g / divisor), picks, shape,
                                                                                           False))
 # softmax and log_softmax: one forward and one VJP, a flag telling which (PyTorch's two backward nodes)
 _softmax = defunary("softmax",     _softmax_fwd,                                         _softmax_vjp, save="out", dtype_rule="float")  # noqa: E501
 _log_softmax = defunary("log_softmax", _softmax_fwd,                                     _softmax_vjp, save="out", dtype_rule="float")  # noqa: E501
-_amax   = defunary("amax",    lambda xp, x, dims, keepdim: xp.maximum.reduce(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
+_amax   = defunary("amax",    lambda x, dims, keepdim: xp.maximum.reduce(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
                    _amax_vjp, save="both")
-_amin   = defunary("amin",    lambda xp, x, dims, keepdim: xp.minimum.reduce(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
+_amin   = defunary("amin",    lambda x, dims, keepdim: xp.minimum.reduce(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
                    _amax_vjp, save="both")
-_prod   = defunary("prod",    lambda xp, x, dims, keepdim: xp.prod(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
+_prod   = defunary("prod",    lambda x, dims, keepdim: xp.prod(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
                    _prod_vjp, save="inputs")
-_cumsum = defunary("cumsum",  lambda xp, x, dim: xp.cumsum(x, axis=dim if x.ndim else None).reshape(x.shape),
+_cumsum = defunary("cumsum",  lambda x, dim: xp.cumsum(x, axis=dim if x.ndim else None).reshape(x.shape),
                    _cumsum_vjp)
 _norm   = defunary("norm",    _norm_fwd, _norm_vjp, save="both")
-_argmax = defunary("argmax",  lambda xp, x, axis, keepdim: xp.argmax(x, axis=axis, keepdims=keepdim), None)
-_argmin = defunary("argmin",  lambda xp, x, axis, keepdim: xp.argmin(x, axis=axis, keepdims=keepdim), None)
-_all    = defunary("all",     lambda xp, x, dims, keepdim: xp.all(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
-_any    = defunary("any",     lambda xp, x, dims, keepdim: xp.any(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
+_argmax = defunary("argmax",  lambda x, axis, keepdim: xp.argmax(x, axis=axis, keepdims=keepdim), None)
+_argmin = defunary("argmin",  lambda x, axis, keepdim: xp.argmin(x, axis=axis, keepdims=keepdim), None)
+_all    = defunary("all",     lambda x, dims, keepdim: xp.all(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
+_any    = defunary("any",     lambda x, dims, keepdim: xp.any(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
 # fmt: on
 
 array_safe(_sum, _mean, _nll, _softmax, _log_softmax, _amax, _amin, _prod, _cumsum, _norm)  # VJPs that work on raw arrays too (registry.array_safe)

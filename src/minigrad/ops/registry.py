@@ -8,7 +8,6 @@ and some input requires grad, records a ``Node`` holding what the VJPs read.
 
 from __future__ import annotations
 
-import functools
 import sys
 import weakref
 from typing import Callable
@@ -60,7 +59,7 @@ def _camel(name: str) -> str:
 class Op:
     """A primitive op: forward on arrays, VJPs on Tensors, and what to save.
 
-    ``forward`` is ``forward(xp, *arrays, *params)``, or a numpy ufunc taking the arrays.
+    ``forward`` is ``forward(*arrays, *params)``, or a numpy ufunc taking the arrays.
 
     ``save`` names what the VJPs read: ``"inputs"``, ``"out"``, ``"both"`` or
     ``None``; VJPs receive ``None`` in place of what is not saved.
@@ -81,9 +80,7 @@ class Op:
             raise ValueError(f"op {name!r} defined twice")
         self.name = name
         self.forward = forward
-        # What the callers run: a numpy ufunc row is called as it is (no Python frame per
-        # call), any other forward with the array module bound as its first argument.
-        self.compute = forward if isinstance(forward, B.ufunc) else functools.partial(forward, xp)
+        self.compute = forward  # (what the callers run; kept apart from ``forward`` for wrappers)
         self.table = sys._getframe(2).f_globals.get("__name__", "")  # the module whose table defines it
         self.vjps = vjps
         self.vjp_all = vjp_all
@@ -136,7 +133,7 @@ def number_operands(*ops) -> None:
 
 def defunary(name: str, forward: Callable, vjp: Callable | None, *, save=None,
              dtype_rule="same") -> Op:
-    """One-input op. ``forward(xp, x, *params)``; ``vjp(g, out, x, *params)``.
+    """One-input op. ``forward(x, *params)``; ``vjp(g, out, x, *params)``.
 
     Returns the op's callable ``f(x, *params)``; ``f.op`` is the ``Op``.
     """
@@ -146,7 +143,7 @@ def defunary(name: str, forward: Callable, vjp: Callable | None, *, save=None,
 
 def defbinary(name: str, forward: Callable, vjp_a: Callable | None, vjp_b: Callable | None = None,
               *, save=None, dtype_rule="promote") -> Op:
-    """Two-input broadcasting op. ``forward(xp, a, b)``; ``vjp_*(g, out, a, b)``."""
+    """Two-input broadcasting op. ``forward(a, b)``; ``vjp_*(g, out, a, b)``."""
     vjps = None if vjp_a is None else (vjp_a, vjp_b)
     return Op(name, forward, vjps, save=save, dtype_rule=dtype_rule, arity=2,
               differentiable=vjp_a is not None).fn
@@ -156,7 +153,7 @@ def defop(name: str, forward: Callable, vjp_all: Callable | None = None, *, vjps
           save=None, dtype_rule="same", arity=-1) -> Op:
     """Op on a sequence of tensors, or with per-input VJPs over several inputs.
 
-    ``forward(xp, arrays, *params)``; ``vjp_all(g, out, inputs, params, mask)``
+    ``forward(arrays, *params)``; ``vjp_all(g, out, inputs, params, mask)``
     returns one gradient (or None) per input, computing only where ``mask`` is True.
     With ``arity=N`` the op is called as ``op(t1, ..., tN, *params)``, else as
     ``op(sequence_of_tensors, *params)``.
