@@ -274,7 +274,9 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every tensor of the graph that requires grad."""
         if gradient is None and inputs is None and self._rg and self._data.size == 1:
             # The common call, loss.backward(): seeded with ones, straight into the walk.
-            seed = Tensor._make(xp.ones(self._data.shape, self._data.dtype), False, None)
+            d = self._data
+            seed = Tensor._make(B.scalar_array(1, d.dtype).copy() if d.ndim == 0 else xp.ones(d.shape, d.dtype), False,
+                                None)
             E.run_backward((self,), (seed,), retain_graph=create_graph if retain_graph is None else retain_graph,
                            create_graph=create_graph)
             return

@@ -68,7 +68,13 @@ def _sum_vjp(g, out, x, dims, keepdim, shape, dtype, divisor=None):
     if divisor is not None:  # mean: d(sum / n) = g / n on every summed element
         g = g / divisor
     if dims is None and not keepdim:  # a 0-d gradient broadcasts to any shape as it is
-        return g if not shape else _movement().expand_(g, shape, ())
+        if not shape:
+            return g
+        if isinstance(g, B.generic):  # (a 0-d array divided by a number is a numpy scalar)
+            g = xp.asarray(g)
+        if g.__class__ is B.ndarray:  # backward on raw arrays: the view itself, no op call
+            return B.broadcast_to(g, shape)
+        return _movement().expand_(g, shape, ())
     g = _grow(g, dims, keepdim, shape)
     return g if g.shape == shape else _movement().expand_(g, shape, g.shape)
 

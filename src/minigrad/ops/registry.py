@@ -262,7 +262,7 @@ def _unary_caller(op: Op):
             _fp_reset(tok)
         if out.__class__ is not _ndarray:
             out = xp.asarray(out)
-        if x._rg and diff and (not _GRAD_OFF[0] or _state.enabled):
+        if x._rg and diff and (not _GRAD_OFF or _state.enabled):
             # Record (as ``record`` does, unrolled for one input).
             in_meta = None if data.shape == out.shape and data.dtype is out.dtype else ((data.shape, data.dtype),)
             if save_inputs:
@@ -339,7 +339,7 @@ def _binary_caller(op: Op):
             _fp_reset(tok)
         if out.__class__ is not _ndarray:
             out = xp.asarray(out)
-        if rg and diff and (not _GRAD_OFF[0] or _state.enabled):
+        if rg and diff and (not _GRAD_OFF or _state.enabled):
             if num and not op.number_operands:  # this op's VJPs want Tensors for both operands
                 if ca in tensor_classes:
                     b = _make(bd, False, None)
@@ -418,7 +418,7 @@ def apply_variadic(op: Op, tensors, params: tuple):
         _fp_reset(tok)
     if out.__class__ is not _ndarray:
         out = xp.asarray(out)
-    if (not _GRAD_OFF[0] or _state.enabled) and op.differentiable:
+    if (not _GRAD_OFF or _state.enabled) and op.differentiable:
         for t in tensors:
             if t._rg:
                 return record(op, tensors, params, out)
@@ -472,6 +472,6 @@ def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, ou
         node.out = None
         node.out_vc = None
     node.out_ref = _ref(result)
-    if _ANOMALY_ON[0] and _state.anomaly:
+    if _ANOMALY_ON and _state.anomaly:
         node.trace = E.creation_site()
     return result
