@@ -674,12 +674,6 @@ class Tensor:
         return R.log_softmax(self, dim, dtype)
 
     # -- reductions ----------------------------------------------------------
-    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-        return R.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
-
-    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-        return R.mean(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
-
     def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
         return R.prod(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
 
@@ -1008,3 +1002,5 @@ Tensor.relu = E_.relu
 Tensor.erf = E_.erf
 Tensor.floor = E_.floor
 Tensor.ceil = E_.ceil
+Tensor.sum = R.sum
+Tensor.mean = R.mean

@@ -247,6 +247,9 @@ def _dim_arg(dim, axis):
 
 def sum(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
     """Sum over ``dim`` (int or tuple; all when None). Integer and bool sums give int64."""
+    if dim is None and axis is None and dtype is None and not keepdim and keepdims is None \
+            and x._data.dtype.kind == "f":
+        return _sum(x, None, False, x._data.shape, None)  # x.sum() of a float tensor, the usual call
     keepdim = keepdim if keepdims is None else keepdims
     if dim is None and axis is None:
         dims = None
@@ -260,6 +263,9 @@ def sum(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  #
 
 def mean(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Arithmetic mean over ``dim``; floating input only (as PyTorch)."""
+    if dim is None and axis is None and dtype is None and not keepdim and keepdims is None \
+            and x._data.dtype.kind == "f":
+        return _mean(x, None, False, x._data.shape, None, x._data.size)  # x.mean(), the usual call
     keepdim = keepdim if keepdims is None else keepdims
     if dtype is not None:
         x = x.to(dtype)
