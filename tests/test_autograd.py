@@ -139,6 +139,21 @@ def test_inplace_overwrite_of_saved_value_makes_backward_raise():
         y.sum().backward()
 
 
+@pytest.mark.parametrize("alias", ["detach", "view"])
+def test_saved_output_changed_through_an_alias_raises_even_after_the_output_is_gone(alias):
+    # The output's version counter is made lazily (on the first alias or in-place change) and
+    # handed to the node that saved the output then: a change through the alias is still seen.
+    x = leaf([1.0, 2.0])
+    y = x.exp()
+    loss = (y + 3).sum()  # (add saves nothing: only exp's node holds y's values)
+    a = y.detach() if alias == "detach" else y[:1]
+    del y
+    with mg.no_grad():
+        a.mul_(2)
+    with pytest.raises(RuntimeError, match="^ExpBackward0: .*modified by an inplace operation"):
+        loss.backward()
+
+
 def test_inplace_overwrite_of_saved_input_via_view_raises():
     x = leaf([1.0, 2.0, 3.0])
     a = x * 1.0

@@ -213,7 +213,7 @@ def inplace(x: Tensor, name: str, fn, *others, keeps_input: bool = False) -> Ten
         return _inplace_on_view(x, name, fn)
     old = Tensor._make(x._data if keeps_input else x._data.copy(), x._rg, x.grad_fn)
     if keeps_input:
-        old._vc = x._vc
+        old._vc = x._counter()
     result = fn(old)
     if result.grad_fn is None:
         # The new value ignores the old one (zero_, fill_, copy_ of a constant): as in PyTorch

@@ -287,9 +287,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same array, cut off the graph (shares the version counter)."""
         t = Tensor._make(self._data, False, None)
-        if self._vc is None:
-            self._vc = [0]
-        t._vc = self._vc
+        t._vc = self._counter()
         return t
 
     def detach_(self) -> Tensor:
@@ -845,11 +843,21 @@ class Tensor:
         return L.mv(self, other)
 
     # -- in-place ------------------------------------------------------------------
+    def _counter(self) -> list:
+        """This tensor's version counter (shared with its views and detached aliases), made on
+        first need. If the op that made this tensor saved it for backward, its node is given
+        the counter too, so a change through any alias is seen there."""
+        c = self._vc
+        if c is None:
+            c = self._vc = [0]
+            fn = self.grad_fn
+            if fn is not None and fn.op.save_out and fn.out_vc is None and fn.out_ref() is self:
+                fn.out_vc = c
+        return c
+
     def _bump(self) -> None:
         """Count an in-place change of this tensor's values (every change goes through here)."""
-        if self._vc is None:
-            self._vc = [0]
-        self._vc[0] += 1
+        self._counter()[0] += 1
         _BUMPS[0] += 1
 
     def add_(self, other, *, alpha=1):

@@ -189,10 +189,7 @@ def make_view(out, x, replay=None, place=None):
     written into the viewed region. In-place ops on views use these to update the base's graph."""
     if out._data.base is None or not xp.may_share_memory(out._data, x._data):
         return out
-    c = x._vc
-    if c is None:
-        c = x._vc = [0]
-    out._vc = c
+    out._vc = x._counter()
     if replay is None:
         return out
     if x._base is None:

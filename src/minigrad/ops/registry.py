@@ -465,12 +465,8 @@ def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, ou
     node.seq = _next_seq()
     node.bumps = _BUMPS[0]
     result = _make(out, True, node)
-    if op.save_out:
-        node.out = out
-        node.out_vc = result._vc = [0]  # the output's version counter, checked when out is used
-    else:
-        node.out = None
-        node.out_vc = None
+    node.out = out if op.save_out else None
+    node.out_vc = None  # the output's version counter, once it has one (Tensor._counter links it)
     node.out_ref = _ref(result)
     if _ANOMALY_ON and _state.anomaly:
         node.trace = E.creation_site()
