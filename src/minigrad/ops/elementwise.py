@@ -24,17 +24,22 @@ def _zeros(g):
     return constant(0, g._data.dtype).expand(g.shape)
 
 
+def _array(r):
+    """A ufunc's result as an array (on 0-d inputs ufuncs return numpy scalars), to write into."""
+    return r if r.__class__ is B.ndarray else xp.asarray(r)
+
+
 def _sigmoid(x):
     # exp(-x) may overflow to inf for very negative x, giving the right limit 0;
     # forwards run with numpy's FP warnings off. One buffer, reused in place.
-    t = xp.negative(x, out=xp.empty_like(x))  # (out= keeps a 0-d result an array)
+    t = _array(xp.negative(x))
     xp.exp(t, out=t)
     t += B.scalar_array(1, t.dtype)
     return xp.reciprocal(t, out=t)
 
 
 def _tanh_backward(g, y):
-    t = xp.multiply(y, y, out=xp.empty_like(y))  # (out= keeps a 0-d result an array)
+    t = _array(xp.multiply(y, y))
     xp.subtract(B.scalar_array(1, t.dtype), t, out=t)
     t *= g
     return t
@@ -47,14 +52,14 @@ def _relu_backward(g, y):
     zero = B.scalar_array(0, y.dtype)
     if g.size <= 4096:
         return xp.where(y > zero, g, B.scalar_array(0, g.dtype))
-    t = xp.multiply(g, y > zero, out=xp.empty_like(g))  # (out= keeps a 0-d result an array)
+    t = xp.multiply(g, y > zero)  # (more than 4096 elements: never 0-d)
     if not xp.isfinite(t.sum()):
         t = xp.where(y > 0, g, 0).astype(g.dtype, copy=False)
     return t
 
 
 def _sigmoid_backward(g, y):
-    t = xp.subtract(B.scalar_array(1, y.dtype), y, out=xp.empty_like(y))  # (out= keeps a 0-d result an array)
+    t = _array(xp.subtract(B.scalar_array(1, y.dtype), y))
     t *= y
     t *= g
     return t
