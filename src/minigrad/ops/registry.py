@@ -71,7 +71,7 @@ class Op:
     __slots__ = (
         "name", "forward", "vjps", "vjp_all", "save_inputs", "save_out", "saves",
         "differentiable", "backward_name", "dtype_rule", "arity", "fn", "raw", "number_operands",
-        "compute", "table", "__weakref__",
+        "table", "__weakref__",
     )
 
     def __init__(self, name: str, forward: Callable, vjps=None, vjp_all=None, *,
@@ -80,7 +80,6 @@ class Op:
             raise ValueError(f"op {name!r} defined twice")
         self.name = name
         self.forward = forward
-        self.compute = forward  # (what the callers run; kept apart from ``forward`` for wrappers)
         self.table = sys._getframe(2).f_globals.get("__name__", "")  # the module whose table defines it
         self.vjps = vjps
         self.vjp_all = vjp_all
@@ -238,7 +237,7 @@ def _make_caller(op: Op):
 
 
 def _unary_caller(op: Op):
-    fwd = op.compute
+    fwd = op.forward
     to_float = op.dtype_rule == "float"
     diff = op.differentiable
     save_inputs = op.save_inputs
@@ -275,7 +274,7 @@ def _unary_caller(op: Op):
 
 
 def _binary_caller(op: Op):
-    fwd = op.compute
+    fwd = op.forward
     rule = op.dtype_rule
     needs_float = rule == "promote_float"
     diff = op.differentiable
@@ -395,7 +394,7 @@ def apply_variadic(op: Op, tensors, params: tuple):
             if isinstance(t, _Tensor):
                 break
         else:  # an array-safe VJP in a backward walk: arrays in, arrays out
-            out = op.compute(list(tensors), *params)
+            out = op.forward(list(tensors), *params)
             return out if out.__class__ is _ndarray else xp.asarray(out)
     rule = op.dtype_rule
     if rule == "promote" or rule == "promote_tail":
@@ -413,7 +412,7 @@ def apply_variadic(op: Op, tensors, params: tuple):
                 break
     tok = _fp_set(_FP_IGNORE)
     try:
-        out = op.compute([t._data for t in tensors], *params)
+        out = op.forward([t._data for t in tensors], *params)
     finally:
         _fp_reset(tok)
     if out.__class__ is not _ndarray:
