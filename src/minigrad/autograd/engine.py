@@ -225,62 +225,57 @@ def creation_site() -> str:
 
 
 
-def _store_grad(tensor, g, owned: set) -> None:
-    """Add ``g`` into ``tensor.grad``, never letting two ``.grad`` share memory.
+def _root(a):
+    """The array that owns ``a``'s memory."""
+    while a.base is not None:
+        a = a.base
+    return a
 
-    ``owned`` holds the ids of the base buffers already stored as some ``.grad``
-    in this walk; a gradient on one of them, or a read-only view, is copied.
+
+def _store_grad(tensor, g, owned: set) -> None:
+    """Add the gradient ``g`` (an array, or a Tensor under create_graph) into ``tensor.grad``,
+    never letting two ``.grad`` share memory.
+
+    ``owned`` holds the ids of the base buffers already stored as some ``.grad`` in this
+    walk; a gradient on one of them, or a read-only view, is copied.
     """
-    if tensor.grad is None:
-        root = g._data
-        while root.base is not None:
-            root = root.base
-        if id(root) in owned or not g._data.flags.writeable:
-            g = g.clone()
-            root = g._data
-        if g._data.dtype != tensor._data.dtype:
-            g = g.to(tensor._data.dtype)
-            root = g._data
-        owned.add(id(root))
-        tensor.grad = g
-    else:
-        old = tensor.grad
-        if not _state.enabled and not old._rg and old._data.shape == g._data.shape and old._data.flags.writeable:
-            # As PyTorch's AccumulateGrad without create_graph: add in place, so the same
-            # .grad object keeps accumulating (and no new buffer is allocated).
-            B.xp.add(old._data, g._data, out=old._data, casting="unsafe")
-            old._bump()
+    old = tensor.grad
+    if g.__class__ is not _ndarray:
+        if not _state.enabled:
+            g = g._data  # nothing is recorded: the array rules below apply
+        elif old is None:  # create_graph: the stored .grad stays on the graph
+            if id(_root(g._data)) in owned or not g._data.flags.writeable:
+                g = g.clone()
+            if g._data.dtype != tensor._data.dtype:
+                g = g.to(tensor._data.dtype)
+            owned.add(id(_root(g._data)))
+            tensor.grad = g
+            return
         else:
             tensor.grad = old + g
-        owned.add(id(tensor.grad._data))
-
-
-def _store_grad_array(tensor, g, owned: set) -> None:
-    """``_store_grad`` for a raw gradient array (backward without create_graph): the same
-    rules, without wrapping ``g`` in a Tensor unless it becomes the ``.grad``."""
-    old = tensor.grad
+            owned.add(id(tensor.grad._data))
+            return
     if old is None:
-        root = g
-        while root.base is not None:
-            root = root.base
+        root = _root(g)
         if id(root) in owned or not g.flags.writeable or g.dtype != tensor._data.dtype:
             g = root = g.astype(tensor._data.dtype)  # a copy, in the tensor's dtype
         owned.add(id(root))
         tensor.grad = _Tensor._make(g, False, None)
     elif not old._rg and old._data.shape == g.shape and old._data.flags.writeable:
-        B.xp.add(old._data, g, out=old._data, casting="unsafe")  # (as in _store_grad)
+        # As PyTorch's AccumulateGrad without create_graph: add in place, so the same
+        # .grad object keeps accumulating (and no new buffer is allocated).
+        B.xp.add(old._data, g, out=old._data, casting="unsafe")
         old._bump()
         owned.add(id(old._data))
     else:
-        _store_grad(tensor, _Tensor._make(g, False, None), owned)
+        tensor.grad = old + _Tensor._make(g, False, None)
+        owned.add(id(tensor.grad._data))
 
 
 def _hand_out(g, owned: set):
     """``g`` to return from autograd.grad, copied if it shares a buffer with a ``.grad`` stored
     in this walk (later backward calls add into those in place); its buffer joins ``owned``."""
-    root = g._data
-    while root.base is not None:
-        root = root.base
+    root = _root(g._data)
     if id(root) in owned:
         g = g.clone()
         root = g._data
@@ -424,10 +419,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                 g = gt._data if raw else gt
             t = node.out_ref()
             if t is not None and t.grad_fn is node:
-                if raw:
-                    _store_grad_array(t, g, owned)
-                else:
-                    _store_grad(t, g, owned)
+                _store_grad(t, g, owned)
             if capture_keys is not None:
                 if node in capture_keys:
                     r = _hand_out(make_tensor(g, False, None) if raw else g, owned)
@@ -558,10 +550,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     for i in capture_keys[key]:
                         results[i] = gt
             elif accumulate_leaves:
-                if raw:
-                    _store_grad_array(key, g, owned)
-                else:
-                    _store_grad(key, g, owned)
+                _store_grad(key, g, owned)
     finally:
         B.fp_var_reset(tok)
         _state.enabled = prev_mode
