@@ -35,7 +35,9 @@ INNER = {"tiny_ops": 3, "mlp_step": 5, "cnn_step": 3, "deep_chain": 1, "big_elem
 DEFAULT_ROUNDS = 7
 WORKLOAD_BUDGET_S = 35.0  # stop adding rounds to a workload past this (keeps the 5-minute cap)
 READ_TIMEOUT_S = 300.0
-HEAP_SLACK = 64 * 2**20  # bytes; equal to minigrad.backend's M_TOP_PAD
+# minigrad.backend's glibc settings (HEAP_KEEP, OWN_MAP_FROM), for --malloc same.
+HEAP_KEEP = 128 * 2**20
+OWN_MAP_FROM = 16 * 2**20
 
 
 def default_threads() -> int:
@@ -84,10 +86,11 @@ class Worker:
         self.lib = lib
         env = dict(os.environ)
         if malloc == "same":
-            # minigrad sets glibc's M_TOP_PAD to 64 MiB when imported (backend._keep_heap_slack),
+            # minigrad sets glibc's trim and mmap thresholds when imported (backend._keep_freed_heap),
             # so a step reuses the last step's freed pages instead of faulting them in again.
-            # Every library's process gets the same heap slack: no one wins by allocator settings.
-            env["MALLOC_TOP_PAD_"] = str(HEAP_SLACK)
+            # Every library's process gets the same settings: no one wins by allocator settings.
+            env["MALLOC_TRIM_THRESHOLD_"] = str(HEAP_KEEP)
+            env["MALLOC_MMAP_THRESHOLD_"] = str(OWN_MAP_FROM)
         elif malloc == "keep":
             # glibc: serve big arrays from the heap and never hand freed memory back to the
             # OS, so a step does not page-fault its temporaries in again (all libraries alike).
@@ -298,8 +301,8 @@ def parse_args(argv=None):
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="wall time (default), or process CPU time (all threads): steadier on a busy machine")
     p.add_argument("--malloc", choices=("system", "same", "keep"), default="system",
-                   help="system (default): every library as shipped (minigrad sets its own 64 MiB glibc heap "
-                   "slack); same: every process gets that slack; keep: never return memory to the OS")
+                   help="system (default): every library as shipped (minigrad keeps up to 128 MiB of freed glibc "
+                   "heap); same: every process gets minigrad's settings; keep: never return memory to the OS")
     p.add_argument("--size", choices=("full", "tiny"), default="full", help="problem sizes (tiny: tests only)")
     p.add_argument("--budget", type=float, default=WORKLOAD_BUDGET_S, help="seconds per workload before rounds stop")
     p.add_argument("--pause", type=float, default=0.05, help="seconds of idle between libraries' turns")
