@@ -203,6 +203,19 @@ class AccumulateGrad:
 
 
 _refcount = sys.getrefcount
+
+
+def _local_refcount() -> int:
+    """What ``sys.getrefcount(x)`` says of an object held by one local variable only (2 on
+    CPython up to 3.13; newer interpreters may borrow the argument's reference). The walk
+    compares against this, never against a literal, before writing into a buffer."""
+    x = object()
+    return _refcount(x)
+
+
+_SOLE = _local_refcount()
+# Arrays smaller than this are cheap to allocate: the walk does not look for reusable buffers.
+_REUSE_MIN = 1 << 14
 _gc_isenabled = gc.isenabled
 _gc_disable = gc.disable
 _gc_enable = gc.enable
@@ -453,14 +466,31 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                         a = b = None
                     else:
                         inputs = tuple([t if t.__class__ is _ndarray else t._data for t in inputs])
+                reuse = op.reuse
+                if reuse is not None and g.size >= _REUSE_MIN:
+                    # Large arrays: the op may write into the incoming gradient and the saved
+                    # output when nothing else references them (no new buffer, fewer passes).
+                    g_free = g.base is None and _refcount(g) == _SOLE and g.flags.writeable
+                    out_free = False
+                    if out is not None and not retain_graph:
+                        node.out = None
+                        out_free = out.base is None and _refcount(out) == _SOLE and out.flags.writeable
+                    if needed is not None:  # autograd.grad: no gradient for inputs that lead to no target
+                        parents = tuple([p if p is not None and p in needed else None for p in parents])
+                    gins = reuse(g, out, inputs, parents, g_free, out_free)
+                    vjps = False
+                else:
+                    vjps = op.vjps
             else:
                 if raw:
                     g = make_tensor(g, False, None)
                 if out is not None:
                     # Re-wrap the saved output; under create_graph it leads back to this node.
                     out = make_tensor(out, create_graph, node if create_graph else None)
-            vjps = op.vjps
-            if vjps is not None:
+                vjps = op.vjps
+            if vjps is False:
+                pass  # done by the op's buffer-reusing backward above
+            elif vjps is not None:
                 args = inputs or _NONES[len(parents)]
                 if node.params:
                     args = args + node.params
@@ -506,7 +536,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     prev = grads.get(p)
                     if prev is None:
                         grads[p] = gi
-                    elif prev.base is None and _refcount(prev) == 3 and prev.shape == gi.shape \
+                    elif prev.base is None and _refcount(prev) == _SOLE + 1 and prev.shape == gi.shape \
                             and prev.flags.writeable:
                         # Only ``grads`` and this frame hold this buffer (numpy's own test for
                         # reusing a temporary): add into it, no new array.

@@ -11,7 +11,17 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from .registry import array_safe, constant, defbinary, defop, defunary, identity_vjp, number_operands, result_dtype
+from .registry import (
+    array_safe,
+    constant,
+    defbinary,
+    defop,
+    defunary,
+    identity_vjp,
+    number_operands,
+    result_dtype,
+    reuses_buffers,
+)
 from .special import erf_array
 
 xp = B.xp
@@ -38,30 +48,40 @@ def _sigmoid(x):
     return xp.reciprocal(t, out=t)
 
 
-def _tanh_backward(g, y):
-    t = _array(xp.multiply(y, y))
+def _tanh_backward(g, y, into=None):
+    """g * (1 - y * y), written into ``into`` (y's buffer when the walk owns it) if given."""
+    t = _array(xp.multiply(y, y, out=into))
     xp.subtract(B.scalar_array(1, t.dtype), t, out=t)
     t *= g
     return t
 
 
-def _relu_backward(g, y):
+def _relu_backward(g, y, into=None):
+    """g where y > 0, else 0; written into ``into`` (g's buffer when the walk owns it) if given."""
     # On big arrays g * (y > 0) runs ~2x faster than where() (which branches per element on a
-    # random mask), with where() only when g is not finite, so inf * 0 does not put NaN where
-    # y <= 0; on small ones where() alone is faster than the product and its check.
+    # random mask), with the mask applied again only when g is not finite, so inf * 0 does not
+    # put NaN where y <= 0; on small ones where() alone is faster than the product and its check.
     zero = B.scalar_array(0, y.dtype)
-    if g.size <= 4096:
+    if g.size <= 4096 and into is None:
         return xp.where(y > zero, g, B.scalar_array(0, g.dtype))
-    t = xp.multiply(g, y > zero)  # (more than 4096 elements: never 0-d)
+    keep = y > zero
+    t = _array(xp.multiply(g, keep, out=into))
     if not xp.isfinite(t.sum()):
-        t = xp.where(y > 0, g, 0).astype(g.dtype, copy=False)
+        xp.copyto(t, B.scalar_array(0, t.dtype), where=~keep)  # t is g where keep: only the rest is wrong
     return t
 
 
-def _sigmoid_backward(g, y):
-    t = _array(xp.subtract(B.scalar_array(1, y.dtype), y))
-    t *= y
-    t *= g
+def _sigmoid_backward(g, y, in_place=False):
+    """(g * y) * (1 - y) (one rounding order on every path); ``in_place``: g and y are buffers
+    the walk owns, and the result goes in g."""
+    one = B.scalar_array(1, y.dtype)
+    if in_place:
+        g *= y
+        xp.subtract(one, y, out=y)
+        g *= y
+        return g
+    t = _array(xp.multiply(g, y))
+    t *= xp.subtract(one, y)
     return t
 
 
@@ -152,6 +172,57 @@ array_safe(neg, exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoi
            tanh_backward, sigmoid_backward, relu_backward, where_)
 # VJPs above that also take a Python number operand as a 0-d array (no constant Tensor).
 number_operands(add, sub, mul, div, pow, maximum, minimum)
+
+
+# Backwards that write into buffers the walk owns (large arrays, no create_graph; see
+# registry.reuses_buffers): the same formulas as the rows above, with fewer new arrays.
+def _same_dtype(*arrays) -> bool:
+    dt = arrays[0].dtype
+    return all(a.dtype is dt for a in arrays)
+
+
+def _neg_reuse(g, out, inputs, parents, g_free, out_free):
+    return [xp.negative(g, out=g if g_free else None)]
+
+
+def _exp_reuse(g, out, inputs, parents, g_free, out_free):
+    into = None
+    if _same_dtype(g, out):
+        into = out if out_free else g if g_free else None
+    return [xp.multiply(g, out, out=into)]
+
+
+def _tanh_reuse(g, out, inputs, parents, g_free, out_free):
+    return [_tanh_backward(g, out, out if out_free and _same_dtype(g, out) else None)]
+
+
+def _sigmoid_reuse(g, out, inputs, parents, g_free, out_free):
+    return [_sigmoid_backward(g, out, g_free and out_free and _same_dtype(g, out))]
+
+
+def _relu_reuse(g, out, inputs, parents, g_free, out_free):
+    return [_relu_backward(g, out, g if g_free else None)]
+
+
+def _mul_reuse(g, out, inputs, parents, g_free, out_free):
+    a, b = inputs
+    pa, pb = parents
+    into = g if g_free and _same_dtype(g, a, b) else None
+    if pa is not None and pa is pb and a is b:  # x * x: 2 * (g * x), once for both operands
+        t = xp.multiply(g, a, out=into)
+        t += t
+        return [t, None]
+    gb = None if pb is None else xp.multiply(g, a, out=into if pa is None else None)
+    ga = None if pa is None else xp.multiply(g, b, out=into)
+    return [ga, gb]
+
+
+reuses_buffers(neg, _neg_reuse)
+reuses_buffers(exp, _exp_reuse)
+reuses_buffers(tanh, _tanh_reuse)
+reuses_buffers(sigmoid, _sigmoid_reuse)
+reuses_buffers(relu, _relu_reuse)
+reuses_buffers(mul, _mul_reuse)
 
 
 def _within(x, lo, hi):

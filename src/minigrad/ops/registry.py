@@ -71,7 +71,7 @@ class Op:
     __slots__ = (
         "name", "forward", "vjps", "vjp_all", "save_inputs", "save_out", "saves",
         "differentiable", "backward_name", "dtype_rule", "arity", "fn", "raw", "number_operands",
-        "table", "__weakref__",
+        "reuse", "table", "__weakref__",
     )
 
     def __init__(self, name: str, forward: Callable, vjps=None, vjp_all=None, *,
@@ -92,6 +92,7 @@ class Op:
         self.arity = arity
         self.raw = False  # VJPs accept and return raw arrays (see array_safe)
         self.number_operands = False  # VJPs accept Python numbers as operands (see number_operands)
+        self.reuse = None  # array VJPs that may write into buffers the walk owns (see reuses_buffers)
         self.fn = _make_caller(self)
         REGISTRY[name] = self
 
@@ -111,6 +112,19 @@ def array_safe(*ops) -> None:
     """
     for f in ops:
         f.op.raw = True
+
+
+def reuses_buffers(f, vjp: Callable) -> None:
+    """Give the op ``f`` (array-safe) a raw-array backward that may write its result into
+    buffers nobody else holds, instead of allocating new ones.
+
+    ``vjp(g, out, inputs, parents, g_free, out_free)`` returns one gradient (or None) per
+    input, as the op's VJPs would (same formulas, same values). The walk calls it for large
+    arrays without create_graph; ``g_free`` / ``out_free`` say that the incoming gradient /
+    the saved output is an array no one else references (so it may be overwritten);
+    ``parents`` are the node's parents (the same parent twice: e.g. ``x * x``).
+    """
+    f.op.reuse = vjp
 
 
 def identity_vjp(g, out, *inputs_and_params):
