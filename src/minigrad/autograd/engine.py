@@ -383,6 +383,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     raw = not create_graph
     bumps = BUMPS
     identity = _identity_vjp
+    reuse_min = _REUSE_MIN
 
     # Keys: a Node, or a leaf Tensor that requires grad. A node is pushed on the heap
     # (and a leaf appended to ``leaves``) when its first gradient arrives.
@@ -466,18 +467,20 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                         a = b = None
                     else:
                         inputs = tuple([t if t.__class__ is _ndarray else t._data for t in inputs])
-                reuse = op.reuse
-                if reuse is not None and g.size >= _REUSE_MIN:
-                    # Large arrays: the op may write into the incoming gradient and the saved
-                    # output when nothing else references them (no new buffer, fewer passes).
-                    g_free = g.base is None and _refcount(g) == _SOLE and g.flags.writeable
-                    out_free = False
-                    if out is not None and not retain_graph:
-                        node.out = None
-                        out_free = out.base is None and _refcount(out) == _SOLE and out.flags.writeable
+                backward = op.array_backward
+                if backward is not None:
+                    # The op's array backward (one call for all inputs). For large arrays it may
+                    # write into the incoming gradient and the saved output when nothing else
+                    # references them (no new buffer, fewer passes).
+                    g_free = out_free = False
+                    if g.size >= reuse_min:
+                        g_free = g.base is None and _refcount(g) == _SOLE and g.flags.writeable
+                        if out is not None and not retain_graph:
+                            node.out = None
+                            out_free = out.base is None and _refcount(out) == _SOLE and out.flags.writeable
                     if needed is not None:  # autograd.grad: no gradient for inputs that lead to no target
                         parents = tuple([p if p is not None and p in needed else None for p in parents])
-                    gins = reuse(g, out, inputs, parents, g_free, out_free)
+                    gins = backward(g, out, inputs, parents, g_free, out_free)
                     vjps = False
                 else:
                     vjps = op.vjps
@@ -489,7 +492,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     out = make_tensor(out, create_graph, node if create_graph else None)
                 vjps = op.vjps
             if vjps is False:
-                pass  # done by the op's buffer-reusing backward above
+                pass  # done by the op's array backward above
             elif vjps is not None:
                 args = inputs or _NONES[len(parents)]
                 if node.params:

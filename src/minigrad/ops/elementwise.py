@@ -12,6 +12,7 @@ import math
 
 from .. import backend as B
 from .registry import (
+    array_backward,
     array_safe,
     constant,
     defbinary,
@@ -20,7 +21,6 @@ from .registry import (
     identity_vjp,
     number_operands,
     result_dtype,
-    reuses_buffers,
 )
 from .special import erf_array
 
@@ -50,7 +50,7 @@ def _sigmoid(x):
 
 def _tanh_backward(g, y, into=None):
     """g * (1 - y * y), written into ``into`` (y's buffer when the walk owns it) if given."""
-    t = _array(xp.multiply(y, y, out=into))
+    t = _array(xp.multiply(y, y)) if into is None else xp.multiply(y, y, out=into)  # (out=None costs a keyword parse)
     xp.subtract(B.scalar_array(1, t.dtype), t, out=t)
     t *= g
     return t
@@ -65,7 +65,7 @@ def _relu_backward(g, y, into=None):
     if g.size <= 4096 and into is None:
         return xp.where(y > zero, g, B.scalar_array(0, g.dtype))
     keep = y > zero
-    t = _array(xp.multiply(g, keep, out=into))
+    t = xp.multiply(g, keep) if into is None else xp.multiply(g, keep, out=into)  # (never 0-d here)
     if not xp.isfinite(t.sum()):
         xp.copyto(t, B.scalar_array(0, t.dtype), where=~keep)  # t is g where keep: only the rest is wrong
     return t
@@ -174,55 +174,55 @@ array_safe(neg, exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoi
 number_operands(add, sub, mul, div, pow, maximum, minimum)
 
 
-# Backwards that write into buffers the walk owns (large arrays, no create_graph; see
-# registry.reuses_buffers): the same formulas as the rows above, with fewer new arrays.
-def _same_dtype(*arrays) -> bool:
-    dt = arrays[0].dtype
-    return all(a.dtype is dt for a in arrays)
+# Array backwards (registry.array_backward): without create_graph the walk calls these with
+# numpy arrays, one call for all inputs; the same formulas as the rows above. For large arrays
+# the walk may let them write into the incoming gradient (g_free) or the saved output
+# (out_free) when nothing else references those buffers: fewer new arrays and passes.
+def _product(x, y, into):
+    return xp.multiply(x, y) if into is None else xp.multiply(x, y, out=into)  # (out=None costs a keyword parse)
 
 
-def _neg_reuse(g, out, inputs, parents, g_free, out_free):
-    return [xp.negative(g, out=g if g_free else None)]
+def _neg_backward(g, out, inputs, parents, g_free, out_free):
+    return [xp.negative(g, out=g) if g_free else xp.negative(g)]
 
 
-def _exp_reuse(g, out, inputs, parents, g_free, out_free):
+def _exp_backward(g, out, inputs, parents, g_free, out_free):
     into = None
-    if _same_dtype(g, out):
-        into = out if out_free else g if g_free else None
-    return [xp.multiply(g, out, out=into)]
+    if (g_free or out_free) and g.dtype is out.dtype:
+        into = out if out_free else g
+    return [_product(g, out, into)]
 
 
-def _tanh_reuse(g, out, inputs, parents, g_free, out_free):
-    return [_tanh_backward(g, out, out if out_free and _same_dtype(g, out) else None)]
+def _tanh_backward_arrays(g, out, inputs, parents, g_free, out_free):
+    return [_tanh_backward(g, out, out if out_free and g.dtype is out.dtype else None)]
 
 
-def _sigmoid_reuse(g, out, inputs, parents, g_free, out_free):
-    return [_sigmoid_backward(g, out, g_free and out_free and _same_dtype(g, out))]
+def _sigmoid_backward_arrays(g, out, inputs, parents, g_free, out_free):
+    return [_sigmoid_backward(g, out, g_free and out_free and g.dtype is out.dtype)]
 
 
-def _relu_reuse(g, out, inputs, parents, g_free, out_free):
+def _relu_backward_arrays(g, out, inputs, parents, g_free, out_free):
     return [_relu_backward(g, out, g if g_free else None)]
 
 
-def _mul_reuse(g, out, inputs, parents, g_free, out_free):
+def _mul_backward(g, out, inputs, parents, g_free, out_free):
     a, b = inputs
     pa, pb = parents
-    into = g if g_free and _same_dtype(g, a, b) else None
-    if pa is not None and pa is pb and a is b:  # x * x: 2 * (g * x), once for both operands
-        t = xp.multiply(g, a, out=into)
+    into = g if g_free and g.dtype is a.dtype and g.dtype is b.dtype else None
+    if pa is pb and a is b:  # x * x: 2 * (g * x), sent once for both operands
+        t = _product(g, a, into)
         t += t
         return [t, None]
-    gb = None if pb is None else xp.multiply(g, a, out=into if pa is None else None)
-    ga = None if pa is None else xp.multiply(g, b, out=into)
-    return [ga, gb]
+    gb = None if pb is None else _product(g, a, into if pa is None else None)  # before g is overwritten
+    return [None if pa is None else _product(g, b, into), gb]
 
 
-reuses_buffers(neg, _neg_reuse)
-reuses_buffers(exp, _exp_reuse)
-reuses_buffers(tanh, _tanh_reuse)
-reuses_buffers(sigmoid, _sigmoid_reuse)
-reuses_buffers(relu, _relu_reuse)
-reuses_buffers(mul, _mul_reuse)
+array_backward(neg, _neg_backward)
+array_backward(exp, _exp_backward)
+array_backward(tanh, _tanh_backward_arrays)
+array_backward(sigmoid, _sigmoid_backward_arrays)
+array_backward(relu, _relu_backward_arrays)
+array_backward(mul, _mul_backward)
 
 
 def _within(x, lo, hi):

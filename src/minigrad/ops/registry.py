@@ -71,7 +71,7 @@ class Op:
     __slots__ = (
         "name", "forward", "vjps", "vjp_all", "save_inputs", "save_out", "saves",
         "differentiable", "backward_name", "dtype_rule", "arity", "fn", "raw", "number_operands",
-        "reuse", "table", "__weakref__",
+        "array_backward", "table", "__weakref__",
     )
 
     def __init__(self, name: str, forward: Callable, vjps=None, vjp_all=None, *,
@@ -92,7 +92,7 @@ class Op:
         self.arity = arity
         self.raw = False  # VJPs accept and return raw arrays (see array_safe)
         self.number_operands = False  # VJPs accept Python numbers as operands (see number_operands)
-        self.reuse = None  # array VJPs that may write into buffers the walk owns (see reuses_buffers)
+        self.array_backward = None  # one backward for all inputs on raw arrays (see array_backward)
         self.fn = _make_caller(self)
         REGISTRY[name] = self
 
@@ -114,17 +114,17 @@ def array_safe(*ops) -> None:
         f.op.raw = True
 
 
-def reuses_buffers(f, vjp: Callable) -> None:
-    """Give the op ``f`` (array-safe) a raw-array backward that may write its result into
-    buffers nobody else holds, instead of allocating new ones.
+def array_backward(f, backward: Callable) -> None:
+    """Give the array-safe op ``f`` a backward on raw arrays for all its inputs at once, which
+    the walk calls instead of the per-input VJPs when there is no create_graph.
 
-    ``vjp(g, out, inputs, parents, g_free, out_free)`` returns one gradient (or None) per
-    input, as the op's VJPs would (same formulas, same values). The walk calls it for large
-    arrays without create_graph; ``g_free`` / ``out_free`` say that the incoming gradient /
-    the saved output is an array no one else references (so it may be overwritten);
-    ``parents`` are the node's parents (the same parent twice: e.g. ``x * x``).
+    ``backward(g, out, inputs, parents, g_free, out_free)`` returns one gradient (or None) per
+    input, by the same formulas as the op's VJPs, computing none for an input whose parent is
+    None (``parents[0] is parents[1]``: the same tensor twice, as in ``x * x``). For large
+    arrays the walk sets ``g_free`` / ``out_free`` when the incoming gradient / the saved output
+    is an array nothing else references: it may then be overwritten instead of allocating.
     """
-    f.op.reuse = vjp
+    f.op.array_backward = backward
 
 
 def identity_vjp(g, out, *inputs_and_params):
