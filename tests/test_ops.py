@@ -1241,8 +1241,31 @@ def run_case(case):
     if not any(t.requires_grad for t in tensors):
         return
     gradcheck(case.fn, tensors, eps=case.eps, atol=case.atol)
+    _check_backward_paths_agree(case, tensors)
     if case.gradgrad:
         gradgradcheck(case.fn, tensors, eps=case.eps, atol=case.atol)
+
+
+def _check_backward_paths_agree(case, tensors):
+    """Without create_graph the walk runs ops' array backwards; with it, their Tensor VJPs.
+    Both must give the same gradients (gradcheck only sees the first path)."""
+    diff = [t for t in tensors if t.requires_grad]
+
+    def outputs():
+        return [o for o in _as_tuple(case.fn(*tensors)) if isinstance(o, mg.Tensor) and o.requires_grad]
+
+    outs = outputs()
+    if not outs:
+        return
+    rng = np.random.default_rng(0)
+    cotangents = [mg.tensor(rng.standard_normal(o.shape)).to(o.dtype) for o in outs]
+    plain = mg.autograd.grad(outs, diff, cotangents, allow_unused=True)
+    recorded = mg.autograd.grad(outputs(), diff, cotangents, create_graph=True, allow_unused=True)
+    for k, (a, b) in enumerate(zip(plain, recorded)):
+        assert (a is None) == (b is None), f"input {k}: gradient None on one path only"
+        if a is not None:
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12, equal_nan=True,
+                                       err_msg=f"input {k}: array and Tensor backwards differ")
 
 
 def _ids(table):

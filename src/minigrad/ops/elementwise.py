@@ -217,6 +217,43 @@ def _mul_backward(g, out, inputs, parents, g_free, out_free):
     return [None if pa is None else _product(g, b, into), gb]
 
 
+def _div_backward(g, out, inputs, parents, g_free, out_free):
+    a, b = inputs
+    ga = xp.true_divide(g, b)  # g / b, shared by both formulas
+    gb = None if parents[1] is None else xp.multiply(xp.negative(ga), xp.true_divide(a, b))
+    return [None if parents[0] is None else ga, gb]
+
+
+def _log_backward(g, out, inputs, parents, g_free, out_free):
+    (x,) = inputs
+    if g_free and g.dtype is x.dtype:
+        return [xp.true_divide(g, x, out=g)]
+    return [xp.true_divide(g, x)]
+
+
+def _sqrt_backward(g, out, inputs, parents, g_free, out_free):
+    twice = _product(out, B.scalar_array(2, out.dtype), out if out_free else None)
+    return [xp.true_divide(g, twice, out=twice) if out_free and g.dtype is out.dtype else xp.true_divide(g, twice)]
+
+
+def _sin_backward(g, out, inputs, parents, g_free, out_free):
+    return [xp.multiply(g, xp.cos(inputs[0]))]
+
+
+def _cos_backward(g, out, inputs, parents, g_free, out_free):
+    return [xp.multiply(xp.negative(g), xp.sin(inputs[0]))]
+
+
+def _abs_backward(g, out, inputs, parents, g_free, out_free):
+    return [xp.multiply(g, xp.sign(inputs[0]))]
+
+
+array_backward(div, _div_backward)
+array_backward(log, _log_backward)
+array_backward(sqrt, _sqrt_backward)
+array_backward(sin, _sin_backward)
+array_backward(cos, _cos_backward)
+array_backward(abs, _abs_backward)
 array_backward(neg, _neg_backward)
 array_backward(exp, _exp_backward)
 array_backward(tanh, _tanh_backward_arrays)
