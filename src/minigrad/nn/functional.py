@@ -25,6 +25,7 @@ from ..ops.conv import (  # noqa: F401  (re-exported: convolution and pooling li
     max_pool2d,
 )
 from ..ops.conv import pad as _pad_modes
+from ..ops.linalg import linear as _fused_linear
 from ..ops.movement import pad_constant
 from ..ops.reduce import _nll
 from ..ops.reduce import log_softmax as _log_softmax
@@ -267,8 +268,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"(linear: input {tuple(input.shape)}, weight {tuple(weight.shape)})"
         )
     if weight.ndim == 2 and input.ndim >= 1 and (bias is None or bias.ndim == 1):
-        from ..ops.linalg import linear as _fused_linear
-
         return _fused_linear(input, weight, bias)
     out = input @ weight
     return out if bias is None else out + bias

@@ -19,6 +19,7 @@ from .registry import (
     defop,
     defunary,
     identity_vjp,
+    is_tensor,
     number_operands,
     result_dtype,
 )
@@ -296,9 +297,7 @@ def _log_or_zero(a, b):
 
 def where(condition, input, other):
     """``where(condition, input, other)``: elementwise select, broadcasting all three."""
-    from ..tensor import Tensor
-
-    if not isinstance(condition, Tensor):
+    if not is_tensor(condition):
         condition = constant(condition)
     if condition._data.dtype.kind != "b":
         condition = condition != 0
@@ -315,11 +314,9 @@ def where(condition, input, other):
 
 def clamp(x, min=None, max=None):  # noqa: A002
     """Clamp to [min, max]; tensor bounds broadcast (as ``torch.clamp``)."""
-    from ..tensor import Tensor
-
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
+    if is_tensor(min) or is_tensor(max):
         out = x
         if min is not None:
             out = maximum(out, min)

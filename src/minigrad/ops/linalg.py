@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 
 from .. import backend as B
-from .registry import _TENSOR_CLASSES, array_safe, constant, defbinary, defop
+from .registry import _TENSOR_CLASSES, array_safe, constant, defbinary, defop, is_tensor
 
 xp = B.xp
 
@@ -116,11 +116,9 @@ def matmul(a, b):
         bd = b._data
         if ad.ndim == 2 and bd.ndim == 2 and ad.dtype is bd.dtype and ad.shape[1] == bd.shape[0]:
             return matmul_(a, b)  # the common case, with nothing left to check or reshape
-    from ..tensor import Tensor
-
-    if not isinstance(a, Tensor):
+    if not is_tensor(a):
         a = constant(xp.asarray(a))
-    if not isinstance(b, Tensor):
+    if not is_tensor(b):
         b = constant(xp.asarray(b))
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(
@@ -192,11 +190,9 @@ def _parse_einsum(equation: str, shapes):
 
 def einsum(equation: str, *operands):
     """Einstein summation (numpy's notation, ellipsis included); differentiable in every operand."""
-    from ..tensor import Tensor
-
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    operands = tuple(t if isinstance(t, Tensor) else constant(xp.asarray(t)) for t in operands)
+    operands = tuple(t if is_tensor(t) else constant(xp.asarray(t)) for t in operands)
     subs, rhs = _parse_einsum(equation, [t.shape for t in operands])
     sizes = {}
     for sub, t in zip(subs, operands):

@@ -12,7 +12,7 @@ import weakref
 from .. import backend as B
 from ..autograd.engine import _state as _grad_state
 from .reduce import normalize_dims
-from .registry import array_safe, constant, defop, defunary, identity_vjp
+from .registry import array_safe, constant, defop, defunary, identity_vjp, is_tensor
 
 xp = B.xp
 
@@ -421,9 +421,7 @@ def roll(x, shifts, dims=None):
 
 def cat(tensors, dim=0):
     """Concatenate along ``dim``; gradients are split back."""
-    from ..tensor import Tensor
-
-    tensors = [t if isinstance(t, Tensor) else constant(t) for t in tensors]
+    tensors = [t if is_tensor(t) else constant(t) for t in tensors]
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
     ref = next((t for t in tensors if t.ndim > 0), tensors[0])
@@ -508,9 +506,7 @@ def movedim(x, source, destination):
 
 
 def _gather_prep(x, dim, index, op):
-    from ..tensor import Tensor
-
-    index = index if isinstance(index, Tensor) else constant(xp.asarray(index))
+    index = index if is_tensor(index) else constant(xp.asarray(index))
     if index._data.dtype.kind not in "iu":
         raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {index.dtype}")
     if index.ndim != x.ndim:
@@ -561,9 +557,7 @@ def take_along_dim(x, indices, dim=None):
 
 
 def _src_prep(x, index, src, op):
-    from ..tensor import Tensor
-
-    if not isinstance(src, Tensor):
+    if not is_tensor(src):
         src = constant(src, x._data.dtype).expand(index.shape)
     if any(si > ss for si, ss in zip(index.shape, src.shape)):
         raise RuntimeError(f"{op}(): index {index.shape} must not be larger than src {src.shape}")
@@ -590,10 +584,8 @@ def scatter(x, dim, index, src=None, *, value=None):
 
 def index_select(x, dim, index):
     """Rows (along ``dim``) picked by a 1-D integer ``index``."""
-    from ..tensor import Tensor
-
     d = normalize_dims(dim, x.ndim, "index_select")[0]
-    idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
+    idx = index._data if is_tensor(index) else xp.asarray(index)
     if idx.ndim > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {idx.shape}")
     return x[(slice(None),) * d + (idx.reshape(-1),)]
@@ -631,11 +623,9 @@ def triu(x, diagonal=0):
 
 def masked_fill(x, mask, value):
     """``value`` where ``mask`` is True (broadcast), else ``x``."""
-    from ..tensor import Tensor
-
-    if isinstance(mask, Tensor) and mask._data.dtype.kind != "b":
+    if is_tensor(mask) and mask._data.dtype.kind != "b":
         raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}")
-    if not isinstance(value, Tensor):
+    if not is_tensor(value):
         value = constant(value, x._data.dtype)
     out = where_(mask, value.to(x._data.dtype) if value._data.dtype != x._data.dtype else value, x)
     if out.shape != x.shape:

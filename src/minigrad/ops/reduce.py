@@ -13,7 +13,7 @@ from collections import namedtuple
 from .. import backend as B
 from .. import dtypes as D
 from ..autograd.engine import _state as _grad_state
-from .registry import array_safe, constant, defunary
+from .registry import array_safe, constant, defunary, is_tensor
 
 xp = B.xp
 
@@ -230,9 +230,7 @@ array_safe(_sum, _mean, _nll, _softmax, _log_softmax, _amax, _amin, _prod, _cums
 
 
 def _where(c, a, b):
-    from .elementwise import where_
-
-    return where_(c, a, b)
+    return _elementwise().where_(c, a, b)
 
 
 where_ = _where
@@ -338,11 +336,8 @@ def _single_dim(dim, ndim, op):
 def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
     """``max()`` (a 0-d tensor), ``max(dim)`` ((values, indices), first occurrence)
     or ``max(other)`` (elementwise maximum)."""
-    from ..tensor import Tensor
-    from .elementwise import maximum
-
-    if isinstance(dim, Tensor):
-        return maximum(x, dim)
+    if is_tensor(dim):
+        return _elementwise().maximum(x, dim)
     dim = _dim_arg(dim, axis)
     keepdim = keepdim if keepdims is None else keepdims
     if dim is None:
@@ -352,11 +347,8 @@ def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
 
 def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
     """``min()``, ``min(dim)`` -> (values, indices), or ``min(other)``."""
-    from ..tensor import Tensor
-    from .elementwise import minimum
-
-    if isinstance(dim, Tensor):
-        return minimum(x, dim)
+    if is_tensor(dim):
+        return _elementwise().minimum(x, dim)
     dim = _dim_arg(dim, axis)
     keepdim = keepdim if keepdims is None else keepdims
     if dim is None:

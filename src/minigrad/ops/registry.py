@@ -52,6 +52,12 @@ def register_tensor_subclass(cls) -> None:
     _TENSOR_CLASSES.add(cls)
 
 
+def is_tensor(x) -> bool:
+    """``isinstance(x, Tensor)`` for the modules the tensor module imports (a function-level
+    ``from ..tensor import Tensor`` costs microseconds per call)."""
+    return isinstance(x, _Tensor)
+
+
 def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.strip("_").split("_"))
 
@@ -270,7 +276,7 @@ def _unary_caller(op: Op):
             data = x._data
         tok = _fp_set(_FP_IGNORE)
         try:
-            out = fwd(data, *params)
+            out = fwd(data, *params) if params else fwd(data)  # (a star-call builds a tuple)
         finally:
             _fp_reset(tok)
         if out.__class__ is not _ndarray:
@@ -340,7 +346,7 @@ def _binary_caller(op: Op):
             rg = a._rg or b._rg
         tok = _fp_set(_FP_IGNORE)
         try:
-            out = fwd(ad, bd, *params)
+            out = fwd(ad, bd, *params) if params else fwd(ad, bd)  # (a star-call builds a tuple)
         except ValueError as e:
             if xp.shape(ad) != xp.shape(bd):
                 raise RuntimeError(
