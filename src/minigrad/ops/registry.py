@@ -483,7 +483,14 @@ def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, ou
     node.hooks = None
     node.seq = _next_seq()
     node.bumps = _BUMPS[0]
-    result = _make(out, True, node)
+    result = _new_object(_Tensor)
+    result._data = out
+    result._rg = True
+    result.grad_fn = node
+    result.grad = None
+    result._vc = None
+    result._hooks = None
+    result._base = None
     node.out = out if op.save_out else None
     node.out_vc = None  # the output's version counter, once it has one (Tensor._counter links it)
     node.out_ref = _ref(result)
