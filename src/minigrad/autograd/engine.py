@@ -465,6 +465,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                         a, b = inputs
                         inputs = (a if a.__class__ is _ndarray else a._data, b if b.__class__ is _ndarray else b._data)
                         a = b = None
+                    elif len(inputs) == 1:
+                        a = inputs[0]
+                        inputs = (a if a.__class__ is _ndarray else a._data,)
+                        a = None
                     else:
                         inputs = tuple([t if t.__class__ is _ndarray else t._data for t in inputs])
                 backward = op.array_backward

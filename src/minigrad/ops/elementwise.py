@@ -64,7 +64,7 @@ def _relu_backward(g, y, into=None):
     # put NaN where y <= 0; on small ones where() alone is faster than the product and its check.
     zero = B.scalar_array(0, y.dtype)
     if g.size <= 4096 and into is None:
-        return xp.where(y > zero, g, B.scalar_array(0, g.dtype))
+        return B.where(y > zero, g, B.scalar_array(0, g.dtype))
     keep = y > zero
     t = xp.multiply(g, keep) if into is None else xp.multiply(g, keep, out=into)  # (never 0-d here)
     if not xp.isfinite(t.sum()):
@@ -161,7 +161,7 @@ relu_backward = defbinary("relu_backward", _relu_backward,
                           lambda gg, out, g, y: relu_backward(gg, y), lambda gg, out, g, y: _zeros(gg), save="inputs")
 
 #        maker    name      forward([cond, a, b])                   VJPs(g, out, cond, a, b)
-where_  = defop("where",    lambda arrs: xp.where(*arrs), arity=3, dtype_rule="promote_tail",
+where_  = defop("where",    lambda arrs: B.where(*arrs), arity=3, dtype_rule="promote_tail",
                 vjps=(None,
                       lambda g, out, c, a, b: where_(c, g, 0.0),
                       lambda g, out, c, a, b: where_(c, 0.0, g)), save="inputs")
