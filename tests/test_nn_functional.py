@@ -227,6 +227,19 @@ def test_bce_clamps_log_at_minus_100():
     assert np.isfinite(x.grad.numpy()).all()
 
 
+@pytest.mark.parametrize("targets,ignore", [([0, -100, 2, 1], -100), ([0, 1, 2, 1], 1), ([2, 2, 0, 1], 5)])
+def test_cross_entropy_ignore_index_without_weight(targets, ignore):
+    x0 = np.random.default_rng(3).standard_normal((4, 3))
+    x = minigrad.tensor(x0, requires_grad=True)
+    loss = F.cross_entropy(x, minigrad.tensor(targets), ignore_index=ignore)
+    logp = x0 - np.log(np.exp(x0).sum(1, keepdims=True))
+    kept = [i for i, t in enumerate(targets) if t != ignore]
+    want = -np.mean([logp[i, targets[i]] for i in kept])
+    np.testing.assert_allclose(loss.item(), want, rtol=1e-12)
+    loss.backward()
+    assert np.abs(x.grad.numpy()[[i for i in range(4) if i not in kept]]).sum() == 0
+
+
 # -- errors and warnings ----------------------------------------------------------------------------
 
 def test_loss_input_errors():

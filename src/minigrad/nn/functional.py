@@ -669,24 +669,33 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     cdim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[cdim]
     t = target._data.astype(B.int64, copy=False)
-    keep = t != ignore_index
-    bad = keep & ((t < 0) | (t >= n_classes))
-    if bad.any():
-        raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds. (nll_loss / cross_entropy: input of "
-                         f"shape {tuple(input.shape)} has {n_classes} classes, so targets must be in [0, {n_classes - 1}])")
-    if weight is None and input.ndim == 2 and reduction != "none" and keep.all():
+    keep = None  # None: every target is a class index to keep (the common case, checked with two reductions)
+    lo = hi = None
+    if t.size:
+        lo = int(xp.minimum.reduce(t, axis=None))
+        hi = int(xp.maximum.reduce(t, axis=None))
+    if lo is None or lo < 0 or hi >= n_classes or lo <= ignore_index <= hi:
+        keep = t != ignore_index
+        bad = keep & ((t < 0) | (t >= n_classes))
+        if bad.any():
+            raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds. (nll_loss / cross_entropy: input of "
+                             f"shape {tuple(input.shape)} has {n_classes} classes, so targets must be in "
+                             f"[0, {n_classes - 1}])")
+        if keep.all():
+            keep = None
+    if weight is None and input.ndim == 2 and reduction != "none" and keep is None:
         # The common case, (N, C) log-probabilities and every sample counting once: one node.
         n = input.shape[0]
         return _nll(input, (xp.arange(n), t), n if reduction == "mean" else 1, input._data.shape)
-    safe = xp.where(keep, t, 0)
+    safe = t if keep is None else B.where(keep, t, 0)
     picked = input.gather(cdim, constant(xp.expand_dims(safe, cdim))).squeeze(cdim)
-    if weight is None and keep.all():  # every sample counts once
+    if weight is None and keep is None:  # every sample counts once
         return _reduce(-picked, reduction)
     if weight is not None:
         if weight.ndim != 1 or weight.shape[0] != n_classes:
             raise RuntimeError(f"nll_loss: weight tensor should be defined either for all {n_classes} classes or no "
                                f"classes but got weight tensor of shape: {list(weight.shape)}")
-        w = weight._data[safe] * keep
+        w = weight._data[safe] if keep is None else weight._data[safe] * keep
     else:
         w = keep.astype(input._data.dtype)
     w = constant(w.astype(input._data.dtype, copy=False))
