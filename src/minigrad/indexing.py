@@ -18,6 +18,7 @@ from .tensor import Tensor
 
 xp = B.xp
 _state = E._state
+_GRAD_OFF = E.GRAD_OFF
 
 
 def normalize_index(index, shape):
@@ -170,10 +171,11 @@ def arith_inplace(x: Tensor, ufunc, other, alpha=1):
     """The common untracked case of ``add_``/``sub_``/``mul_``/``div_`` (optimizer steps):
     one numpy ufunc writing into x's array. Returns None when the general path is needed
     (recording, dtype or shape questions, read-only views), which then decides or raises."""
-    if _state.enabled and (x._rg or (isinstance(other, Tensor) and other._rg)):
-        return None
+    other_is_tensor = isinstance(other, Tensor)
+    if (x._rg or (other_is_tensor and other._rg)) and (not _GRAD_OFF or _state._enabled):
+        return None  # recorded: the general path
     dst = x._data
-    if isinstance(other, Tensor):
+    if other_is_tensor:
         o = other._data
     elif isinstance(other, B.ndarray):
         o = other
@@ -188,7 +190,7 @@ def arith_inplace(x: Tensor, ufunc, other, alpha=1):
     if isinstance(o, B.ndarray):
         if o.dtype.kind not in "biuf" or (o.shape != dst.shape and xp.broadcast_shapes(o.shape, dst.shape) != dst.shape):
             return None
-    ufunc(dst, o, out=dst, casting="same_kind")
+    ufunc(dst, o, out=dst)  # (casting="same_kind" is a ufunc's default with out=)
     x._bump()
     return x
 

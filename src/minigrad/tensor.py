@@ -528,16 +528,16 @@ class Tensor:
         return E_.ge(self, other)
 
     def __iadd__(self, other):
-        return self.add_(other)
+        return self if I.arith_inplace(self, xp.add, other) is not None else self.add_(other)
 
     def __isub__(self, other):
-        return self.sub_(other)
+        return self if I.arith_inplace(self, xp.subtract, other) is not None else self.sub_(other)
 
     def __imul__(self, other):
-        return self.mul_(other)
+        return self if I.arith_inplace(self, xp.multiply, other) is not None else self.mul_(other)
 
     def __itruediv__(self, other):
-        return self.div_(other)
+        return self if I.arith_inplace(self, xp.true_divide, other) is not None else self.div_(other)
 
     def __getitem__(self, index):
         return I.getitem(self, index)
@@ -857,7 +857,8 @@ class Tensor:
 
     def _bump(self) -> None:
         """Count an in-place change of this tensor's values (every change goes through here)."""
-        self._counter()[0] += 1
+        c = self._vc
+        (c if c is not None else self._counter())[0] += 1
         _BUMPS[0] += 1
 
     def add_(self, other, *, alpha=1):
