@@ -28,9 +28,10 @@ uint8 = numpy.dtype(numpy.uint8)
 bool_ = numpy.dtype(numpy.bool_)
 
 _ZERO_STRIDES = [(0,) * n for n in range(65)]
-# numpy.where's C function without the __array_function__ dispatcher in front of it (a Python
-# call, ~0.5 us): the hot paths only ever pass it ndarrays.
+# numpy.where's and numpy.may_share_memory's C functions without the __array_function__
+# dispatcher in front of them (a Python call, ~0.5 us): the hot paths only pass ndarrays.
 where = getattr(numpy.where, "_implementation", numpy.where)
+may_share_memory = getattr(numpy.may_share_memory, "_implementation", numpy.may_share_memory)
 
 
 def broadcast_to(x, shape: tuple):

@@ -269,7 +269,7 @@ def _store_grad(tensor, g, owned: set) -> None:
             owned.add(id(tensor.grad._data))
             return
     if old is None:
-        root = _root(g)
+        root = g if g.base is None else _root(g)
         if id(root) in owned or not g.flags.writeable or g.dtype != tensor._data.dtype:
             g = root = g.astype(tensor._data.dtype)  # a copy, in the tensor's dtype
         owned.add(id(root))

@@ -187,7 +187,7 @@ def make_view(out, x, replay=None, place=None):
     (as in PyTorch) and keeps ``out._base = (root, replay_from_root, place_into_root)``, where
     ``replay(t)`` redoes the view on a tensor shaped like x and ``place(v, t)`` returns t with v
     written into the viewed region. In-place ops on views use these to update the base's graph."""
-    if out._data.base is None or not xp.may_share_memory(out._data, x._data):
+    if out._data.base is None or not B.may_share_memory(out._data, x._data):
         return out
     out._vc = x._counter()
     if replay is None:
