@@ -105,8 +105,21 @@ def _movement():
 
 def _sum_fwd(x, dims, keepdim, shape, dtype, divisor=None):
     # (the ufunc method itself: numpy.sum is a Python wrapper around it, ~1 us per call)
-    out = xp.add.reduce(x, axis=_np_axis(dims, x.ndim), dtype=dtype, keepdims=keepdim)
-    return out if divisor is None else xp.true_divide(out, divisor)  # mean: the sum over the count
+    if dims is None and dtype is None and not keepdim:
+        out = xp.add.reduce(x, None)  # everything: positional, no keyword parsing
+    else:
+        out = xp.add.reduce(x, axis=_np_axis(dims, x.ndim), dtype=dtype, keepdims=keepdim)
+    if divisor is None:
+        return out
+    # mean: the sum over the count (a full reduction gives a numpy scalar: scalar arithmetic)
+    return out / divisor if out.__class__ is not B.ndarray else xp.true_divide(out, divisor)
+
+
+def _extreme(ufunc, x, dims, keepdim):
+    """maximum/minimum over ``dims`` (all when None)."""
+    if dims is None and not keepdim:
+        return ufunc.reduce(x, None)  # positional: no keyword parsing
+    return ufunc.reduce(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim)
 
 
 def _amax_vjp(g, out, x, dims, keepdim):
@@ -211,10 +224,8 @@ _nll    = defunary("nll_loss", lambda x, picks, divisor, shape: xp.true_divide(-
 # softmax and log_softmax: one forward and one VJP, a flag telling which (PyTorch's two backward nodes)
 _softmax = defunary("softmax",     _softmax_fwd,                                         _softmax_vjp, save="out", dtype_rule="float")  # noqa: E501
 _log_softmax = defunary("log_softmax", _softmax_fwd,                                     _softmax_vjp, save="out", dtype_rule="float")  # noqa: E501
-_amax   = defunary("amax",    lambda x, dims, keepdim: xp.maximum.reduce(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
-                   _amax_vjp, save="both")
-_amin   = defunary("amin",    lambda x, dims, keepdim: xp.minimum.reduce(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
-                   _amax_vjp, save="both")
+_amax   = defunary("amax",    lambda x, dims, keepdim: _extreme(xp.maximum, x, dims, keepdim), _amax_vjp, save="both")
+_amin   = defunary("amin",    lambda x, dims, keepdim: _extreme(xp.minimum, x, dims, keepdim), _amax_vjp, save="both")
 _prod   = defunary("prod",    lambda x, dims, keepdim: xp.prod(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
                    _prod_vjp, save="inputs")
 _cumsum = defunary("cumsum",  lambda x, dim: xp.cumsum(x, axis=dim if x.ndim else None).reshape(x.shape),
@@ -341,7 +352,8 @@ def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
     dim = _dim_arg(dim, axis)
     keepdim = keepdim if keepdims is None else keepdims
     if dim is None:
-        return amax(x)
+        _check_nonempty(x, "max")
+        return _amax(x, None, False)  # x.max(): all dims (what amax(x) does, without its argument handling)
     return _arg_select(x, dim, keepdim, "max", _argmax)
 
 
@@ -352,7 +364,8 @@ def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
     dim = _dim_arg(dim, axis)
     keepdim = keepdim if keepdims is None else keepdims
     if dim is None:
-        return amin(x)
+        _check_nonempty(x, "min")
+        return _amin(x, None, False)
     return _arg_select(x, dim, keepdim, "min", _argmin)
 
 
