@@ -208,9 +208,12 @@ _refcount = sys.getrefcount
 def _local_refcount() -> int:
     """What ``sys.getrefcount(x)`` says of an object held by one local variable only (2 on
     CPython up to 3.13; newer interpreters may borrow the argument's reference). The walk
-    compares against this, never against a literal, before writing into a buffer."""
+    compares against this, never against a literal, before writing into a buffer; -1 (never
+    equal: no buffer is ever reused) if one more holder does not add exactly one."""
     x = object()
-    return _refcount(x)
+    sole = _refcount(x)
+    holder = [x]
+    return sole if _refcount(x) == sole + 1 and holder else -1
 
 
 _SOLE = _local_refcount()
