@@ -261,6 +261,7 @@ def _unary_caller(op: Op):
     to_float = op.dtype_rule == "float"
     diff = op.differentiable
     save_inputs = op.save_inputs
+    keeps_shape = isinstance(fwd, xp.ufunc)  # a one-input ufunc's result has its input's shape
 
     def call(x, *params):
         if x.__class__ is not _Tensor and not isinstance(x, _Tensor):
@@ -283,7 +284,8 @@ def _unary_caller(op: Op):
             out = xp.asarray(out)
         if x._rg and diff and (not _GRAD_OFF or _state.enabled):
             # Record (as ``record`` does, unrolled for one input).
-            in_meta = None if data.shape == out.shape and data.dtype is out.dtype else ((data.shape, data.dtype),)
+            in_meta = None if data.dtype is out.dtype and (keeps_shape or data.shape == out.shape) \
+                else ((data.shape, data.dtype),)
             if save_inputs:
                 return _finish(op, (x.grad_fn or x,), params, (x,), _V0 if x._vc is None else (x._vc[0],), in_meta,
                                out)
