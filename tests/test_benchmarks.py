@@ -118,3 +118,18 @@ def test_runner_end_to_end(tmp_path):
         assert len(res["ratios_minigrad_numpy"]) == 2
     md = (tmp_path / "latest.md").read_text()
     assert "| tiny_ops | us/op |" in md and "| moons | s |" in md
+
+
+@pytest.mark.parametrize("case", [("tiny_ops", "fwd+bwd", "2"), ("chain", "fwd+bwd", "20"),
+                                  ("moons", "fwd+bwd+step", "2")])
+def test_instruction_count_programs_run(case):
+    """benchmarks.instructions runs these under callgrind (slow); here they just have to run."""
+    import os
+
+    from benchmarks import instructions
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "src")]))
+    done = subprocess.run([sys.executable, "-c", instructions.PROGRAM, *case], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert {c[0] for c in instructions.CASES} == {"tiny_ops", "chain", "moons"}
