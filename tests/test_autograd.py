@@ -45,19 +45,29 @@ def test_100k_op_chain_backprops_without_recursion_error():
 
 
 def test_backward_visits_each_node_once(monkeypatch):
-    """The walk's work is linear in the graph: every node is taken off the heap exactly once
-    (counted, not timed, so a loaded machine cannot fail it)."""
-    from minigrad.autograd import engine
+    """The walk's work is linear in the graph: every node's backward runs exactly once, after
+    all its gradient has arrived (counted, not timed, so a loaded machine cannot fail it)."""
+    from minigrad.ops.registry import REGISTRY
 
-    popped = []
-    real_pop = engine.heappop
-    monkeypatch.setattr(engine, "heappop", lambda heap: popped.append(1) or real_pop(heap))
+    op = REGISTRY["mul"]
+    calls = []
+    inner = op.array_backward
+    monkeypatch.setattr(op, "array_backward", lambda *a: calls.append(1) or inner(*a))
     for n in (1_000, 2_000):
-        popped.clear()
+        calls.clear()
         x, y = _chain(n)
         y.backward()
         assert x.grad.item() == 1.0
-        assert len(popped) == 2 * n  # one mul and one add node per link
+        assert len(calls) == n  # one mul node per link (add's identity backward is skipped)
+    # Every value feeds two products: each node must wait for both consumers' gradients.
+    calls.clear()
+    x = mg.tensor(1.0, dtype=mg.float64, requires_grad=True)
+    y = x
+    for _ in range(12):
+        y = y * 2.0 + y * 3.0
+    y.backward()
+    assert len(calls) == 24
+    assert x.grad.item() == 5.0 ** 12
 
 
 def test_backward_of_deep_chain_frees_graph_by_refcount():

@@ -372,7 +372,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
 
     Nodes are visited in decreasing creation order (``Node.seq``) from a heap: every
     consumer of a node was made after it, so a node's gradient is complete when it is
-    popped, with no dependency-counting pass. Leaves are finished last.
+    popped, with no dependency-counting pass. The node scheduled last waits beside the heap
+    (``ready``) and is taken next unless the heap holds a newer one. Leaves are finished last.
 
     Without ``create_graph`` nothing is recorded, so gradients travel as raw arrays:
     ops whose VJPs are marked array-safe (``registry.array_safe``) get arrays for g,
@@ -428,8 +429,21 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
         _gc_disable()
     tok = B.fp_var_set(B.FP_IGNORE)
     try:
-        while heap:
-            node = heappop(heap)[1]
+        # ``ready``: the node scheduled last, kept out of the heap; the walk takes it next
+        # unless the heap holds a newer one (so a chain of single consumers never touches it).
+        ready = None
+        while True:
+            if ready is not None:
+                if heap and heap[0][0] < -ready.seq:
+                    heappush(heap, (-ready.seq, ready))
+                    node = heappop(heap)[1]
+                else:
+                    node = ready
+                ready = None
+            elif heap:
+                node = heappop(heap)[1]
+            else:
+                break
             g = grads.pop(node)
             if node.hooks:
                 gt = _run_hooks(node.hooks, make_tensor(g, False, None) if raw else g)
@@ -574,7 +588,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                         continue
                 if prev is None:  # p's first gradient: schedule it
                     if p.__class__ is Node:
-                        heappush(heap, (-p.seq, p))
+                        if ready is None:
+                            ready = p
+                        else:
+                            heappush(heap, (-p.seq, p))
                     else:
                         leaves.append(p)
             gins = gi = prev = None
