@@ -485,7 +485,7 @@ def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, ou
     node.hooks = None
     node.seq = _next_seq()
     node.bumps = _BUMPS[0]
-    result = _new_object(_Tensor)
+    result = _new_object(_Tensor)  # Tensor._make(out, True, node), inlined: ~2% of a recorded op
     result._data = out
     result._rg = True
     result.grad_fn = node
