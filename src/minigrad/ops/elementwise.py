@@ -249,18 +249,18 @@ def _abs_backward(g, out, inputs, parents, g_free, out_free):
     return [xp.multiply(g, xp.sign(inputs[0]))]
 
 
-array_backward(div, _div_backward)
-array_backward(log, _log_backward)
-array_backward(sqrt, _sqrt_backward)
-array_backward(sin, _sin_backward)
-array_backward(cos, _cos_backward)
-array_backward(abs, _abs_backward)
 array_backward(neg, _neg_backward)
 array_backward(exp, _exp_backward)
 array_backward(tanh, _tanh_backward_arrays)
 array_backward(sigmoid, _sigmoid_backward_arrays)
 array_backward(relu, _relu_backward_arrays)
 array_backward(mul, _mul_backward)
+array_backward(div, _div_backward)
+array_backward(log, _log_backward)
+array_backward(sqrt, _sqrt_backward)
+array_backward(sin, _sin_backward)
+array_backward(cos, _cos_backward)
+array_backward(abs, _abs_backward)
 
 
 def _within(x, lo, hi):
