@@ -527,18 +527,6 @@ class Tensor:
     def __ge__(self, other):
         return E_.ge(self, other)
 
-    def __iadd__(self, other):
-        return self if I.arith_inplace(self, xp.add, other) is not None else self.add_(other)
-
-    def __isub__(self, other):
-        return self if I.arith_inplace(self, xp.subtract, other) is not None else self.sub_(other)
-
-    def __imul__(self, other):
-        return self if I.arith_inplace(self, xp.multiply, other) is not None else self.mul_(other)
-
-    def __itruediv__(self, other):
-        return self if I.arith_inplace(self, xp.true_divide, other) is not None else self.div_(other)
-
     def __getitem__(self, index):
         return I.getitem(self, index)
 
@@ -880,6 +868,12 @@ class Tensor:
         if rounding_mode is not None or I.arith_inplace(self, xp.true_divide, other) is None:
             I.inplace(self, "div_", lambda s: E_.divide(s, other, rounding_mode), other)
         return self
+
+    # x += y is add_ itself (one call: the in-place arithmetic of optimizer steps)
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
 
     def pow_(self, exponent):
         return I.inplace(self, "pow_", lambda s: E_.pow(s, exponent), exponent)

@@ -475,6 +475,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             op = node.op
             parents = node.parents
             out = node.out
+            gins = None  # set here by an array backward, else below by the VJPs
             if raw and op.raw:
                 # Array-safe VJPs: numpy arrays in, arrays out (number operands are 0-d arrays already).
                 if inputs:
@@ -502,19 +503,16 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     if needed is not None:  # autograd.grad: no gradient for inputs that lead to no target
                         parents = tuple([p if p is not None and p in needed else None for p in parents])
                     gins = backward(g, out, inputs, parents, g_free, out_free)
-                    vjps = False
-                else:
-                    vjps = op.vjps
             else:
                 if raw:
                     g = make_tensor(g, False, None)
                 if out is not None:
                     # Re-wrap the saved output; under create_graph it leads back to this node.
                     out = make_tensor(out, create_graph, node if create_graph else None)
-                vjps = op.vjps
-            if vjps is False:
+            if gins is not None:
                 pass  # done by the op's array backward above
-            elif vjps is not None:
+            elif op.vjps is not None:
+                vjps = op.vjps
                 args = inputs or _NONES[len(parents)]
                 if node.params:
                     args = args + node.params
