@@ -44,6 +44,27 @@ def broadcast_to(x, shape: tuple):
     return numpy.broadcast_to(x, shape)
 
 
+_BLAS_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+
+
+def surely_finite(a) -> bool:
+    """True when every element of the array ``a`` is finite; False when one is nan or inf,
+    and, rarely, for finite values so large that the test's sum of squares overflows (callers
+    then take their exact path for non-finite values, which is right for any input).
+
+    For float32/float64 the test is BLAS's dot of ``a`` with itself: a single vectorised
+    pass, ~3x faster than ``isfinite(a.sum())``, numpy's pairwise sum being scalar code.
+    """
+    tok = fp_var_set(FP_IGNORE)  # an overflowing test is an answer here, not a warning
+    try:
+        if a.dtype in _BLAS_FLOATS:
+            flat = a.ravel(order="K")  # a view when ``a`` is contiguous in any order
+            return math.isfinite(numpy.dot(flat, flat))
+        return bool(numpy.isfinite(a.sum()))
+    finally:
+        fp_var_reset(tok)
+
+
 _SCALARS: dict = {}  # dtype -> {Python number: read-only 0-d array}
 
 

@@ -61,13 +61,14 @@ def _relu_backward(g, y, into=None):
     """g where y > 0, else 0; written into ``into`` (g's buffer when the walk owns it) if given."""
     # On big arrays g * (y > 0) runs ~2x faster than where() (which branches per element on a
     # random mask), with the mask applied again only when g is not finite, so inf * 0 does not
-    # put NaN where y <= 0; on small ones where() alone is faster than the product and its check.
+    # put NaN where y <= 0 (the check is one BLAS dot, see B.surely_finite); on small ones
+    # where() alone is faster than the product and its check.
     zero = B.scalar_array(0, y.dtype)
     if g.size <= 4096 and into is None:
         return B.where(y > zero, g, B.scalar_array(0, g.dtype))
     keep = y > zero
     t = xp.multiply(g, keep) if into is None else xp.multiply(g, keep, out=into)  # (never 0-d here)
-    if not xp.isfinite(t.sum()):
+    if not B.surely_finite(t):
         xp.copyto(t, B.scalar_array(0, t.dtype), where=~keep)  # t is g where keep: only the rest is wrong
     return t
 
