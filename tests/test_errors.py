@@ -12,6 +12,7 @@ import io
 import os
 import pickle
 import re
+import warnings
 import zipfile
 
 import numpy as np
@@ -572,7 +573,9 @@ def test_catalogue_size():
 @pytest.mark.parametrize("name,fn,exc", [c[:3] for c in CASES if c[4]], ids=[c[0] for c in CASES if c[4]])
 def test_same_exception_class_as_torch(name, fn, exc, tmp_path):
     torch = pytest.importorskip("torch")
-    with pytest.raises(Exception) as info:
+    with warnings.catch_warnings(), pytest.raises(Exception) as info:
+        # PyTorch warns on entering detect_anomaly; the test run makes warnings errors.
+        warnings.filterwarnings("ignore", message="Anomaly Detection has been enabled", category=UserWarning)
         fn(torch, tmp_path)
     assert isinstance(info.value, exc), f"{name}: torch raised {type(info.value).__name__}: {info.value}"
 

@@ -38,7 +38,9 @@ def _rss_bytes() -> int:
 
 
 def _live_tensors() -> int:
-    return sum(1 for o in gc.get_objects() if isinstance(o, mg.Tensor))
+    # type(), not isinstance(): isinstance reads ``__class__``, which some objects of other libraries
+    # (PyTorch's deprecated aliases, when it is imported) answer with a warning.
+    return sum(1 for o in gc.get_objects() if issubclass(type(o), mg.Tensor))
 
 
 # ---------------------------------------------------------------------------

@@ -91,15 +91,19 @@ def test_every_case_has_reference_values():
 @pytest.mark.torch
 def test_fixture_is_what_the_generator_writes(tmp_path):
     """The committed fixture is reproducible from tests/fixtures/gen_nn.py (needs PyTorch)."""
-    pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("gen_nn", os.path.join(os.path.dirname(__file__), "fixtures",
                                                                           "gen_nn.py"))
     gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    path = str(tmp_path / "nn_ref.npz")
-    gen.main(path)
+    default = torch.get_default_dtype()
+    try:
+        spec.loader.exec_module(gen)  # (the generator makes float64 torch's default, at import)
+        path = str(tmp_path / "nn_ref.npz")
+        gen.main(path)
+    finally:
+        torch.set_default_dtype(default)  # later torch tests expect PyTorch's float32 default
     fresh = np.load(path, allow_pickle=False)
     assert sorted(fresh.files) == sorted(_REF.files)
     for k in _REF.files:
