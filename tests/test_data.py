@@ -187,3 +187,20 @@ def test_subset_of_tensor_dataset_fast_path_matches_generic():
         for (xa, ya), (xb, yb) in zip(a, b):
             np.testing.assert_array_equal(xa, xb)
             np.testing.assert_array_equal(ya, yb)
+
+
+def test_pytorch_module_paths():
+    """PyTorch's submodule paths hold the same objects as the package (programs import from either)."""
+    import importlib
+
+    import minigrad.utils.data as data
+
+    where = {
+        "dataloader": ["DataLoader", "default_collate"],
+        "dataset": ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"],
+        "sampler": ["Sampler", "SequentialSampler", "RandomSampler", "BatchSampler"],
+    }
+    for module, names in where.items():
+        mod = importlib.import_module(f"minigrad.utils.data.{module}")
+        for name in names:
+            assert getattr(mod, name) is getattr(data, name), f"utils.data.{module}.{name}"

@@ -14,8 +14,8 @@ import collections.abc
 import math
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from .. import backend as B
-from ..tensor import Tensor
+from ... import backend as B
+from ...tensor import Tensor
 
 xp = B.xp
 
@@ -241,7 +241,7 @@ def default_collate(batch: list) -> Any:
                     f"{tuple(shape)} at entry 0 and {tuple(getattr(b, 'shape', ()))} at another entry"
                 )
         if any(b.requires_grad for b in batch):
-            from ..ops.movement import stack
+            from ...ops.movement import stack
 
             return stack(batch)
         return _stack_arrays([b._data for b in batch])
