@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from . import (
+    accelerator,
+    amp,
     autograd,
+    backends,
+    cuda,
     datasets,
     dtypes,
     func,
@@ -11,6 +15,7 @@ from . import (
     optim,
     utils,
 )
+from .amp import autocast
 from .autograd.engine import (
     enable_grad,
     inference_mode,
@@ -20,6 +25,7 @@ from .autograd.engine import (
 )
 from .backend import get_rng_state, set_rng_state
 from .backend import manual_seed as _manual_seed
+from .backends.cuda import get_float32_matmul_precision, set_float32_matmul_precision
 from .composite import argsort, multinomial, sort, topk
 from .dtypes import (
     bool,

@@ -18,44 +18,95 @@ _ndarray = B.ndarray
 _state = E._state
 
 
+# Every device type PyTorch's parser knows; only 'cpu' holds tensors in minigrad today.
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
+                 "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+
+
+class DeviceUnavailableError(RuntimeError, AssertionError):
+    """Raised where a program asks for a device minigrad cannot use.
+
+    PyTorch raises ``AssertionError("Torch not compiled with CUDA enabled")`` in its CPU build
+    and ``RuntimeError`` in a CUDA build on a machine without a GPU; this is both, so a
+    program's ``except`` written for either catches it.
+    """
+
+
+def device_unavailable(what: str, kind: str = "cuda") -> DeviceUnavailableError:
+    """The error for ``what`` (an op or call) needing the unavailable device type ``kind``."""
+    if kind == "cuda":
+        why = "CUDA is not available: minigrad runs on the CPU only (minigrad.cuda.is_available() is False)"
+    else:
+        why = f"device type {kind!r} is not available: minigrad runs on the CPU only"
+    return DeviceUnavailableError(f"{what}: {why}; use device='cpu'")
+
+
 class device:
-    """A device, as ``torch.device``; only ``'cpu'`` is available."""
+    """A device, as ``torch.device``: ``device('cpu')``, ``device('cuda:0')``, ``device('cuda', 0)``.
+
+    Any device type PyTorch knows can be named (so ``device('cuda' if cuda.is_available() else
+    'cpu')`` and the like run); only ``'cpu'`` can hold tensors, others raise where used.
+    """
 
     __slots__ = ("type", "index")
 
-    def __init__(self, type: str | device = "cpu", index: int | None = None) -> None:  # noqa: A002
+    def __init__(self, type: str | device | int = "cpu", index: int | None = None) -> None:  # noqa: A002
         if isinstance(type, device):
-            type, index = type.type, type.index
-        kind, _, num = str(type).partition(":")
-        if kind != "cpu":
-            raise RuntimeError(
-                f"device {type!r} is not available: minigrad runs on the CPU only "
-                "(use device='cpu')"
-            )
+            type, index = type.type, type.index  # noqa: A001
+        elif isinstance(type, int) and not isinstance(type, bool):
+            type, index = "cuda", type  # noqa: A001 - torch.device(0) is the first accelerator
+        if not isinstance(type, str):
+            raise TypeError(f"device() received an invalid combination of arguments: got {type!r}")
+        kind, sep, num = type.partition(":")
+        if kind not in _DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of device "
+                               f"string: {type}")
+        if sep:
+            if not num.isdigit() or ":" in num:
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            if index is not None:
+                raise RuntimeError("type (string) must not include an index because index was passed "
+                                   f"explicitly: {type}")
+            index = int(num)
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise RuntimeError(f"Device index must not be negative, got {index}")
         self.type = kind
-        self.index = int(num) if num else index
+        self.index = index
 
     def __eq__(self, other) -> bool:
         if isinstance(other, str):
             other = device(other)
-        return isinstance(other, device) and other.type == self.type
+        return isinstance(other, device) and other.type == self.type and other.index == self.index
 
     def __hash__(self) -> int:
-        return hash(self.type)
+        return hash((self.type, self.index))
 
     def __repr__(self) -> str:
-        return f"device(type='{self.type}')"
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
 
     def __str__(self) -> str:
-        return self.type
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __enter__(self) -> device:
+        if self.type != "cpu":
+            raise device_unavailable("with device(...)", self.type)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
 
 
 _CPU = device("cpu")
 
 
 def check_device(dev) -> None:
-    if dev is not None:
-        device(dev)
+    """Raise unless ``dev`` (a device, a device string, an int or None) is the CPU."""
+    if dev is not None and dev is not _CPU and dev != "cpu":
+        d = device(dev)
+        if d.type != "cpu":
+            raise device_unavailable(f"placing a tensor on {str(d)!r}", d.type)
 
 
 def parse_to_args(args: tuple, kwargs: dict) -> tuple:
@@ -225,6 +276,23 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
+        """False: minigrad's tensors live on the CPU."""
+        return False
+
+    @property
+    def is_cpu(self) -> bool:
+        return True
+
+    @property
+    def is_xpu(self) -> bool:
+        return False
+
+    @property
+    def is_mps(self) -> bool:
+        return False
+
+    @property
+    def is_meta(self) -> bool:
         return False
 
     @property
@@ -346,11 +414,13 @@ class Tensor:
             return self.clone() if copy else self
         return C.cast(self, dtype)
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format=None) -> Tensor:
+        """This tensor itself: it is on the CPU already."""
         return self
 
-    def cuda(self, *args, **kwargs) -> Tensor:
-        raise RuntimeError("cuda is not available: minigrad runs on the CPU only")
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
+        """Raises: CUDA is not available."""
+        raise device_unavailable("Tensor.cuda()")
 
     def float(self) -> Tensor:  # noqa: A003
         return self.to(B.float32)

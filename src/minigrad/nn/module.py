@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 from .. import backend as B
 from .. import dtypes as D
 from ..autograd.engine import no_grad
-from ..tensor import Tensor, parse_to_args
+from ..tensor import Tensor, device_unavailable, parse_to_args
 from .parameter import Parameter
 
 xp = B.xp
@@ -400,7 +400,7 @@ class Module:
         return self
 
     def cuda(self, device=None) -> Module:
-        raise RuntimeError("cuda is not available: minigrad runs on the CPU only")
+        raise device_unavailable("Module.cuda()")
 
     # -- state dict ------------------------------------------------------------------------
     def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
