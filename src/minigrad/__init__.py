@@ -69,6 +69,7 @@ from .factories import (
     zeros,
     zeros_like,
 )
+from .histogram import histc, histogram
 from .ops import docs as _docs  # one-line docstrings for the table-made ops
 from .ops.elementwise import (
     abs,

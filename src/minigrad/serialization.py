@@ -297,3 +297,43 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
         except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
             raise RuntimeError(f"minigrad.load: {source} is truncated or corrupt ({type(e).__name__}: {e})"
                                ) from None
+
+
+# PyTorch's allow-list for its weights-only unpickler. minigrad.load never unpickles, so no
+# global is ever needed to load a file; programs that register theirs still run, and can read
+# back what they registered.
+_safe_globals: list = []
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Register globals as safe for weights-only loading (as ``torch.serialization.add_safe_globals``).
+
+    Accepted so PyTorch programs run unchanged: ``load`` never unpickles, so it needs none of them.
+    """
+    if not isinstance(safe_globals, (list, tuple)):
+        raise TypeError(f"add_safe_globals: expected a list of globals, got {type(safe_globals).__name__}")
+    _safe_globals.extend(safe_globals)
+
+
+def get_safe_globals() -> list:
+    """The globals registered with ``add_safe_globals`` (a copy)."""
+    return list(_safe_globals)
+
+
+def clear_safe_globals() -> None:
+    """Forget every global registered with ``add_safe_globals``."""
+    _safe_globals.clear()
+
+
+class safe_globals:  # noqa: N801  (PyTorch's name)
+    """Context manager registering globals as safe within its block (as ``torch.serialization.safe_globals``)."""
+
+    def __init__(self, safe_globals: list) -> None:
+        self.safe_globals = safe_globals
+
+    def __enter__(self) -> None:
+        self._before = get_safe_globals()
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc) -> None:
+        _safe_globals[:] = self._before

@@ -11,6 +11,7 @@ import warnings
 
 from .. import backend as B
 from ..autograd.engine import no_grad
+from ..factories import empty as _empty
 from ..indexing import inplace as _inplace
 from ..ops import elementwise as E
 from ..ops.conv import (  # noqa: F401  (re-exported: convolution and pooling live in ops/conv.py)
@@ -299,27 +300,125 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _apply(input, lambda x: x * constant(mask), inplace, "dropout_")
 
 
-def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, batched_ndim: int, name: str) -> Tensor:
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, unbatched: bool = False) -> Tensor:
+    """PyTorch's ``feature_dropout``: one Bernoulli(1 - p) draw per (sample, channel), i.e. a noise
+    tensor of shape (N, C, 1, ..., 1) scaled by 1/(1-p), multiplied into ``input``.
+
+    ``unbatched``: ``input`` lacks the batch dim; the noise is drawn as for ``input.unsqueeze(0)``
+    (PyTorch unsqueezes) and broadcast back.
+    """
     _check_p(p)
-    if input.ndim not in (batched_ndim, batched_ndim - 1):
-        raise RuntimeError(f"{name}: expected {batched_ndim - 1}D or {batched_ndim}D input, got shape {tuple(input.shape)}")
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input.numel() == 0:
         return input
-    n_feat = 2 if input.ndim == batched_ndim else 1
-    shape = input.shape[:n_feat] + (1,) * (input.ndim - n_feat)
-    dt = input._data.dtype
-    mask = xp.zeros(shape, dtype=dt) if p == 1.0 else ((B.rng().random(shape) >= p) / (1.0 - p)).astype(dt)
-    return _apply(input, lambda x: x * constant(mask), inplace, "feature_dropout_")
+    if p == 1.0:  # PyTorch multiplies by a zero scalar (so nan/inf inputs stay nan)
+        return _apply(input, lambda x: x * 0.0, inplace, "feature_dropout_")
+    shape = ((1,) if unbatched else ()) + tuple(input.shape)
+    if len(shape) < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    noise = _empty(shape[:2] + (1,) * (len(shape) - 2), dtype=input.dtype, device=input.device)
+    # The same two calls as ATen (bernoulli_(1 - p), div_(1 - p)), so the mask follows minigrad's generator.
+    noise.bernoulli_(1 - p)
+    noise.div_(1 - p)
+    if unbatched:
+        noise = noise.squeeze(0)
+    return _apply(input, lambda x: x * noise, inplace, "feature_dropout_")
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero whole channels of (N, C, L) or (C, L) input."""
-    return _feature_dropout(input, p, training, inplace, 3, "dropout1d")
+    """Zero whole channels of (N, C, L) or (C, L) input with probability ``p`` (scaling the rest by 1/(1-p))."""
+    _check_p(p)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that dropout1d exists to "
+            "provide channel-wise dropout on inputs with 1 spatial dimension, a channel dimension, and an optional "
+            "batch dimension (i.e. 2D or 3D inputs).")
+    return _feature_dropout(input, p, training, inplace, unbatched=input.ndim == 2)
+
+
+def _warn_feature_dims(name: str, ndim: int, spatial: int) -> None:
+    warnings.warn(
+        f"{name}: Received a {ndim}-D input to {name}, which is deprecated and will result in an error in a future "
+        f"release. To retain the behavior and silence this warning, please use dropout instead. Note that {name} "
+        f"exists to provide channel-wise dropout on inputs with {spatial} spatial dimensions, a channel dimension, "
+        f"and an optional batch dimension (i.e. {spatial + 1}D or {spatial + 2}D inputs).", UserWarning, stacklevel=3)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero whole channels of (N, C, H, W) or (C, H, W) input."""
-    return _feature_dropout(input, p, training, inplace, 4, "dropout2d")
+    """Zero whole channels of (N, C, H, W) input with probability ``p`` (scaling the rest by 1/(1-p)).
+
+    As PyTorch: other ranks warn (deprecated) and still run, a 2-D (N, C) input element by element;
+    a 3-D input warns and is read as (N, C, L), not as unbatched (C, H, W).
+    """
+    _check_p(p)
+    if input.ndim not in (3, 4):
+        _warn_feature_dims("dropout2d", input.ndim, 2)
+    if input.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
+            "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
+            "change in a future release to interpret the input as one without a batch dimension, i.e. shape "
+            "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
+            UserWarning, stacklevel=2)
+    return _feature_dropout(input, p, training, inplace)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability ``p``.
+
+    As PyTorch: other ranks warn (deprecated) and run as if unbatched (the first dim is the channel).
+    """
+    _check_p(p)
+    if input.ndim not in (4, 5):
+        _warn_feature_dims("dropout3d", input.ndim, 3)
+    return _feature_dropout(input, p, training, inplace, unbatched=input.ndim != 5)
+
+
+def _check_factor(factor, name: str, what: str) -> int:
+    if not isinstance(factor, int) or isinstance(factor, bool):
+        raise TypeError(f"{name}(): argument '{what}' (position 2) must be int, not {type(factor).__name__}")
+    if factor <= 0:
+        raise RuntimeError(f"{name} expects a positive {what}, but got {factor}")
+    return factor
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """Rearrange (*, C*r*r, H, W) into (*, C, H*r, W*r), ``r = upscale_factor`` (sub-pixel convolution).
+
+    A reshape and a permute, so it is differentiable with no gradient code of its own.
+    """
+    r = _check_factor(upscale_factor, "pixel_shuffle", "upscale_factor")
+    if input.ndim < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.ndim} dimension(s)")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+                           f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    n = len(lead)
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    # (..., C, r1, r2, H, W) -> (..., C, H, r1, W, r2)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """Rearrange (*, C, H*r, W*r) into (*, C*r*r, H, W), ``r = downscale_factor`` (inverse of pixel_shuffle)."""
+    r = _check_factor(downscale_factor, "pixel_unshuffle", "downscale_factor")
+    if input.ndim < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.ndim} dimension(s)")
+    *lead, c, h, w = input.shape
+    if h % r:
+        raise RuntimeError(f"pixel_unshuffle expects height to be divisible by downscale_factor, but "
+                           f"input.size(-2)={h} is not divisible by {r}")
+    if w % r:
+        raise RuntimeError(f"pixel_unshuffle expects width to be divisible by downscale_factor, but "
+                           f"input.size(-1)={w} is not divisible by {r}")
+    n = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    # (..., C, H, r1, W, r2) -> (..., C, r1, r2, H, W)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(*lead, c * r * r, h // r, w // r)
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
