@@ -20,6 +20,7 @@ from . import (
     pooling,
     rnn,
     sparse,
+    transformer,
 )
 from .activation import (
     CELU,
@@ -104,3 +105,10 @@ from .rnn import (
     RNNCellBase,
 )
 from .sparse import Embedding
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
