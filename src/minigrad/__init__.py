@@ -13,6 +13,7 @@ from . import (
     func,
     nn,
     optim,
+    sparse,
     utils,
 )
 from .amp import autocast
@@ -119,7 +120,7 @@ from .ops.elementwise import divide as div
 from .ops.elementwise import pow as pow
 from .ops.elementwise import round as _round
 from .ops.elementwise import sub as _sub
-from .ops.linalg import bmm, dot, einsum, matmul, mm, mv, outer
+from .ops.linalg import bmm, dot, einsum, matmul, mv, outer
 from .ops.movement import (
     broadcast_to,
     cat,
@@ -173,6 +174,7 @@ from .ops.reduce import (
     var,
 )
 from .serialization import load, save
+from .sparse import mm, sparse_coo, sparse_coo_tensor, spmm, strided  # mm: sparse-aware
 from .tensor import Tensor, device
 
 Size = tuple

@@ -894,6 +894,25 @@ class Tensor:
     def mm(self, other):
         return L.mm(self, other)
 
+    # Sparse COO tensors are their own class (minigrad.sparse.SparseTensor); a Tensor is dense.
+    is_sparse = False
+
+    @property
+    def layout(self):
+        from .sparse import strided  # lazily: sparse.py builds on this module
+
+        return strided
+
+    def to_sparse(self, sparse_dim: int | None = None):
+        """The nonzero entries as a sparse COO tensor (``minigrad.sparse``), differentiable."""
+        from .sparse import to_sparse
+
+        return to_sparse(self, sparse_dim)
+
+    def to_dense(self, dtype=None) -> Tensor:
+        """Already dense: ``self`` (or a cast copy when ``dtype`` differs)."""
+        return self if dtype is None else self.to(dtype)
+
     def bmm(self, other):
         return L.bmm(self, other)
 
