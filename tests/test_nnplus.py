@@ -222,6 +222,7 @@ def test_histogram_matches_pytorch(case):
     b = mg.from_numpy(bins) if bins.ndim else int(bins)
     res = mg.histogram(mg.from_numpy(x), b, **kw)
     hist, edges = res
+    np.testing.assert_array_equal(mg.from_numpy(x).histogram(b, **kw).hist.numpy(), hist.numpy())
     assert res.hist is hist and res.bin_edges is edges
     want_hist, want_edges = _f("histogram", case, "hist"), _f("histogram", case, "edges")
     assert hist.dtype == mg.from_numpy(x).dtype and edges.dtype == hist.dtype
@@ -239,6 +240,7 @@ def test_histc_matches_pytorch(case):
     bins, lo, hi = _f("histc", case, "args")
     got = mg.histc(mg.from_numpy(x), int(bins), lo, hi)
     np.testing.assert_array_equal(got.numpy(), _f("histc", case, "hist"))
+    np.testing.assert_array_equal(mg.from_numpy(x).histc(int(bins), lo, hi).numpy(), got.numpy())
 
 
 def test_histogram_edges_and_errors():

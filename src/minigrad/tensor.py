@@ -913,6 +913,16 @@ class Tensor:
         """Already dense: ``self`` (or a cast copy when ``dtype`` differs)."""
         return self if dtype is None else self.to(dtype)
 
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+        from .histogram import histc
+
+        return histc(self, bins, min, max)
+
+    def histogram(self, bins=100, *, range=None, weight=None, density: bool = False):  # noqa: A002
+        from .histogram import histogram
+
+        return histogram(self, bins, range=range, weight=weight, density=density)
+
     def bmm(self, other):
         return L.bmm(self, other)
 
