@@ -80,50 +80,63 @@ class SparseTensor:
     # -- metadata ----------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The full size (sparse dims, then dense dims)."""
         return self._size
 
     def size(self, dim: int | None = None):
+        """The size, or its ``dim``-th entry."""
         return self._size if dim is None else self._size[dim]
 
     def dim(self) -> int:
+        """Number of dims (sparse + dense)."""
         return len(self._size)
 
     ndim = property(dim)
 
     def sparse_dim(self) -> int:
+        """Number of leading dims addressed by ``indices``."""
         return self._idx.shape[0]
 
     def dense_dim(self) -> int:
+        """Number of trailing dims stored densely in each value."""
         return len(self._size) - self._idx.shape[0]
 
     def _nnz(self) -> int:
+        """Number of stored entries (duplicates counted)."""
         return self._idx.shape[1]
 
     def numel(self) -> int:
+        """Number of elements of the dense equivalent."""
         return math.prod(self._size)
 
     @property
     def dtype(self):
+        """The values' dtype."""
         return self._vals.dtype
 
     @property
     def device(self):
+        """The values' device."""
         return self._vals.device
 
     @property
     def requires_grad(self) -> bool:
+        """Whether the values are on the autograd graph."""
         return self._vals.requires_grad
 
     def requires_grad_(self, requires_grad: bool = True) -> SparseTensor:
+        """Make the values (a leaf) require grad; returns self."""
         self._vals.requires_grad_(requires_grad)
         return self
 
     @property
     def is_leaf(self) -> bool:
+        """Whether the values are a leaf of the graph."""
         return self._vals.is_leaf
 
     @property
     def grad_fn(self):
+        """The op that made the values (None for a leaf)."""
         return self._vals.grad_fn
 
     @property
@@ -139,6 +152,7 @@ class SparseTensor:
         self._vals.grad = None
 
     def is_coalesced(self) -> bool:
+        """Whether indices are sorted and unique (``coalesce()`` makes them so)."""
         return self._coalesced
 
     # -- the parts -------------------------------------------------------------------
@@ -151,11 +165,13 @@ class SparseTensor:
         return self._vals
 
     def indices(self) -> Tensor:
+        """The coordinates of a coalesced tensor (raises on an uncoalesced one, as PyTorch)."""
         if not self._coalesced:
             raise RuntimeError("Cannot get indices on an uncoalesced tensor, please call .coalesce() first")
         return self._indices()
 
     def values(self) -> Tensor:
+        """The values of a coalesced tensor (raises on an uncoalesced one, as PyTorch)."""
         if not self._coalesced:
             raise RuntimeError("Cannot get values on an uncoalesced tensor, please call .coalesce() first")
         return self._vals
@@ -184,14 +200,16 @@ class SparseTensor:
 
     # -- arithmetic ------------------------------------------------------------------
     def t(self) -> SparseTensor:
+        """The transpose of a 2-D sparse matrix (shares the values)."""
         if self.sparse_dim() != 2 or self.dense_dim():
             raise RuntimeError(f"t() expects a 2-D sparse tensor, got size {list(self._size)}")
         return SparseTensor(self._idx[::-1].copy(), self._vals, self._size[::-1])
 
     def transpose(self, dim0: int, dim1: int) -> SparseTensor:
-        if {dim0 % 2, dim1 % 2} == {0, 1}:
-            return self.t()
-        return self
+        """Swap the two dims of a 2-D sparse matrix (``t()``)."""
+        if self.ndim != 2:
+            raise RuntimeError(f"transpose: only 2-D sparse matrices are supported, got size {list(self._size)}")
+        return self.t() if dim0 % 2 != dim1 % 2 else self
 
     def __matmul__(self, other) -> Tensor:
         return mm(self, other)
@@ -200,6 +218,7 @@ class SparseTensor:
         return mm(other, self)
 
     def mm(self, mat2) -> Tensor:
+        """``minigrad.sparse.mm(self, mat2)``."""
         return mm(self, mat2)
 
     def __add__(self, other) -> SparseTensor:

@@ -914,11 +914,13 @@ class Tensor:
         return self if dtype is None else self.to(dtype)
 
     def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+        """``minigrad.histc(self, bins, min, max)``: counts in equal-width bins."""
         from .histogram import histc
 
         return histc(self, bins, min, max)
 
     def histogram(self, bins=100, *, range=None, weight=None, density: bool = False):  # noqa: A002
+        """``minigrad.histogram(self, ...)``: ``(hist, bin_edges)``."""
         from .histogram import histogram
 
         return histogram(self, bins, range=range, weight=weight, density=density)
