@@ -65,6 +65,23 @@ def test_pytorch_style_imports():
     assert save is mg.save and load is mg.load
 
 
+def test_nn_modules_utils_helpers():
+    from minigrad.nn.modules.utils import (
+        _pair,
+        _reverse_repeat_tuple,
+        _single,
+        _triple,
+        consume_prefix_in_state_dict_if_present,
+    )
+
+    assert _pair(3) == (3, 3) and _pair((1, 2)) == (1, 2) and _single(4) == (4,) and _triple(0) == (0, 0, 0)
+    assert _pair.__name__ == "_pair"
+    assert _reverse_repeat_tuple((1, 2), 2) == (2, 2, 1, 1)
+    sd = {"module.a": 1, "b": 2, "module.c.d": 3}
+    consume_prefix_in_state_dict_if_present(sd, "module.")
+    assert list(sd.items()) == [("b", 2), ("a", 1), ("c.d", 3)]
+
+
 def test_add_safe_globals_is_accepted_and_recorded():
     from minigrad import serialization
 

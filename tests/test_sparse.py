@@ -90,6 +90,14 @@ def test_leaf_sparse_grad_hybrid_and_size_inference():
     np.testing.assert_array_equal(s.grad._values().numpy(), [5.0, 5.0])
     s.grad = None
     assert s.grad is None
+    # with a duplicate position: PyTorch's gradient is coalesced, one derivative per position
+    u = mg.sparse_coo_tensor(mg.tensor([[0, 1, 1, 2], [2, 0, 0, 1]]), [1.0, 2.0, 3.0, 4.0], (3, 3),
+                             requires_grad=True)
+    dd = mg.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    mg.sparse.mm(u, dd).sum().backward()
+    assert u.grad.is_coalesced()
+    np.testing.assert_array_equal(u.grad.indices().numpy(), [[0, 1, 2], [2, 0, 1]])
+    np.testing.assert_array_equal(u.grad.values().numpy(), [11.0, 3.0, 7.0])  # row sums of dd at cols 2, 0, 1
     # hybrid: one sparse dim, values of shape (nnz, 3)
     h = mg.sparse_coo_tensor(mg.tensor([[1, 3, 1]]), mg.arange(9.0).reshape(3, 3), (4, 3))
     assert h.sparse_dim() == 1 and h.dense_dim() == 1

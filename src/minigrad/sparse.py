@@ -16,8 +16,9 @@ Supported: ``sparse_coo_tensor``, ``Tensor.to_sparse()``, ``to_dense()``, ``coal
 dense one (either side), ``t()``, ``sparse + sparse``, ``sparse * number``, ``sparse.sum``.
 Anything else raises a ``RuntimeError`` saying to call ``to_dense()`` first.
 
-A sparse tensor made with ``requires_grad=True`` has a ``.grad`` that is sparse with its own
-indices (PyTorch gives ``sparse.mm``'s that way; for ``torch.mm`` PyTorch's is dense).
+A sparse tensor made with ``requires_grad=True`` has a ``.grad`` that is a coalesced sparse tensor
+over its stored positions (PyTorch's for ``sparse.mm`` and ``to_dense``; for ``torch.mm`` PyTorch's
+is dense).
 Indices are always checked against the size (PyTorch checks only when asked).
 """
 
@@ -141,9 +142,14 @@ class SparseTensor:
 
     @property
     def grad(self) -> SparseTensor | None:
-        """The gradient, sparse with this tensor's indices (from the values' gradient)."""
+        """The gradient: a coalesced sparse tensor over this tensor's stored positions."""
         g = self._vals.grad
-        return None if g is None else SparseTensor(self._idx, g, self._size, self._coalesced)
+        if g is None or self._coalesced:
+            return None if g is None else SparseTensor(self._idx, g, self._size, True)
+        # PyTorch's is coalesced: one value per stored position, the derivative there (which
+        # every duplicate of that position shares), not the duplicates' sum.
+        _, first = xp.unique(self._linear(), return_index=True)
+        return SparseTensor(self._idx[:, first], Tensor._make(g._data[first], False, None), self._size, True)
 
     @grad.setter
     def grad(self, value) -> None:

@@ -21,6 +21,7 @@ from . import (
     rnn,
     sparse,
     transformer,
+    utils,
 )
 from .activation import (
     CELU,
