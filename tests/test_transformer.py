@@ -170,3 +170,19 @@ def test_transformer_trains():
         losses.append(loss.item())
     assert all(p.grad is not None for p in model.parameters())
     assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.torch
+def test_nnplus_fixture_is_what_the_generator_writes():
+    """tests/fixtures/nnplus.npz is reproducible from gen_nnplus.py (needs PyTorch)."""
+    torch = pytest.importorskip("torch")
+    default = torch.get_default_dtype()
+    out: dict = {}
+    try:
+        for section in GEN.SECTIONS:
+            section(out, torch)
+    finally:
+        torch.set_default_dtype(default)
+    assert sorted(out) == sorted(FIX.files)
+    for k in FIX.files:
+        np.testing.assert_array_equal(out[k], FIX[k], err_msg=k)
