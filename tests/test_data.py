@@ -89,11 +89,13 @@ def test_fast_path_equals_generic_collate():
 
 def test_generator_argument():
     ds, _, _ = _ds(12)
-    a = [yb.numpy() for _, yb in DataLoader(ds, batch_size=4, shuffle=True, generator=np.random.default_rng(7))]
-    b = [yb.numpy() for _, yb in DataLoader(ds, batch_size=4, shuffle=True, generator=np.random.default_rng(7))]
+    a = [yb.numpy() for _, yb in DataLoader(ds, batch_size=4, shuffle=True, generator=mg.Generator().manual_seed(7))]
+    b = [yb.numpy() for _, yb in DataLoader(ds, batch_size=4, shuffle=True, generator=mg.Generator().manual_seed(7))]
     np.testing.assert_array_equal(np.concatenate(a), np.concatenate(b))
     with pytest.raises(TypeError, match="generator"):
         list(DataLoader(ds, shuffle=True, generator="seed"))
+    with pytest.raises(TypeError, match="minigrad.Generator"):  # PyTorch takes only its own Generator too
+        list(DataLoader(ds, shuffle=True, generator=np.random.default_rng(7)))
 
 
 def test_collate_fn_and_batch_size_none():
@@ -144,7 +146,7 @@ def test_random_split_and_concat():
     assert len(a) == 7 and len(b) == 3
     seen = sorted([int(a[i][1].item() * 0 + a.indices[i]) for i in range(7)] + list(b.indices))
     assert seen == list(range(10))
-    c, d = random_split(ds, [0.75, 0.25], generator=np.random.default_rng(0))
+    c, d = random_split(ds, [0.75, 0.25], generator=mg.Generator().manual_seed(0))
     assert len(c) + len(d) == 10
     with pytest.raises(ValueError, match="Sum of input lengths"):
         random_split(ds, [3, 3])

@@ -83,7 +83,8 @@ def test_normal_initialisers_have_the_formula_std(fn, shape, mean, std):
     assert fn(t) is t
     a = t.numpy()
     assert a.mean() == pytest.approx(mean, abs=4 * std / math.sqrt(a.size))
-    assert a.std() == pytest.approx(std, rel=0.03)
+    # 4 standard errors of a sample std (sigma / sqrt(2n)), and never tighter than 3%
+    assert a.std() == pytest.approx(std, rel=max(0.03, 4 / math.sqrt(2 * a.size)))
 
 
 def test_trunc_normal_stays_in_bounds():

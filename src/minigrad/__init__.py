@@ -24,8 +24,6 @@ from .autograd.engine import (
     no_grad,
     set_grad_enabled,
 )
-from .backend import get_rng_state, set_rng_state
-from .backend import manual_seed as _manual_seed
 from .backends.cuda import get_float32_matmul_precision, set_float32_matmul_precision
 from .composite import argsort, multinomial, sort, topk
 from .dtypes import (
@@ -50,6 +48,7 @@ from .dtypes import (
 from .factories import (
     arange,
     as_tensor,
+    bernoulli,
     empty,
     empty_like,
     eye,
@@ -58,11 +57,13 @@ from .factories import (
     full_like,
     linspace,
     logspace,
+    normal,
     ones,
     ones_like,
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
     randperm,
@@ -173,6 +174,15 @@ from .ops.reduce import (
     sum,
     var,
 )
+from .random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from .serialization import load, save
 from .sparse import mm, sparse_coo, sparse_coo_tensor, spmm, strided  # mm: sparse-aware
 from .tensor import Tensor, device
@@ -201,19 +211,6 @@ subtract = sub
 def round(input, *, decimals: int = 0):  # noqa: A001
     """Round half to even (zero gradient)."""
     return _round(input, decimals)
-
-
-def manual_seed(seed: int):
-    """Seed every random draw in minigrad (factories, init, dropout, DataLoader shuffling)."""
-    _manual_seed(seed)
-
-
-def seed() -> int:
-    import random
-
-    s = random.getrandbits(32)
-    _manual_seed(s)
-    return s
 
 
 def is_tensor(obj) -> bool:

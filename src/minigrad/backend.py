@@ -93,28 +93,6 @@ def scalar_array(x, dt):
     return arr
 
 
-_rng = numpy.random.default_rng()
-
-
-def rng() -> numpy.random.Generator:
-    """The global random generator (reseeded by ``minigrad.manual_seed``)."""
-    return _rng
-
-
-def manual_seed(seed: int) -> None:
-    """Reseed the global generator used by every random draw in minigrad."""
-    global _rng
-    _rng = numpy.random.default_rng(int(seed))
-
-
-def get_rng_state() -> dict:
-    return _rng.bit_generator.state
-
-
-def set_rng_state(state: dict) -> None:
-    _rng.bit_generator.state = state
-
-
 # Floating-point warnings: PyTorch returns inf/nan silently (log(0), 1/0, exp(1000)),
 # so every forward runs with numpy's FP warnings off. Setting numpy's error-state
 # context variable directly costs ~0.2 us, against ~1.3 us for ``numpy.errstate``.

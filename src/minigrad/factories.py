@@ -6,6 +6,7 @@ import builtins
 
 from . import backend as B
 from . import dtypes as D
+from . import random as R
 from .tensor import Tensor, as_array, check_device
 
 xp = B.xp
@@ -56,19 +57,35 @@ def _float_dtype(dtype):
     return D.get_default_dtype() if d is None else d
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(xp.zeros(_size(size), dtype=_float_dtype(dtype)), requires_grad, device)
+def _sizes(sizes: tuple, size, name: str) -> tuple:
+    """The shape from ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``."""
+    if size is not None:
+        if sizes:
+            raise TypeError(f"{name}() got the size both as positional arguments {sizes} and as size={size}")
+        sizes = (size,) if isinstance(size, int) else (tuple(size),)
+    return _size(sizes)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(xp.ones(_size(size), dtype=_float_dtype(dtype)), requires_grad, device)
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of the given size (``zeros(2, 3)``, ``zeros((2, 3))``, ``zeros(size=(2, 3))``)."""
+    shape = _sizes(sizes, size, "zeros")
+    return _finish(xp.zeros(shape, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of the given size."""
+    shape = _sizes(sizes, size, "ones")
+    return _finish(xp.ones(shape, dtype=_float_dtype(dtype)), requires_grad, device)
+
+
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of the given size (minigrad fills it with zeros)."""
+    shape = _sizes(sizes, size, "empty")
+    return _finish(xp.zeros(shape, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of the given size filled with ``fill_value`` (its dtype inferred as PyTorch does)."""
     d = D.as_dtype(dtype)
     if d is None:
         d = D.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
@@ -80,57 +97,124 @@ def _like(x, dtype):
     return x.dtype if dtype is None else D.as_dtype(dtype)
 
 
-def zeros_like(x, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(x, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
     return _finish(xp.zeros(x.shape, dtype=_like(x, dtype)), requires_grad, device)
 
 
-def ones_like(x, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones_like(x, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
     return _finish(xp.ones(x.shape, dtype=_like(x, dtype)), requires_grad, device)
 
 
-def empty_like(x, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty_like(x, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
     return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(x, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full_like(x, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
     return _finish(xp.full(x.shape, fill_value, dtype=_like(x, dtype)), requires_grad, device)
 
 
-def rand(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
-    """Uniform samples in [0, 1)."""
+# -- random factories: each draws from ``generator`` (default: minigrad's default generator)
+#    exactly as PyTorch's CPU kernels draw, so a seed gives PyTorch's numbers.
+
+def _random_float_dtype(dtype, name: str):
     d = _float_dtype(dtype)
-    return _finish(B.rng().random(_size(size)).astype(d), requires_grad, device)
+    if d.kind != "f":
+        raise RuntimeError(f"{name}: expected a floating point dtype, got {d}")
+    return d
 
 
-def randn(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
-    """Standard normal samples."""
-    d = _float_dtype(dtype)
-    return _finish(B.rng().standard_normal(_size(size)).astype(d), requires_grad, device)
+def rand(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) (PyTorch's stream: ``torch.rand``)."""
+    shape = _sizes(sizes, size, "rand")
+    d = _random_float_dtype(dtype, "rand")
+    return _finish(R.uniform(R._gen(generator), shape, d), requires_grad, device)
 
 
-def rand_like(x, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return rand(x.shape, dtype=_like(x, dtype), requires_grad=requires_grad)
+def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples (PyTorch's stream: ``torch.randn``)."""
+    shape = _sizes(sizes, size, "randn")
+    d = _random_float_dtype(dtype, "randn")
+    return _finish(R.normal(R._gen(generator), shape, d), requires_grad, device)
 
 
-def randn_like(x, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return randn(x.shape, dtype=_like(x, dtype), requires_grad=requires_grad)
+def rand_like(x, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    """``rand`` with the shape (and, by default, dtype) of ``x``."""
+    return rand(x.shape, generator=generator, dtype=_like(x, dtype), device=device, requires_grad=requires_grad)
 
 
-def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad: bool = False,
-            generator=None) -> Tensor:
-    """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+def randn_like(x, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    """``randn`` with the shape (and, by default, dtype) of ``x``."""
+    return randn(x.shape, generator=generator, dtype=_like(x, dtype), device=device, requires_grad=requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad: bool = False) -> Tensor:
+    """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``
+    (PyTorch's stream: ``word % (high - low) + low``)."""
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
             raise TypeError("randint() missing required argument 'size'")
         low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
     d = D.as_dtype(dtype) or B.int64
-    if high <= low:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    return _finish(B.rng().integers(low, high, _size((tuple(size),))).astype(d), requires_grad, device)
+    shape = _size((tuple(size),) if isinstance(size, (tuple, list)) else (size,))
+    return _finish(R.random_from_to(R._gen(generator), shape, d, int(low), int(high)), requires_grad, device)
 
 
-def randperm(n: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(B.rng().permutation(n).astype(D.as_dtype(dtype) or B.int64), requires_grad, device)
+def randint_like(x, low=0, high=None, *, generator=None, dtype=None, device=None,
+                 requires_grad: bool = False, memory_format=None) -> Tensor:
+    """``randint`` with the shape (and, by default, dtype) of ``x``: ``randint_like(x, high)``
+    or ``randint_like(x, low, high)``."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, x.shape, generator=generator, dtype=_like(x, dtype), device=device,
+                   requires_grad=requires_grad)
+
+
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
+             pin_memory: bool = False) -> Tensor:
+    """A random permutation of 0..n-1 (PyTorch's CPU Fisher-Yates on the same stream)."""
+    perm = R.randperm(R._gen(generator), int(n))
+    return _finish(perm.astype(D.as_dtype(dtype) or B.int64, copy=False), requires_grad, device)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Normal samples: ``normal(mean, std)`` with tensors (broadcast) or numbers, or
+    ``normal(mean, std, size)`` with numbers (PyTorch's stream and arithmetic)."""
+    gen = R._gen(generator)
+    mt, st = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not (mt or st):
+        if size is None:
+            raise TypeError("normal(mean, std) with numbers needs a size")
+        shape = _size((tuple(size),) if isinstance(size, (tuple, list)) else (size,))
+        d = _random_float_dtype(dtype, "normal")
+        return _finish(R.normal(gen, shape, d, float(mean), float(std)), requires_grad, device)
+    if st and (std._data < 0).any():
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    if mt and not st:  # ATen: normal_(0, std), then + mean
+        m = mean._data
+        out = R.normal(gen, m.shape, m.dtype, 0.0, float(std)) + m
+    else:
+        s = std._data
+        m = mean._data if mt else xp.asarray(mean, dtype=s.dtype)
+        shape = xp.broadcast_shapes(m.shape, s.shape)
+        dt = m.dtype if mt else s.dtype
+        out = (R.normal(gen, shape, dt) * s).astype(dt, copy=False) + m  # normal_(0, 1) * std + mean
+    return _finish(out.astype(out.dtype if not mt else mean.dtype, copy=False), requires_grad, device)
+
+
+def bernoulli(input, p=None, *, generator=None) -> Tensor:
+    """0/1 samples: with probability ``input`` elementwise, or with the number ``p``."""
+    gen = R._gen(generator)
+    a = input._data
+    if p is None:
+        return _finish(R.bernoulli_tensor(gen, a.shape, a.dtype, a), False, None)
+    return _finish(R.bernoulli_scalar(gen, a.shape, a.dtype, float(p)), False, None)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

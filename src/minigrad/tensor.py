@@ -880,7 +880,7 @@ class Tensor:
         return C.argsort(self, dim, descending, stable)
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
-        return C.multinomial(self, num_samples, replacement)
+        return C.multinomial(self, num_samples, replacement, generator=generator)
 
     def outer(self, other):
         return L.outer(self, other)
@@ -1028,14 +1028,55 @@ class Tensor:
     def copy_(self, src, non_blocking: bool = False):
         return I.copy_(self, src)
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0):
-        return I.overwrite(self, "uniform_", B.rng().uniform(a, b, self.shape))
+    # -- in-place random fills: PyTorch's CPU stream from ``generator`` (default generator if None)
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None):
+        return _fill_random(self, "uniform_", lambda g, s: RNG.uniform(g, s, self.dtype, a, b), generator)
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0):
-        return I.overwrite(self, "normal_", B.rng().normal(mean, std, self.shape))
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
+        contiguous = self._data.flags.c_contiguous
+        return _fill_random(self, "normal_", lambda g, s: RNG.normal(g, s, self.dtype, mean, std, contiguous),
+                            generator)
 
-    def bernoulli_(self, p: float = 0.5):
-        return I.overwrite(self, "bernoulli_", B.rng().random(self.shape) < p)
+    def bernoulli_(self, p=0.5, *, generator=None):
+        if isinstance(p, Tensor):
+            return _fill_random(self, "bernoulli_", lambda g, s: RNG.bernoulli_tensor(g, s, self.dtype, p._data),
+                                generator)
+        return _fill_random(self, "bernoulli_", lambda g, s: RNG.bernoulli_scalar(g, s, self.dtype, p), generator)
+
+    def bernoulli(self, p=None, *, generator=None):
+        """0/1 samples with probability ``self`` elementwise (or the number ``p``)."""
+        from .factories import bernoulli
+
+        return bernoulli(self, p, generator=generator)
+
+    def exponential_(self, lambd: float = 1.0, *, generator=None):
+        return _fill_random(self, "exponential_", lambda g, s: RNG.exponential(g, s, self.dtype, lambd), generator)
+
+    def geometric_(self, p: float, *, generator=None):
+        return _fill_random(self, "geometric_", lambda g, s: RNG.geometric(g, s, self.dtype, p), generator)
+
+    def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator=None):
+        return _fill_random(self, "cauchy_", lambda g, s: RNG.cauchy(g, s, self.dtype, median, sigma), generator)
+
+    def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator=None):
+        return _fill_random(self, "log_normal_", lambda g, s: RNG.log_normal(g, s, self.dtype, mean, std),
+                            generator)
+
+    def random_(self, *args, generator=None, **kw):
+        """``random_()``, ``random_(to)``, ``random_(from, to)`` (``to=None``: up to the dtype's
+        largest value): integers drawn as PyTorch draws them."""
+        if len(args) > 2 or set(kw) - {"from", "to"}:
+            raise TypeError(f"random_() takes (from, to) or (to), got {args} {kw}")
+        if not args and not kw:
+            return _fill_random(self, "random_", lambda g, s: RNG.random_full(g, s, self.dtype), generator)
+        if len(args) == 1 and not kw:
+            low, high = 0, args[0]
+        else:
+            low = args[0] if args else kw.get("from", 0)
+            high = args[1] if len(args) > 1 else kw.get("to")
+        high = None if high is None else int(high)
+        return _fill_random(self, "random_", lambda g, s: RNG.random_from_to(g, s, self.dtype, int(low), high),
+                            generator)
 
     def unsqueeze_(self, dim):
         self._data = self._data.reshape(M.unsqueeze(self.detach(), dim).shape)
@@ -1071,6 +1112,7 @@ _registry._set_tensor_class(Tensor)
 
 from . import composite as C  # noqa: E402
 from . import indexing as I  # noqa: E402
+from . import random as RNG  # noqa: E402
 from .ops import elementwise as E_  # noqa: E402
 from .ops import linalg as L  # noqa: E402
 from .ops import movement as M  # noqa: E402
@@ -1108,3 +1150,15 @@ Tensor.floor = E_.floor
 Tensor.ceil = E_.ceil
 Tensor.sum = R.sum
 Tensor.mean = R.mean
+
+
+def _fill_random(x: Tensor, name: str, draw, generator) -> Tensor:
+    """Overwrite ``x`` with ``draw(generator, shape)``, the values taken in ``x``'s memory order
+    (as PyTorch's kernels walk a strided tensor, e.g. a transposed weight)."""
+    gen = RNG._gen(generator)
+    a = x._data
+    if a.flags.c_contiguous or a.ndim < 2:
+        return I.overwrite(x, name, draw(gen, a.shape))
+    order = sorted(range(a.ndim), key=lambda d: -abs(a.strides[d]))
+    vals = draw(gen, tuple(a.shape[d] for d in order))
+    return I.overwrite(x, name, vals.transpose(B.xp.argsort(order)))

@@ -296,8 +296,17 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1.0:
         mask = xp.zeros(input.shape, dtype=dt)
     else:
-        mask = ((B.rng().random(input.shape) >= p) / (1.0 - p)).astype(dt)
+        mask = _dropout_noise(input.shape, dt, p)
     return _apply(input, lambda x: x * constant(mask), inplace, "dropout_")
+
+
+def _dropout_noise(shape: tuple, dt, p: float):
+    """PyTorch's CPU dropout mask: ``empty(shape).bernoulli_(1 - p)`` divided by ``1 - p``,
+    in the input's dtype (so the same draws and the same scaled values as PyTorch)."""
+    from .. import random as R
+
+    keep = R.bernoulli_scalar(R.default_generator, shape, dt, 1.0 - p)
+    return keep / dt.type(1.0 - p)
 
 
 def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, unbatched: bool = False) -> Tensor:

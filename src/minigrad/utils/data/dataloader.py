@@ -2,8 +2,9 @@
 
 ``DataLoader`` batches samples with ``default_collate`` (PyTorch's rules: tensors,
 numpy arrays and numbers are stacked into tensors; tuples, lists and dicts are
-collated field by field). Shuffling draws one permutation per epoch from minigrad's
-global generator, so ``minigrad.manual_seed`` makes it reproducible. A
+collated field by field). Shuffling draws exactly as PyTorch's ``RandomSampler`` (a
+``randperm`` per epoch from a generator seeded off the default one), so after
+``minigrad.manual_seed(n)`` the batches come in PyTorch's order. A
 ``TensorDataset`` with the default collate takes a fast path: each batch is one
 fancy-indexing of every tensor, not a stack of per-sample slices.
 """
@@ -15,6 +16,7 @@ import math
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ... import backend as B
+from ... import random as R
 from ...tensor import Tensor
 
 xp = B.xp
@@ -112,16 +114,8 @@ class ConcatDataset(Dataset):
 
 
 def _generator(generator):
-    """A numpy Generator: the one given, or minigrad's global one (seeded by ``manual_seed``)."""
-    if generator is None:
-        return B.rng()
-    if isinstance(generator, int):
-        return xp.random.default_rng(generator)
-    if not hasattr(generator, "permutation"):
-        raise TypeError(
-            f"generator must be a numpy.random.Generator (or an int seed), got {type(generator).__name__}"
-        )
-    return generator
+    """A ``minigrad.Generator``: the one given, or the default one."""
+    return R._gen(generator)
 
 
 def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=None) -> list[Subset]:
@@ -134,7 +128,7 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=Non
         lengths = sizes
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    perm = _generator(generator).permutation(n).tolist()
+    perm = R.randperm(_generator(generator), n).tolist()
     out, start = [], 0
     for length in lengths:
         out.append(Subset(dataset, perm[start:start + length]))
@@ -180,13 +174,18 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def _indices(self):
+        """PyTorch's draws: without a generator, a fresh one seeded by one int64 from the default
+        generator; then ``randint`` (with replacement) or a ``randperm`` per pass."""
         n = len(self.data_source)
-        rng = _generator(self.generator)
+        gen = self.generator
+        if gen is None:
+            gen = R.Generator().manual_seed(int(R.random_full(R.default_generator, (), B.int64)))
+        gen = _generator(gen)
         if self.replacement:
-            return rng.integers(0, n, size=self.num_samples)
-        reps = -(-self.num_samples // n) if n else 0
-        return xp.concatenate([rng.permutation(n) for _ in range(reps)])[: self.num_samples] if reps else \
-            xp.zeros(0, dtype=B.int64)
+            return R.random_from_to(gen, (self.num_samples,), B.int64, 0, n)
+        reps, rest = divmod(self.num_samples, n) if n else (0, 0)
+        perms = [R.randperm(gen, n) for _ in range(reps)] + [R.randperm(gen, n)[:rest]]
+        return xp.concatenate(perms)
 
     def __iter__(self):
         return iter(self._indices().tolist())
@@ -283,8 +282,8 @@ class DataLoader:
 
     ``DataLoader(dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
     num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, generator=None)``.
-    ``batch_size=None`` yields single samples. ``generator`` is a ``numpy.random.Generator``
-    (or an int seed); by default shuffling uses minigrad's global generator. Loading
+    ``batch_size=None`` yields single samples. ``generator`` is a ``minigrad.Generator``;
+    by default shuffling draws from the default generator, as PyTorch's does. Loading
     always runs in this process: ``num_workers``, ``pin_memory`` etc. are accepted so
     PyTorch scripts run unchanged, and ignored.
     """
@@ -332,6 +331,8 @@ class DataLoader:
         return ds.tensors, index_map
 
     def __iter__(self) -> Iterator:
+        # PyTorch's loader iterator draws a base seed for its workers first (even with none)
+        R.random_full(_generator(self.generator), (), B.int64)
         if not self._auto_collation:
             for idx in self.sampler:
                 sample = self.dataset[idx]
