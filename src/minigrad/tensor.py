@@ -381,9 +381,26 @@ class Tensor:
             hooks = self.grad_fn.hooks
         else:
             if self._hooks is None:
-                self._hooks = []
-            self._hooks.append(hook)
-            hooks = self._hooks
+                self._hooks = E.LeafHooks()
+            hooks = self._hooks.grad
+            hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> Callable:
+        """Call ``hook(tensor)`` after ``backward()`` has accumulated this leaf's gradient into ``.grad``.
+
+        The hook returns None (it may read or change ``tensor.grad`` in place). It runs only when
+        ``.grad`` is written, so not for ``autograd.grad``. Returns a handle whose ``remove()``
+        unregisters it.
+        """
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._hooks is None:
+            self._hooks = E.LeafHooks()
+        hooks = self._hooks.post_accumulate
+        hooks.append(hook)
         return _RemovableHandle(hooks, hook)
 
     # -- conversion ----------------------------------------------------------

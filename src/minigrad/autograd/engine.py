@@ -183,6 +183,18 @@ class Node:
         return f"<{self.name()}>"
 
 
+class LeafHooks:
+    """A leaf tensor's hooks (its ``_hooks``): ``grad`` ones (``register_hook``) see the gradient
+    before it is stored in ``.grad``; ``post_accumulate`` ones
+    (``register_post_accumulate_grad_hook``) get the tensor after it was stored."""
+
+    __slots__ = ("grad", "post_accumulate")
+
+    def __init__(self) -> None:
+        self.grad: list = []
+        self.post_accumulate: list = []
+
+
 class AccumulateGrad:
     """Stands for a leaf in ``next_functions``; ``.variable`` is the leaf tensor."""
 
@@ -361,6 +373,18 @@ def _run_hooks(hooks, g):
     finally:
         _state.raw = prev
     return g
+
+
+def _run_post_accumulate_hooks(tensor, hooks) -> None:
+    """Call each ``hook(tensor)`` once ``tensor.grad`` holds this walk's gradient (user code:
+    the array shortcut of the walk is off while it runs)."""
+    prev = _state.raw
+    _state.raw = False
+    try:
+        for hook in hooks:
+            hook(tensor)
+    finally:
+        _state.raw = prev
 
 
 def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
@@ -595,8 +619,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             gins = gi = prev = None
         for key in leaves:
             g = grads.pop(key)
-            if key._hooks:
-                g = _run_hooks(key._hooks, make_tensor(g, False, None) if raw else g)
+            hooks = key._hooks
+            if hooks is not None and hooks.grad:
+                g = _run_hooks(hooks.grad, make_tensor(g, False, None) if raw else g)
                 if raw:
                     g = g._data
             if capture_keys is not None:
@@ -606,6 +631,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                         results[i] = gt
             elif accumulate_leaves:
                 _store_grad(key, g, owned)
+                if hooks is not None and hooks.post_accumulate:
+                    _run_post_accumulate_hooks(key, hooks.post_accumulate)
     finally:
         B.fp_var_reset(tok)
         _state.enabled = prev_mode
