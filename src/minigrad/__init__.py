@@ -9,6 +9,7 @@ from . import (
     backends,
     cuda,
     datasets,
+    distributed,
     dtypes,
     func,
     nn,

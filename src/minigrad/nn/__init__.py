@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from . import functional, init, modules, parameter, utils  # modules, parameter: PyTorch's module paths
+from . import functional, init, modules, parallel, parameter, utils  # modules, parameter: PyTorch's module paths
 from .activation import (
     CELU,
     ELU,
@@ -59,6 +59,7 @@ from .loss import (
 )
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .parallel import DataParallel
 from .parameter import Parameter
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
