@@ -26,7 +26,19 @@ HERE = Path(__file__).resolve().parent
 WORKER = HERE / "mpi_worker.py"
 JOB_TIMEOUT = 120  # seconds; a hung job fails its test instead of hanging the suite
 
-needs_mpi = pytest.mark.skipif(not dist.is_available(), reason="needs mpi4py (pip install -e '.[distributed]')")
+
+
+def _mpi_ready() -> bool:
+    from minigrad.distributed.run import find_mpiexec
+
+    try:
+        find_mpiexec()
+    except FileNotFoundError:
+        return False
+    return dist.is_available()
+
+
+needs_mpi = pytest.mark.skipif(not _mpi_ready(), reason="needs mpi4py and mpiexec (pip install -e '.[distributed]')")
 
 
 def _job_env() -> dict:
@@ -217,3 +229,21 @@ def test_data_parallel_is_the_module_on_cpu():
     assert list(model.state_dict()) == ["module.weight", "module.bias"]
     x = mg.randn(4, 3)
     np.testing.assert_array_equal(model(x).numpy(), inner(x).numpy())
+
+
+@needs_mpi
+def test_demo_with_two_processes_reports_the_one_process_accuracy(tmp_path):
+    import re
+
+    from minigrad import demo
+
+    options = ["--epochs", "2", "--no-plot", "--no-progress"]
+    one = demo.main(options + ["--out", str(tmp_path / "one")])
+    done, _ = _run([sys.executable, "-m", "minigrad.demo", "--nproc", "2", "--out", str(tmp_path / "two")] + options)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "data-parallel over 2 processes" in done.stdout
+    final = re.search(r"final test accuracy: ([\d.]+)% \((\d+)/450\), test loss ([\d.]+)", done.stdout)
+    assert final is not None, done.stdout
+    assert int(final.group(2)) == round(one["test_accuracy"] * 450)
+    assert abs(float(final.group(3)) - one["test_loss"]) < 2e-4
+    assert done.stdout.count("final test accuracy") == 1  # rank 1 prints nothing

@@ -11,6 +11,7 @@ Examples::
     python -m minigrad.demo
     python -m minigrad.demo --optimizer sgd --lr 0.05 --epochs 40
     python -m minigrad.demo --data fashion-mnist --root /usr/share/datasets/fashion-mnist --epochs 5
+    python -m minigrad.demo --nproc 2      # data-parallel: 2 MPI ranks, the same accuracy as one process
 
 Models are built by the functions in ``MODEL_BUILDERS`` (name -> ``build(in_shape, num_classes)``
 returning an ``nn.Module`` taking ``(N, C, H, W)`` images); add an entry to offer another model.
@@ -191,6 +192,48 @@ def set_blas_threads(n: int) -> bool:
     return False
 
 
+# -- data-parallel runs (--nproc) -------------------------------------------------------------------
+RANKS_ENV = "MINIGRAD_DEMO_NPROC"  # set for the ranks that ``--nproc N`` starts
+
+
+def launch_ranks(nproc: int, argv: list[str]) -> None:
+    """Run this demo with the same options as ``nproc`` MPI ranks (python -m minigrad.distributed.run's way)."""
+    import subprocess
+
+    from minigrad.distributed.run import build_command, rank_environment
+
+    env = rank_environment()
+    env[RANKS_ENV] = str(nproc)
+    raise SystemExit(subprocess.call(build_command(nproc, "minigrad.demo", argv, module=True), env=env))
+
+
+def start_rank(nproc: int) -> tuple[int, int]:
+    """(rank, world size): (0, 1) in a single process; in a rank, join the process group. Only rank 0
+    prints: the others' output goes to /dev/null."""
+    if nproc == 1:
+        return 0, 1
+    import minigrad.distributed as dist
+
+    dist.init_process_group("mpi")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    if world != nproc:
+        raise SystemExit(f"error: --nproc {nproc} but MPI started {world} processes")
+    if rank:
+        sys.stdout = open(os.devnull, "w")  # for the life of the process
+    return rank, world
+
+
+def sum_over_ranks(*values: float) -> list[float]:
+    """The sums of ``values`` over all ranks (an all-reduce; the values themselves in one process)."""
+    import minigrad.distributed as dist
+
+    if not dist.is_initialized():
+        return list(values)
+    t = minigrad.tensor(list(values), dtype=minigrad.float64)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
 # -- training ----------------------------------------------------------------------------------------
 def make_optimizer(name: str, params, lr: float) -> optim.Optimizer:
     if name == "sgd":
@@ -266,6 +309,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="BLAS threads (small models train fastest with 1; 0 leaves numpy's setting alone)")
     p.add_argument("--no-plot", action="store_true", help="do not write the loss-curve PNG")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--nproc", type=int, default=1,
+                   help="data-parallel processes (MPI ranks, needs minigrad[distributed]): each computes the "
+                        "gradient of its share of every batch and DistributedDataParallel averages them")
     args = p.parse_args(argv)
     for key, value in MODEL_DEFAULTS.get((args.model, args.data), {}).items():
         if getattr(args, key) is None:
@@ -277,12 +323,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.lr = DEFAULT_LR[args.optimizer]
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
         p.error("--epochs and --batch-size must be positive, --lr > 0")
+    if args.nproc < 1:
+        p.error("--nproc must be at least 1")
     return args
 
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the demo; returns a summary dict (final accuracy, timings, paths)."""
     args = parse_args(argv)
+    if args.nproc > 1 and RANKS_ENV not in os.environ:
+        launch_ranks(args.nproc, sys.argv[1:] if argv is None else list(argv))
+    rank, world = start_rank(args.nproc)
     t_start = time.perf_counter()
     if args.threads > 0:
         set_blas_threads(args.threads)
@@ -306,8 +357,13 @@ def main(argv: list[str] | None = None) -> dict:
     loader = DataLoader(TensorDataset(minigrad.from_numpy(Xtr), minigrad.from_numpy(ytr)),
                         batch_size=args.batch_size, shuffle=True)
     criterion = nn.CrossEntropyLoss()
+    train_model = model
+    if world > 1:  # every rank starts from rank 0's weights; backward averages the gradients over ranks
+        train_model = nn.parallel.DistributedDataParallel(model)
+        criterion = nn.CrossEntropyLoss(reduction="sum")
 
-    print(f"minigrad {minigrad.__version__} demo: {args.model.upper()} ({n_params:,} parameters) on {description}")
+    print(f"minigrad {minigrad.__version__} demo: {args.model.upper()} ({n_params:,} parameters) on {description}"
+          + (f", data-parallel over {world} processes" if world > 1 else ""))
     print(f"  {len(ytr)} train / {len(yte)} test samples of shape {in_shape}, {num_classes} classes; "
           f"{args.optimizer} lr={args.lr:g} (cosine schedule), batch {args.batch_size}, {args.epochs} epochs, "
           f"seed {args.seed}")
@@ -316,21 +372,28 @@ def main(argv: list[str] | None = None) -> dict:
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         model.train()
-        bar = _progress(len(loader), f"epoch {epoch}/{args.epochs}", not args.no_progress)
+        bar = _progress(len(loader), f"epoch {epoch}/{args.epochs}", not args.no_progress and rank == 0)
         run_loss, run_correct, seen = 0.0, 0, 0
         for xb, yb in loader:
+            batch = len(yb)
+            if world > 1:  # every rank draws the same batches and takes its share of each
+                xb, yb = xb[rank::world], yb[rank::world]
             opt.zero_grad()
-            logits = model(xb)
+            logits = train_model(xb)
             loss = criterion(logits, yb)
+            if world > 1:  # local sum * world / batch: averaged over ranks, the whole batch's mean loss
+                loss = loss * (world / batch)
             loss.backward()
             opt.step()
             n = len(yb)
-            run_loss += loss.item() * n
+            run_loss += loss.item() * (n if world == 1 else batch / world)
             run_correct += int((logits.numpy().argmax(1) == yb.numpy()).sum())
             seen += n
             bar.update(1)
-            bar.set_postfix_str(f"loss {run_loss / seen:.4f}")
+            bar.set_postfix_str(f"loss {run_loss / max(seen, 1):.4f}")
         bar.close()
+        if world > 1:
+            run_loss, run_correct, seen = sum_over_ranks(run_loss, run_correct, seen)
         scheduler.step()
         test_loss, test_acc, _ = evaluate(model, Xte, yte)
         history["train_loss"].append(run_loss / seen)
@@ -344,6 +407,8 @@ def main(argv: list[str] | None = None) -> dict:
     test_loss, test_acc, pred = evaluate(model, Xte, yte)
     print(f"final test accuracy: {100 * test_acc:.2f}% ({int(round(test_acc * len(yte)))}/{len(yte)}), "
           f"test loss {test_loss:.4f}; training took {train_seconds:.1f}s")
+    if rank:  # the ranks' models are identical: rank 0 alone saves and plots
+        return {"test_accuracy": test_acc, "test_loss": test_loss, "train_seconds": train_seconds}
 
     os.makedirs(args.out, exist_ok=True)
     weights = args.save or os.path.join(args.out, f"{args.data}-{args.model}.pt")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
+from ... import backend as B
 from .dataloader import Dataset, Sampler
 
 __all__ = ["DistributedSampler"]
@@ -23,12 +24,9 @@ class DistributedSampler(Sampler):
 
     def __init__(self, dataset: Dataset, num_replicas: int | None = None, rank: int | None = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
-        if num_replicas is None or rank is None:
+        if num_replicas is None or rank is None:  # the process group's (an error if there is none)
             from ... import distributed as dist
 
-            if not dist.is_available():
-                raise RuntimeError("DistributedSampler: num_replicas and rank were not given and "
-                                   "minigrad.distributed is not available (mpi4py is missing)")
             if num_replicas is None:
                 num_replicas = dist.get_world_size()
             if rank is None:
@@ -57,11 +55,13 @@ class DistributedSampler(Sampler):
         n = len(self.dataset)
         if not self.shuffle:
             return list(range(n))
-        from ... import Generator, randperm
+        import minigrad
 
-        g = Generator()
+        if not hasattr(minigrad, "Generator"):  # TEMPORARY until PyTorch's generator lands: same order on every rank
+            return B.xp.random.default_rng(self.seed + self.epoch).permutation(n).tolist()
+        g = minigrad.Generator()
         g.manual_seed(self.seed + self.epoch)
-        return randperm(n, generator=g).tolist()
+        return minigrad.randperm(n, generator=g).tolist()
 
     def __iter__(self) -> Iterator[int]:
         indices = self._order()
