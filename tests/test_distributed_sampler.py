@@ -37,8 +37,6 @@ def test_unshuffled_indices_are_pytorchs(case):
     assert _indices(*case) == expected.tolist()
 
 
-@pytest.mark.xfail(not hasattr(mg, "Generator"), reason="needs minigrad.Generator and PyTorch's randperm",
-                   strict=False)
 @pytest.mark.parametrize("case", [c for c in CASES if c[2]], ids=lambda c: GEN.key(*c))
 def test_shuffled_indices_are_pytorchs(case):
     """The order comes from randperm under a generator seeded with seed + epoch, as PyTorch's."""

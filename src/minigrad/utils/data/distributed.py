@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from ... import backend as B
 from .dataloader import Dataset, Sampler
 
 __all__ = ["DistributedSampler"]
@@ -55,13 +54,11 @@ class DistributedSampler(Sampler):
         n = len(self.dataset)
         if not self.shuffle:
             return list(range(n))
-        import minigrad
+        from ... import Generator, randperm
 
-        if not hasattr(minigrad, "Generator"):  # TEMPORARY until PyTorch's generator lands: same order on every rank
-            return B.xp.random.default_rng(self.seed + self.epoch).permutation(n).tolist()
-        g = minigrad.Generator()
+        g = Generator()
         g.manual_seed(self.seed + self.epoch)
-        return minigrad.randperm(n, generator=g).tolist()
+        return randperm(n, generator=g).tolist()
 
     def __iter__(self) -> Iterator[int]:
         indices = self._order()
