@@ -145,6 +145,20 @@ def check_no_sync(rank: int, out: dict) -> None:
         out[f"no_sync/synced/{i}"] = p.grad.numpy().copy()
 
 
+def check_unused_parameter(rank: int, out: dict) -> None:
+    """A parameter that gets no gradient: the averaging never completes and the next forward says why.
+    (It is registered last, so it is alone in the first bucket and no all-reduce was started.)"""
+    model = nn.Linear(3, 2).double()
+    model.unused = nn.Parameter(mg.zeros(2, dtype=mg.float64))
+    ddp = DDP(model, bucket_cap_mb=1e-6)
+    ddp(mg.ones(4, 3, dtype=mg.float64)).sum().backward()
+    try:
+        ddp(mg.ones(4, 3, dtype=mg.float64))
+        out["error/unused_parameter"] = "no error"
+    except RuntimeError as exc:
+        out["error/unused_parameter"] = str(exc)
+
+
 def check_sampler(rank: int, out: dict) -> None:
     from minigrad.utils.data.distributed import DistributedSampler
 
@@ -167,6 +181,7 @@ def main() -> None:
     check_collectives(rank, out)
     check_training(rank, out)
     check_no_sync(rank, out)
+    check_unused_parameter(rank, out)
     check_sampler(rank, out)
     np.savez(os.path.join(sys.argv[2], f"rank{rank}.npz"), **out)
     dist.destroy_process_group()

@@ -170,6 +170,12 @@ def test_no_sync_accumulates_locally_then_averages_the_sum(ranks):
 
 
 @needs_mpi
+def test_a_parameter_without_gradient_is_reported_at_the_next_forward(ranks):
+    for r in ranks:
+        assert "did not produce gradients for every parameter" in str(r["error/unused_parameter"])
+
+
+@needs_mpi
 def test_sampler_splits_by_the_group(ranks):
     assert ranks[0]["sampler/10"].tolist() == [0, 2, 4, 6, 8]
     assert ranks[1]["sampler/10"].tolist() == [1, 3, 5, 7, 9]

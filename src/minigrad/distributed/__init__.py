@@ -169,11 +169,13 @@ class Work:
         self._done = False
 
     def is_completed(self) -> bool:
+        """True once the collective has finished (then its result is in the tensors)."""
         if not self._done and self._request.Test():
             self._complete()
         return self._done
 
     def wait(self, timeout=None) -> bool:
+        """Block until the collective has finished and its result is in the tensors."""
         if not self._done:
             self._request.Wait()
             self._complete()

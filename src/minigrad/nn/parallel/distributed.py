@@ -20,7 +20,8 @@ steps keep the replicas bit-identical.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+import weakref
+from typing import Callable, Iterator
 
 from ... import backend as B
 from ... import distributed as dist
@@ -95,6 +96,19 @@ def _assign_buckets(params: list, caps: list[int]) -> list[_Bucket]:
     return buckets
 
 
+def _hook_for(ddp) -> Callable:
+    """The parameters' post-accumulate hook: calls ``ddp._grad_ready`` through a weak reference, so the
+    parameters (kept by the model) do not keep the wrapper alive in a reference cycle."""
+    ref = weakref.ref(ddp)
+
+    def hook(param) -> None:
+        owner = ref()
+        if owner is not None:
+            owner._grad_ready(param)
+
+    return hook
+
+
 class DistributedDataParallel(Module):
     """Data-parallel training of ``module``, one replica per rank, as ``torch.nn.parallel.DistributedDataParallel``.
 
@@ -142,7 +156,7 @@ class DistributedDataParallel(Module):
                 self._bucket_of[id(p)] = i
         self._next_bucket = 0  # the next bucket to launch (they start in index order on every rank)
         self._sync_expected = False  # set by a forward whose backward is to be synchronized
-        self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
+        self._handles = [p.register_post_accumulate_grad_hook(_hook_for(self)) for p in params]
 
     @staticmethod
     def _broadcast(tensors: list) -> None:
