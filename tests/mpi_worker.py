@@ -159,6 +159,23 @@ def check_unused_parameter(rank: int, out: dict) -> None:
         out["error/unused_parameter"] = str(exc)
 
 
+def check_buffers(rank: int, out: dict) -> None:
+    """BatchNorm's buffers: rank 0's are copied to every rank at each training forward; an evaluation
+    forward under no_grad talks to no one, so rank 0 may run it alone."""
+    mg.manual_seed(rank)
+    ddp = DDP(nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).double())
+    x = mg.tensor(np.arange(12.0).reshape(4, 3) * (rank + 1))
+    ddp(x).sum().backward()  # each rank updates the running stats from its own batch
+    out["buffers/after_one_step"] = ddp.module[1].running_mean.numpy().copy()
+    ddp(x).sum().backward()  # first copies rank 0's running stats, then updates them from this batch
+    out["buffers/after_two_steps"] = ddp.module[1].running_mean.numpy().copy()
+    if rank == 0:
+        ddp.eval()
+        with mg.no_grad():
+            ddp(x)
+    dist.barrier()
+
+
 def check_sampler(rank: int, out: dict) -> None:
     from minigrad.utils.data.distributed import DistributedSampler
 
@@ -182,6 +199,7 @@ def main() -> None:
     check_training(rank, out)
     check_no_sync(rank, out)
     check_unused_parameter(rank, out)
+    check_buffers(rank, out)
     check_sampler(rank, out)
     np.savez(os.path.join(sys.argv[2], f"rank{rank}.npz"), **out)
     dist.destroy_process_group()

@@ -176,6 +176,18 @@ def test_a_parameter_without_gradient_is_reported_at_the_next_forward(ranks):
 
 
 @needs_mpi
+def test_buffers_come_from_rank_0_at_each_training_forward(ranks):
+    """Running mean, momentum 0.1, from 0: after one step rank r holds m_r = 0.1 * mu_r, mu_r the mean of its
+    own batch (ranks see different batches, the same weights, which no optimizer changes). The second
+    forward starts from rank 0's m_0 on every rank: rank r ends at 0.9 * m_0 + 0.1 * mu_r."""
+    m = [r["buffers/after_one_step"] for r in ranks]
+    assert not np.allclose(m[0], m[1])
+    for r in range(2):
+        mu = m[r] / 0.1
+        np.testing.assert_allclose(ranks[r]["buffers/after_two_steps"], 0.9 * m[0] + 0.1 * mu, rtol=1e-12)
+
+
+@needs_mpi
 def test_sampler_splits_by_the_group(ranks):
     assert ranks[0]["sampler/10"].tolist() == [0, 2, 4, 6, 8]
     assert ranks[1]["sampler/10"].tolist() == [1, 3, 5, 7, 9]

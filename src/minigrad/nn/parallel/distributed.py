@@ -115,9 +115,10 @@ class DistributedDataParallel(Module):
     ``DistributedDataParallel(module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
     init_sync=True, process_group=None, bucket_cap_mb=None, find_unused_parameters=False, ...)``.
     Needs ``minigrad.distributed.init_process_group()`` first. Calling it runs ``module``'s
-    forward (after broadcasting rank 0's buffers, when ``broadcast_buffers``); the backward of
-    that forward leaves in every parameter's ``.grad`` the average over ranks of the ranks'
-    gradients. ``.module`` is the wrapped model; the state dict's keys start with ``module.``.
+    forward; the backward of that forward leaves in every parameter's ``.grad`` the average over
+    ranks of the ranks' gradients. Such a forward (grad mode on, outside ``no_sync()``) first copies
+    rank 0's buffers to every rank, when ``broadcast_buffers``, so all ranks must run it; under
+    ``no_grad`` the forward is the module's alone (one rank may evaluate by itself). ``.module`` is the wrapped model; the state dict's keys start with ``module.``.
     Every parameter that requires grad must receive a gradient in every synchronized backward
     (``find_unused_parameters=True`` is not supported).
     """
@@ -170,11 +171,13 @@ class DistributedDataParallel(Module):
                 "DistributedDataParallel: the previous backward did not produce gradients for every parameter, "
                 "so its gradient averaging never finished (not every parameter was used in the forward's loss). "
                 "Every parameter that requires grad must receive a gradient in each synchronized backward.")
-        if self.broadcast_buffers:
+        # As PyTorch, only a forward whose backward will be synchronized talks to the other ranks (so one
+        # rank may evaluate alone under no_grad).
+        self._sync_expected = is_grad_enabled() and self.require_backward_grad_sync
+        if self._sync_expected and self.broadcast_buffers:
             buffers = list(self.module.buffers())
             if buffers:
                 self._broadcast(buffers)
-        self._sync_expected = is_grad_enabled() and self.require_backward_grad_sync
         return self.module(*inputs, **kwargs)
 
     def _reduction_incomplete(self) -> bool:
