@@ -120,22 +120,26 @@ class DistributedDataParallel(Module):
     rank 0's buffers to every rank, when ``broadcast_buffers``, so all ranks must run it; under
     ``no_grad`` the forward is the module's alone (one rank may evaluate by itself). ``.module`` is the wrapped model; the state dict's keys start with ``module.``.
     Every parameter that requires grad must receive a gradient in every synchronized backward
-    (``find_unused_parameters=True`` is not supported).
+    (``find_unused_parameters=True`` is not supported). ``device_ids``, ``output_device``, ``dim``,
+    ``check_reduction``, ``gradient_as_bucket_view`` and ``static_graph`` (device placement and
+    performance hints in PyTorch) are accepted and change nothing here.
     """
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
                  broadcast_buffers: bool | None = True, init_sync: bool = True, process_group=None,
                  bucket_cap_mb: float | None = None, find_unused_parameters: bool = False,
                  check_reduction: bool = False, gradient_as_bucket_view: bool = False,
-                 static_graph: bool = False, **kwargs) -> None:
+                 static_graph: bool = False, mixed_precision=None, device_mesh=None) -> None:
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected an nn.Module, got {type(module).__name__}")
         if not dist.is_initialized():
             raise ValueError("DistributedDataParallel: the default process group has not been initialized, "
                              "please make sure to call minigrad.distributed.init_process_group() first")
-        if process_group is not None:
+        if process_group is not None or device_mesh is not None:
             raise NotImplementedError("DistributedDataParallel: only the default process group is supported")
+        if mixed_precision is not None:
+            raise NotImplementedError("DistributedDataParallel: mixed_precision is not supported")
         if find_unused_parameters:
             raise NotImplementedError("DistributedDataParallel: find_unused_parameters=True is not supported; "
                                       "every parameter that requires grad must get a gradient in each backward")
