@@ -220,6 +220,10 @@ def test_launcher_command_and_environment():
     assert cmd == ["/x/mpiexec", "-n", "3", sys.executable, "train.py", "--epochs", "2"]
     assert run.build_command(2, "pkg.train", [], module=True, mpiexec="m")[-3:] == [sys.executable, "-m", "pkg.train"]
     env = run.rank_environment({"PATH": "/bin", "MKL_NUM_THREADS": "4"})
+    with pytest.raises(SystemExit, match="on several machines"):
+        run.main(["--nnodes", "2", "--nproc-per-node", "2", "train.py"])
+    with pytest.raises(SystemExit, match="at least 1"):
+        run.main(["--nproc-per-node", "0", "train.py"])
     assert env == {"PATH": "/bin", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "4"}
 
 

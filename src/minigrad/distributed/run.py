@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Start N processes of a training script under MPI (one rank each).")
     p.add_argument("--nproc-per-node", "--nproc_per_node", dest="nproc", type=int, default=1,
                    help="number of processes (ranks) to start on this machine (default 1)")
+    p.add_argument("--standalone", action="store_true", help="accepted as torchrun's (this launcher is single-machine)")
+    p.add_argument("--nnodes", type=int, default=1,
+                   help="machines: 1 (on a cluster, start the script with the cluster's mpiexec or srun)")
     p.add_argument("-m", "--module", action="store_true",
                    help="run the script argument as a module, as python -m does")
     p.add_argument("script", help="the training script (or module with -m)")
@@ -64,6 +67,9 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.nproc < 1:
         raise SystemExit(f"minigrad.distributed.run: --nproc-per-node must be at least 1, got {args.nproc}")
+    if args.nnodes != 1:
+        raise SystemExit("minigrad.distributed.run starts processes on this machine only; on several machines "
+                         "start the script with the cluster's MPI launcher (mpiexec -n N --hostfile ..., srun)")
     try:
         cmd = build_command(args.nproc, args.script, args.script_args, module=args.module)
     except FileNotFoundError as exc:
