@@ -186,3 +186,31 @@ def test_nnplus_fixture_is_what_the_generator_writes():
     assert sorted(out) == sorted(FIX.files)
     for k in FIX.files:
         np.testing.assert_array_equal(out[k], FIX[k], err_msg=k)
+
+
+@pytest.mark.parametrize("name", ["transformer", "enc_layer", "dec_layer_bf"])
+def test_seeded_initialisation_is_pytorchs(name):
+    """``manual_seed(s)`` then the constructor gives PyTorch's weights, draw for draw (float32)."""
+    seed, build = {"transformer": (0, lambda: nn.Transformer(8, 2, 2, 1, 16)),
+                   "enc_layer": (1, lambda: nn.TransformerEncoderLayer(8, 2, 16)),
+                   "dec_layer_bf": (2, lambda: nn.TransformerDecoderLayer(8, 2, 16, batch_first=True))}[name]
+    want = _arrays(f"transformer_init/{name}/")
+    mg.manual_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the nested-tensor notice
+        model = build()
+    got = model.state_dict()
+    assert list(got) == [k for k in got if k in want] and set(got) == set(want)
+    for k, v in got.items():
+        np.testing.assert_array_equal(v.numpy(), want[k], err_msg=k)
+
+
+def test_training_mode_dropout_is_pytorchs():
+    """A seeded encoder layer with dropout 0.2 in training mode: PyTorch's input, masks and output."""
+    mg.manual_seed(3)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.2)
+    x = mg.randn(5, 3, 8)
+    np.testing.assert_array_equal(x.numpy(), FIX["transformer_train/x"])
+    y = layer(x)
+    # float32 arithmetic in another order; a different dropout mask would differ by O(1)
+    np.testing.assert_allclose(y.detach().numpy(), FIX["transformer_train/y"], rtol=1e-5, atol=1e-5)
