@@ -9,6 +9,7 @@ the launcher starts a job whose rank 1 raises, which must end the job with the t
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -255,8 +256,6 @@ def test_data_parallel_is_the_module_on_cpu():
 
 @needs_mpi
 def test_demo_with_two_processes_reports_the_one_process_accuracy(tmp_path):
-    import re
-
     from minigrad import demo
 
     options = ["--epochs", "2", "--no-plot", "--no-progress"]
@@ -269,3 +268,30 @@ def test_demo_with_two_processes_reports_the_one_process_accuracy(tmp_path):
     assert int(final.group(2)) == round(one["test_accuracy"] * 450)
     assert abs(float(final.group(3)) - one["test_loss"]) < 2e-4
     assert done.stdout.count("final test accuracy") == 1  # rank 1 prints nothing
+
+
+@needs_mpi
+def test_ddp_example_script_runs(tmp_path):
+    script = HERE.parent / "examples" / "ddp_digits.py"
+    done, _ = _run([sys.executable, "-m", "minigrad.distributed.run", "--nproc-per-node", "2", str(script),
+                    "--epochs", "1", "--save", str(tmp_path / "w.pt")])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.fullmatch(r"2 ranks, 1 epochs: test accuracy \d+\.\d\d%\n", done.stdout), done.stdout
+    assert list(mg.load(tmp_path / "w.pt")) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+
+
+def test_mpi4py_is_imported_only_when_needed_and_its_absence_is_explained():
+    program = (
+        "import sys\n"
+        "import minigrad, minigrad.distributed as dist, minigrad.nn.parallel\n"
+        "assert 'mpi4py' not in sys.modules, 'imported too early'\n"
+        "sys.modules['mpi4py'] = None  # as if it were not installed\n"
+        "try:\n"
+        "    dist.init_process_group('mpi')\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], env=_job_env(), capture_output=True, text=True,
+                          timeout=JOB_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    assert 'pip install "minigrad[distributed]"' in done.stdout
