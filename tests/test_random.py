@@ -121,6 +121,16 @@ def test_module_level_seeding_returns_and_uses_the_default_generator():
         minigrad.set_rng_state(state)
 
 
+def test_fork_rng_restores_the_default_state():
+    minigrad.manual_seed(12)
+    with minigrad.random.fork_rng():
+        inside = minigrad.randn(5).numpy()
+    np.testing.assert_array_equal(minigrad.randn(5).numpy(), inside)
+    with minigrad.random.fork_rng(enabled=False):
+        minigrad.randn(5)
+    assert not np.array_equal(minigrad.randn(5).numpy(), inside)
+
+
 def test_size_keyword_on_factories():
     assert minigrad.empty(size=(2, 3)).shape == (2, 3)
     assert minigrad.zeros(size=[4]).shape == (4,)

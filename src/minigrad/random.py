@@ -24,6 +24,7 @@ seeded by one word of this one; and float32 ``normal_`` on builds without AVX2 (
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import warnings
@@ -33,7 +34,7 @@ from . import backend as B
 np = B.xp  # the CPU generator always works on host arrays
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed",
-           "get_rng_state", "set_rng_state"]
+           "get_rng_state", "set_rng_state", "fork_rng"]
 
 _N = 624  # words of Mersenne Twister state
 _DEFAULT_SEED = 67280421310721  # what a fresh torch.Generator() starts from
@@ -219,6 +220,21 @@ def get_rng_state():
 def set_rng_state(new_state) -> None:
     """Restore the default generator's state from ``get_rng_state``."""
     default_generator.set_state(new_state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng", _devices_kw: str = "devices",
+             device_type: str = "cuda"):
+    """Run the block with the default generator's state saved, and restored after
+    (``torch.random.fork_rng``; there are no CUDA generators to fork here)."""
+    if not enabled:
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
 
 
 # ---------------------------------------------------------------------------------------
