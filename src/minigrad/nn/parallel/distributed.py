@@ -118,11 +118,12 @@ class DistributedDataParallel(Module):
     forward; the backward of that forward leaves in every parameter's ``.grad`` the average over
     ranks of the ranks' gradients. Such a forward (grad mode on, outside ``no_sync()``) first copies
     rank 0's buffers to every rank, when ``broadcast_buffers``, so all ranks must run it; under
-    ``no_grad`` the forward is the module's alone (one rank may evaluate by itself). ``.module`` is the wrapped model; the state dict's keys start with ``module.``.
-    Every parameter that requires grad must receive a gradient in every synchronized backward
-    (``find_unused_parameters=True`` is not supported). ``device_ids``, ``output_device``, ``dim``,
-    ``check_reduction``, ``gradient_as_bucket_view`` and ``static_graph`` (device placement and
-    performance hints in PyTorch) are accepted and change nothing here.
+    ``no_grad`` the forward is the module's alone (one rank may evaluate by itself). ``.module`` is
+    the wrapped model; the state dict's keys start with ``module.``. Every parameter that requires
+    grad must receive a gradient in every synchronized backward (``find_unused_parameters=True`` is
+    not supported). ``device_ids``, ``output_device``, ``dim``, ``check_reduction``,
+    ``gradient_as_bucket_view`` and ``static_graph`` (device placement and performance hints in
+    PyTorch) are accepted and change nothing here.
     """
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
