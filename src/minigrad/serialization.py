@@ -231,7 +231,7 @@ def _describe(f) -> str:
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None = None, mmap: bool | None = None,
-         **kwargs) -> Any:
+         **pickle_load_args) -> Any:
     """Read an object written by ``minigrad.save`` from a path or a readable binary file object.
 
     Never unpickles: a pickle file, an archive with object arrays, or a truncated / tampered
@@ -240,6 +240,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
     """
     if pickle_module is not None:
         raise TypeError("minigrad.load never unpickles: pickle_module is not supported")
+    if pickle_load_args:  # PyTorch hands these to pickle; minigrad never unpickles, so none can apply
+        raise TypeError(f"load() got unexpected keyword arguments {sorted(pickle_load_args)} "
+                        "(minigrad.load never unpickles, so pickle's load arguments do not apply)")
     if map_location is not None and not callable(map_location) and not isinstance(map_location, dict):
         check_device(map_location)
     source = _describe(f)

@@ -309,8 +309,9 @@ class Tensor:
             raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
         return M.transpose(self, -2, -1)
 
-    def size(self, dim: int | None = None):
+    def size(self, dim: int | None = None, *, axis: int | None = None):
         """The shape, or the size of one dim."""
+        dim = R.dim_alias("size", dim, axis)
         if dim is None:
             return self._data.shape
         d = R.normalize_dims(dim, self.ndim, "size")
@@ -740,54 +741,7 @@ class Tensor:
     def logical_xor(self, other):
         return E_.logical_xor(self, other)
 
-    def softmax(self, dim, dtype=None):
-        return R.softmax(self, dim, dtype)
-
-    def log_softmax(self, dim, dtype=None):
-        return R.log_softmax(self, dim, dtype)
-
-    # -- reductions ----------------------------------------------------------
-    def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-        return R.prod(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
-
-    def var(self, dim=None, *, correction=None, keepdim=False, unbiased=None, axis=None, keepdims=None):
-        return R.var(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis, keepdims=keepdims)
-
-    def std(self, dim=None, *, correction=None, keepdim=False, unbiased=None, axis=None, keepdims=None):
-        return R.std(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis, keepdims=keepdims)
-
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return R.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return R.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def amax(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
-        return R.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def amin(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
-        return R.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return R.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return R.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def logsumexp(self, dim, keepdim=False):
-        return R.logsumexp(self, dim, keepdim)
-
-    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
-        return R.norm(self, p, dim, keepdim, dtype)
-
-    def cumsum(self, dim, *, dtype=None):
-        return R.cumsum(self, dim, dtype=dtype)
-
-    def all(self, dim=None, keepdim=False):  # noqa: A003
-        return R.all(self, dim, keepdim)
-
-    def any(self, dim=None, keepdim=False):  # noqa: A003
-        return R.any(self, dim, keepdim)
+    # -- reductions: bound to the ops.reduce functions below the class (one signature each) --
 
     # -- shape -------------------------------------------------------------------
     def reshape(self, *shape):
@@ -810,16 +764,19 @@ class Tensor:
     def unflatten(self, dim, sizes):
         return M.unflatten(self, dim, sizes)
 
-    def squeeze(self, dim=None):
-        return M.squeeze(self, dim)
+    def squeeze(self, dim=None, *, axis=None):
+        return M.squeeze(self, R.dim_alias("squeeze", dim, axis))
 
-    def unsqueeze(self, dim):
-        return M.unsqueeze(self, dim)
+    def unsqueeze(self, dim=None, *, axis=None):
+        return M.unsqueeze(self, R.dim_alias("unsqueeze", dim, axis, required=True))
 
     def transpose(self, dim0, dim1):
         return M.transpose(self, dim0, dim1)
 
-    swapaxes = swapdims = transpose
+    swapdims = transpose
+
+    def swapaxes(self, axis0, axis1):
+        return M.transpose(self, axis0, axis1)
 
     def t(self):
         return M.t(self)
@@ -851,11 +808,11 @@ class Tensor:
     def split(self, split_size, dim=0):
         return M.split(self, split_size, dim)
 
-    def chunk(self, chunks, dim=0):
-        return M.chunk(self, chunks, dim)
+    def chunk(self, chunks, dim=0, *, axis=None):
+        return M.chunk(self, chunks, R.dim_alias("chunk", dim, axis, 0))
 
-    def unbind(self, dim=0):
-        return M.unbind(self, dim)
+    def unbind(self, dim=0, *, axis=None):
+        return M.unbind(self, R.dim_alias("unbind", dim, axis, 0))
 
     def tril(self, diagonal=0):
         return M.tril(self, diagonal)
@@ -866,8 +823,10 @@ class Tensor:
     def masked_fill(self, mask, value):
         return M.masked_fill(self, mask, value)
 
-    def gather(self, dim, index):
-        return M.gather(self, dim, index)
+    def gather(self, dim=None, index=None, *, axis=None):
+        if index is None:
+            raise TypeError("gather() missing 1 required argument: 'index'")
+        return M.gather(self, R.dim_alias("gather", dim, axis, required=True), index)
 
     def scatter(self, dim, index, src=None, *, value=None):
         return M.scatter(self, dim, index, src, value=value)
@@ -875,11 +834,13 @@ class Tensor:
     def scatter_add(self, dim, index, src):
         return M.scatter_add(self, dim, index, src)
 
-    def index_select(self, dim, index):
-        return M.index_select(self, dim, index)
+    def index_select(self, dim=None, index=None, *, axis=None):
+        if index is None:
+            raise TypeError("index_select() missing 1 required argument: 'index'")
+        return M.index_select(self, R.dim_alias("index_select", dim, axis, required=True), index)
 
-    def take_along_dim(self, indices, dim=None):
-        return M.take_along_dim(self, indices, dim)
+    def take_along_dim(self, indices, dim=None, *, axis=None):
+        return M.take_along_dim(self, indices, R.dim_alias("take_along_dim", dim, axis))
 
     def diag(self, diagonal=0):
         return M.diag(self, diagonal)
@@ -887,29 +848,30 @@ class Tensor:
     def trace(self):
         return M.trace(self)
 
-    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002
-        return C.topk(self, k, dim, largest, sorted)
+    def topk(self, k, dim=-1, largest=True, sorted=True, *, axis=None):  # noqa: A002
+        return C.topk(self, k, R.dim_alias("topk", dim, axis, -1), largest, sorted)
 
-    def sort(self, dim=-1, descending=False, stable=False):
-        return C.sort(self, dim, descending, stable)
+    def sort(self, dim=-1, descending=False, stable=False, *, axis=None):
+        return C.sort(self, R.dim_alias("sort", dim, axis, -1), descending, stable)
 
-    def argsort(self, dim=-1, descending=False, stable=False):
-        return C.argsort(self, dim, descending, stable)
+    def argsort(self, dim=-1, descending=False, stable=False, *, axis=None):
+        return C.argsort(self, R.dim_alias("argsort", dim, axis, -1), descending, stable)
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         return C.multinomial(self, num_samples, replacement, generator=generator)
 
-    def outer(self, other):
-        return L.outer(self, other)
+    # (the second operand's name is PyTorch's for each: outer(vec2), dot(tensor), mm(mat2) ...)
+    def outer(self, vec2):
+        return L.outer(self, vec2)
 
-    def dot(self, other):
-        return L.dot(self, other)
+    def dot(self, tensor):
+        return L.dot(self, tensor)
 
     def matmul(self, other):
         return L.matmul(self, other)
 
-    def mm(self, other):
-        return L.mm(self, other)
+    def mm(self, mat2):
+        return L.mm(self, mat2)
 
     # Sparse COO tensors are their own class (minigrad.sparse.SparseTensor); a Tensor is dense.
     is_sparse = False
@@ -942,11 +904,11 @@ class Tensor:
 
         return histogram(self, bins, range=range, weight=weight, density=density)
 
-    def bmm(self, other):
-        return L.bmm(self, other)
+    def bmm(self, mat2):
+        return L.bmm(self, mat2)
 
-    def mv(self, other):
-        return L.mv(self, other)
+    def mv(self, vec):
+        return L.mv(self, vec)
 
     # -- in-place ------------------------------------------------------------------
     def _counter(self) -> list:
@@ -1095,11 +1057,13 @@ class Tensor:
         return _fill_random(self, "random_", lambda g, s: RNG.random_from_to(g, s, self.dtype, int(low), high),
                             generator)
 
-    def unsqueeze_(self, dim):
+    def unsqueeze_(self, dim=None, *, axis=None):
+        dim = R.dim_alias("unsqueeze_", dim, axis, required=True)
         self._data = self._data.reshape(M.unsqueeze(self.detach(), dim).shape)
         return self
 
-    def squeeze_(self, dim=None):
+    def squeeze_(self, dim=None, *, axis=None):
+        dim = R.dim_alias("squeeze_", dim, axis)
         self._data = self._data.reshape(M.squeeze(self.detach(), dim).shape)
         return self
 
@@ -1167,6 +1131,23 @@ Tensor.floor = E_.floor
 Tensor.ceil = E_.ceil
 Tensor.sum = R.sum
 Tensor.mean = R.mean
+# Reductions: the functions themselves (their signatures carry PyTorch's names and aliases).
+Tensor.prod = R.prod
+Tensor.var = R.var
+Tensor.std = R.std
+Tensor.max = R.max
+Tensor.min = R.min
+Tensor.amax = R.amax
+Tensor.amin = R.amin
+Tensor.argmax = R.argmax
+Tensor.argmin = R.argmin
+Tensor.logsumexp = R.logsumexp
+Tensor.norm = R.norm
+Tensor.cumsum = R.cumsum
+Tensor.all = R.all
+Tensor.any = R.any
+Tensor.softmax = R.softmax
+Tensor.log_softmax = R.log_softmax
 
 
 def _fill_random(x: Tensor, name: str, draw, generator) -> Tensor:

@@ -248,34 +248,64 @@ where_ = _where
 
 
 # ---------------------------------------------------------------------------
-# Public forms (argument names as PyTorch's; numpy's axis/keepdims accepted).
+# Public forms. Argument names are PyTorch's; numpy's ``axis``/``keepdims`` are accepted
+# wherever PyTorch's argument parser accepts them (every op taking ``dim``/``keepdim``,
+# except the Python-level ``norm``). An alias never overrides a given argument silently.
 
-def _dim_arg(dim, axis):
-    return axis if dim is None else dim
+def _alias(op: str, dim, axis, keepdim, keepdims, dim_default=None):
+    """(dim, keepdim) with numpy's ``axis``/``keepdims`` folded in; both spellings at once raise."""
+    if axis is not None:
+        if dim is not dim_default and dim != dim_default:
+            raise TypeError(f"{op}() got multiple values for argument 'dim' (also given as 'axis')")
+        dim = axis
+    if keepdims is not None:
+        if keepdim:
+            raise TypeError(f"{op}() got multiple values for argument 'keepdim' (also given as 'keepdims')")
+        keepdim = keepdims
+    return dim, bool(keepdim)
 
 
-def sum(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
+def dim_alias(op: str, dim, axis, default=None, required: bool = False):
+    """``dim`` with numpy's ``axis`` folded in (for the ops taking one ``dim`` beside other arguments)."""
+    if axis is not None:
+        if dim is not default and dim != default:
+            raise TypeError(f"{op}() got multiple values for argument 'dim' (also given as 'axis')")
+        dim = axis
+    if required and dim is None:
+        raise TypeError(f"{op}() missing 1 required argument: 'dim'")
+    return dim
+
+
+def _one_dim(dim, op: str):
+    """``dim`` for ops whose PyTorch signature takes a single int: a sequence raises (never
+    silently its first element)."""
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__} "
+                        f"(got {dim!r}; this op reduces over one dim only)")
+    return dim
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
     """Sum over ``dim`` (int or tuple; all when None). Integer and bool sums give int64."""
+    x = input
     if dim is None and axis is None and dtype is None and not keepdim and keepdims is None \
             and x._data.dtype.kind == "f":
         return _sum(x, None, False, x._data.shape, None)  # x.sum() of a float tensor, the usual call
-    keepdim = keepdim if keepdims is None else keepdims
-    if dim is None and axis is None:
-        dims = None
-    else:
-        dims = normalize_dims(_dim_arg(dim, axis), x.ndim, "sum")
+    dim, keepdim = _alias("sum", dim, axis, keepdim, keepdims)
+    dims = normalize_dims(dim, x.ndim, "sum")
     dt = None if dtype is None else D.as_dtype(dtype)
     if dt is None and x._data.dtype.kind in "bui":
         dt = B.int64
-    return _sum(x, dims, bool(keepdim), x._data.shape, dt)
+    return _sum(x, dims, keepdim, x._data.shape, dt)
 
 
-def mean(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Arithmetic mean over ``dim``; floating input only (as PyTorch)."""
+    x = input
     if dim is None and axis is None and dtype is None and not keepdim and keepdims is None \
             and x._data.dtype.kind == "f":
         return _mean(x, None, False, x._data.shape, None, x._data.size)  # x.mean(), the usual call
-    keepdim = keepdim if keepdims is None else keepdims
+    dim, keepdim = _alias("mean", dim, axis, keepdim, keepdims)
     if dtype is not None:
         x = x.to(dtype)
     if x._data.dtype.kind != "f":
@@ -283,10 +313,8 @@ def mean(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
             "mean(): could not infer output dtype. Input dtype must be either a floating "
             f"point or complex dtype. Got: {x.dtype}"
         )
-    if dim is None and axis is None:
-        return _mean(x, None, bool(keepdim), x._data.shape, None, x._data.size)
-    dims = normalize_dims(_dim_arg(dim, axis), x.ndim, "mean")
-    return _mean(x, dims, bool(keepdim), x._data.shape, None, _count(x.shape, dims))
+    dims = normalize_dims(dim, x.ndim, "mean")
+    return _mean(x, dims, keepdim, x._data.shape, None, _count(x.shape, dims))
 
 
 def _count(shape, dims) -> int:
@@ -297,37 +325,46 @@ def _count(shape, dims) -> int:
     return n
 
 
-def var(x, dim=None, *, correction=None, keepdim=False, unbiased=None, axis=None, keepdims=None):
-    """Variance with Bessel's ``correction`` (default 1, as PyTorch)."""
-    keepdim = keepdim if keepdims is None else keepdims
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+    """Variance with Bessel's ``correction`` (default 1, as PyTorch).
+
+    PyTorch's overloads: ``var(dim, unbiased, keepdim)``, ``var(dim, *, correction, keepdim)``
+    and ``var(unbiased)`` (a bool as the first argument is ``unbiased``, not a dim)."""
+    x = input
+    if isinstance(dim, bool):  # var(False): PyTorch's var(bool unbiased) overload
+        if unbiased is not None:
+            raise TypeError("var() got multiple values for argument 'unbiased'")
+        dim, unbiased = None, dim
+    dim, keepdim = _alias("var", dim, axis, keepdim, keepdims)
     if x._data.dtype.kind != "f":
         raise RuntimeError(f"var(): expected a floating point input, got {x.dtype}")
     if correction is None:
         correction = 1 if unbiased is None else int(bool(unbiased))
-    dims = normalize_dims(_dim_arg(dim, axis), x.ndim, "var")
+    elif unbiased is not None:
+        raise TypeError("var(): give either 'unbiased' or 'correction', not both")
+    dims = normalize_dims(dim, x.ndim, "var")
     n = _count(x.shape, dims)
     centered = x - mean(x, dims, keepdim=True)
     return sum(centered * centered, dims, keepdim) / builtins.max(n - correction, 0)
 
 
-def std(x, dim=None, *, correction=None, keepdim=False, unbiased=None, axis=None, keepdims=None):
-    """Standard deviation: ``sqrt(var(...))``."""
-    return var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased,
-               axis=axis, keepdims=keepdims).sqrt()
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+    """Standard deviation: ``sqrt(var(...))`` (the same overloads as ``var``)."""
+    return var(input, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims).sqrt()
 
 
-def amax(x, dim=(), keepdim=False, *, axis=None, keepdims=None):
-    """Maximum over ``dim`` (all when empty); ties share the gradient evenly."""
-    keepdim = keepdim if keepdims is None else keepdims
-    _check_nonempty(x, "amax")
-    return _amax(x, normalize_dims(_dim_arg(dim, axis), x.ndim, "amax"), bool(keepdim))
+def amax(input, dim=(), keepdim=False, *, axis=None, keepdims=None):
+    """Maximum over ``dim`` (int or tuple; all when empty); ties share the gradient evenly."""
+    dim, keepdim = _alias("amax", dim, axis, keepdim, keepdims, ())
+    _check_nonempty(input, "amax")
+    return _amax(input, normalize_dims(dim, input.ndim, "amax"), keepdim)
 
 
-def amin(x, dim=(), keepdim=False, *, axis=None, keepdims=None):
-    """Minimum over ``dim`` (all when empty); ties share the gradient evenly."""
-    keepdim = keepdim if keepdims is None else keepdims
-    _check_nonempty(x, "amin")
-    return _amin(x, normalize_dims(_dim_arg(dim, axis), x.ndim, "amin"), bool(keepdim))
+def amin(input, dim=(), keepdim=False, *, axis=None, keepdims=None):
+    """Minimum over ``dim`` (int or tuple; all when empty); ties share the gradient evenly."""
+    dim, keepdim = _alias("amin", dim, axis, keepdim, keepdims, ())
+    _check_nonempty(input, "amin")
+    return _amin(input, normalize_dims(dim, input.ndim, "amin"), keepdim)
 
 
 def _check_nonempty(x, op):
@@ -341,32 +378,34 @@ values_indices = {
 
 
 def _single_dim(dim, ndim, op):
-    return normalize_dims(dim, ndim, op)[0] if ndim else 0
+    return normalize_dims(_one_dim(dim, op), ndim, op)[0] if ndim else 0
 
 
-def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+def max(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None):  # noqa: A001
     """``max()`` (a 0-d tensor), ``max(dim)`` ((values, indices), first occurrence)
     or ``max(other)`` (elementwise maximum)."""
-    if is_tensor(dim):
-        return _elementwise().maximum(x, dim)
-    dim = _dim_arg(dim, axis)
-    keepdim = keepdim if keepdims is None else keepdims
-    if dim is None:
-        _check_nonempty(x, "max")
-        return _amax(x, None, False)  # x.max(): all dims (what amax(x) does, without its argument handling)
-    return _arg_select(x, dim, keepdim, "max", _argmax)
+    return _max_min(input, dim, keepdim, other, axis, keepdims, "max")
 
 
-def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+def min(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None):  # noqa: A001
     """``min()``, ``min(dim)`` -> (values, indices), or ``min(other)``."""
-    if is_tensor(dim):
-        return _elementwise().minimum(x, dim)
-    dim = _dim_arg(dim, axis)
-    keepdim = keepdim if keepdims is None else keepdims
+    return _max_min(input, dim, keepdim, other, axis, keepdims, "min")
+
+
+def _max_min(x, dim, keepdim, other, axis, keepdims, name):
+    if is_tensor(dim) and other is None:  # max(other) given positionally
+        dim, other = None, dim
+    if other is not None:
+        if dim is not None or axis is not None or keepdim or keepdims is not None:
+            raise TypeError(f"{name}(): 'other' (elementwise {name}imum) takes no dim or keepdim")
+        return (_elementwise().maximum if name == "max" else _elementwise().minimum)(x, other)
+    dim, keepdim = _alias(name, dim, axis, keepdim, keepdims)
+    _check_nonempty(x, name)
     if dim is None:
-        _check_nonempty(x, "min")
-        return _amin(x, None, False)
-    return _arg_select(x, dim, keepdim, "min", _argmin)
+        if keepdim:
+            raise TypeError(f"{name}(): keepdim=True needs a dim (PyTorch's max() takes no keepdim)")
+        return (_amax if name == "max" else _amin)(x, None, False)  # all dims, without amax's argument handling
+    return _arg_select(x, _one_dim(dim, name), keepdim, name, _argmax if name == "max" else _argmin)
 
 
 def _arg_select(x, dim, keepdim, name, arg_op):
@@ -382,14 +421,16 @@ def _arg_select(x, dim, keepdim, name, arg_op):
     return values_indices[name](values, idx)
 
 
-def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Index of the first maximum (over the flattened tensor when ``dim`` is None)."""
-    return _arg(x, _dim_arg(dim, axis), keepdim if keepdims is None else keepdims, _argmax, "argmax")
+    dim, keepdim = _alias("argmax", dim, axis, keepdim, keepdims)
+    return _arg(input, dim, keepdim, _argmax, "argmax")
 
 
-def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Index of the first minimum (over the flattened tensor when ``dim`` is None)."""
-    return _arg(x, _dim_arg(dim, axis), keepdim if keepdims is None else keepdims, _argmin, "argmin")
+    dim, keepdim = _alias("argmin", dim, axis, keepdim, keepdims)
+    return _arg(input, dim, keepdim, _argmin, "argmin")
 
 
 def _arg(x, dim, keepdim, op, name):
@@ -397,21 +438,25 @@ def _arg(x, dim, keepdim, op, name):
     if dim is None:
         r = op(x.reshape(-1), 0, False)
         return r.reshape((1,) * x.ndim) if keepdim else r
-    return op(x, _single_dim(dim, x.ndim, name), bool(keepdim))
+    return op(x, _single_dim(dim, x.ndim, name), keepdim)
 
 
-def prod(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Product over one ``dim`` (all when None); exact gradient with zeros."""
-    keepdim = keepdim if keepdims is None else keepdims
+    x = input
+    dim, keepdim = _alias("prod", dim, axis, keepdim, keepdims)
     if dtype is not None:
         x = x.to(dtype)
-    dim = _dim_arg(dim, axis)
     dims = None if dim is None else (_single_dim(dim, x.ndim, "prod"),)
-    return _prod(x, dims, bool(keepdim))
+    return _prod(x, dims, keepdim)
 
 
-def cumsum(x, dim, *, dtype=None):
-    """Cumulative sum along ``dim``."""
+def cumsum(input, dim=None, *, dtype=None, axis=None):
+    """Cumulative sum along ``dim`` (required, as PyTorch; ``axis`` is its alias)."""
+    x = input
+    dim, _ = _alias("cumsum", dim, axis, False, None)
+    if dim is None:
+        raise TypeError("cumsum() missing 1 required argument: 'dim'")
     if dtype is not None:
         x = x.to(dtype)
     elif x._data.dtype.kind in "bui":
@@ -419,22 +464,28 @@ def cumsum(x, dim, *, dtype=None):
     return _cumsum(x, _single_dim(dim, x.ndim, "cumsum"))
 
 
-def all(x, dim=None, keepdim=False):  # noqa: A001
-    """True where every element (over ``dim``) is nonzero."""
-    return _all(x, normalize_dims(dim, x.ndim, "all"), bool(keepdim))
+def all(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    """True where every element (over ``dim``: int or tuple) is nonzero."""
+    dim, keepdim = _alias("all", dim, axis, keepdim, keepdims)
+    return _all(input, normalize_dims(dim, input.ndim, "all"), keepdim)
 
 
-def any(x, dim=None, keepdim=False):  # noqa: A001
-    """True where some element (over ``dim``) is nonzero."""
-    return _any(x, normalize_dims(dim, x.ndim, "any"), bool(keepdim))
+def any(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    """True where some element (over ``dim``: int or tuple) is nonzero."""
+    dim, keepdim = _alias("any", dim, axis, keepdim, keepdims)
+    return _any(input, normalize_dims(dim, input.ndim, "any"), keepdim)
 
 
-def logsumexp(x, dim, keepdim=False):
+def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """``log(sum(exp(x), dim))``, stable for large |x| (the max is subtracted first)."""
+    x = input
+    dim, keepdim = _alias("logsumexp", dim, axis, keepdim, keepdims)
+    if dim is None:
+        raise TypeError("logsumexp() missing 1 required argument: 'dim'")
     dims = normalize_dims(dim, x.ndim, "logsumexp")
     if x._data.dtype.kind != "f":
         x = x.to(_default_float())
-    m = amax(x.detach(), dims, True)
+    m = amax(x.detach(), dims if dims is not None else (), True)
     m = _where(m.isinf(), 0.0, m)  # all -inf (or +inf) slices: no shift
     out = (x - m).exp().sum(dims, keepdim=True).log() + m
     return out if keepdim else out.squeeze(dims if dims is not None else tuple(range(x.ndim)))
@@ -446,22 +497,33 @@ def _default_float():
     return D.get_default_dtype()
 
 
-def softmax(x, dim, dtype=None):
+def softmax(input, dim=None, dtype=None, *, axis=None):
     """``exp(x) / sum(exp(x), dim)``, computed stably."""
+    x = input
+    dim, _ = _alias("softmax", dim, axis, False, None)
+    if dim is None:
+        raise TypeError("softmax() missing 1 required argument: 'dim'")
     if dtype is not None:
         x = x.to(dtype)
     return _softmax(x, _single_dim(dim, x.ndim, "softmax"), False)
 
 
-def log_softmax(x, dim, dtype=None):
+def log_softmax(input, dim=None, dtype=None, *, axis=None):
     """``x - logsumexp(x, dim)``, computed stably."""
+    x = input
+    dim, _ = _alias("log_softmax", dim, axis, False, None)
+    if dim is None:
+        raise TypeError("log_softmax() missing 1 required argument: 'dim'")
     if dtype is not None:
         x = x.to(dtype)
     return _log_softmax(x, _single_dim(dim, x.ndim, "log_softmax"), True)
 
 
-def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
-    """Vector p-norm over ``dim`` (all elements when None); gradient 0 at the zero vector."""
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector p-norm over ``dim`` (all elements when None); gradient 0 at the zero vector.
+
+    (PyTorch's ``norm`` is a Python function: it takes no ``axis``/``keepdims`` aliases.)"""
+    x = input
     if dtype is not None:
         x = x.to(dtype)
     if x._data.dtype.kind != "f":
