@@ -117,3 +117,14 @@ def scalar_dtype(value):
             return B.bool_
         return d
     raise TypeError(f"unsupported operand type {type(value).__name__}")
+
+
+# PyTorch's ScalarType names, as its error messages print dtypes ("... but got Float").
+_SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+                      "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def scalar_type_name(dtype) -> str:
+    """PyTorch's ScalarType name of ``dtype`` ("Float" for float32, "Long" for int64 ...)."""
+    name = str(as_dtype(dtype))
+    return _SCALAR_TYPE_NAMES.get(name, name)

@@ -19,6 +19,21 @@ def _prepare(args, argnums):
     return args, nums, nested
 
 
+def _detach_tree(obj):
+    """``obj`` with every Tensor in it (through tuples, lists and dicts) detached."""
+    from .tensor import Tensor
+
+    if isinstance(obj, Tensor):
+        return obj.detach()
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a named tuple
+        return type(obj)(*(_detach_tree(o) for o in obj))
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_detach_tree(o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _detach_tree(v) for k, v in obj.items()}
+    return obj
+
+
 def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable:
     """A function returning (gradient of ``func`` w.r.t. ``argnums``, ``func``'s value)."""
 
@@ -30,14 +45,18 @@ def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable
             out = func(*xs, **kwargs)
             aux = None
             if has_aux:
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
+                                       "(output, aux) if has_aux is True")
                 out, aux = out
             if out.numel() != 1:
                 raise RuntimeError(f"grad: func must return a single-element Tensor, got shape {tuple(out.shape)}")
             gs = _grad(out, [xs[n] for n in nums], create_graph=nested, allow_unused=True,
                        materialize_grads=True)
-        if not nested:
+        if not nested:  # the results leave the transform: cut off its private graph (aux too, as torch.func)
             gs = tuple(g.detach() for g in gs)
             out = out.detach()
+            aux = _detach_tree(aux)
         g = gs[0] if isinstance(argnums, int) else tuple(gs)
         return (g, (out, aux)) if has_aux else (g, out)
 

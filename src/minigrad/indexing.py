@@ -167,6 +167,13 @@ def _broadcastable(a, b) -> bool:
         return False
 
 
+def _broadcasts_into(src: tuple, dst: tuple) -> bool:
+    try:
+        return xp.broadcast_shapes(src, dst) == dst
+    except ValueError:
+        return False
+
+
 def arith_inplace(x: Tensor, ufunc, other, alpha=1):
     """The common untracked case of ``add_``/``sub_``/``mul_``/``div_`` (optimizer steps):
     one numpy ufunc writing into x's array. Returns None when the general path is needed
@@ -188,8 +195,8 @@ def arith_inplace(x: Tensor, ufunc, other, alpha=1):
     if not dst.flags.writeable or dst.dtype.kind != "f":
         return None
     if isinstance(o, B.ndarray):
-        if o.dtype.kind not in "biuf" or (o.shape != dst.shape and xp.broadcast_shapes(o.shape, dst.shape) != dst.shape):
-            return None
+        if o.dtype.kind not in "biuf" or (o.shape != dst.shape and not _broadcasts_into(o.shape, dst.shape)):
+            return None  # (the general path names the op and both shapes when they do not broadcast)
     ufunc(dst, o, out=dst)  # (casting="same_kind" is a ufunc's default with out=)
     x._bump()
     return x

@@ -108,15 +108,31 @@ class _GradModeContext:
 
 
 class no_grad(_GradModeContext):
-    """Disable recording inside a ``with`` block or a decorated function."""
+    """Disable recording inside a ``with`` block or a decorated function (``@no_grad()`` or, as
+    PyTorch allows, bare ``@no_grad``)."""
 
     mode = False
 
+    def __new__(cls, orig_func: Callable | None = None):
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, or a function to decorate (got {orig_func!r})")
+        return cls()(orig_func)  # bare @no_grad: decorate at once
+
 
 class enable_grad(_GradModeContext):
-    """Enable recording inside a ``with`` block or a decorated function."""
+    """Enable recording inside a ``with`` block or a decorated function (``@enable_grad()`` or
+    bare ``@enable_grad``)."""
 
     mode = True
+
+    def __new__(cls, orig_func: Callable | None = None):
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, or a function to decorate (got {orig_func!r})")
+        return cls()(orig_func)
 
 
 class set_grad_enabled(_GradModeContext):
@@ -135,7 +151,13 @@ class set_grad_enabled(_GradModeContext):
 
 
 class inference_mode(_GradModeContext):
-    """Like ``no_grad`` (minigrad has no separate inference tensors)."""
+    """Like ``no_grad`` (minigrad has no separate inference tensors); ``@inference_mode()``,
+    ``@inference_mode(False)`` or bare ``@inference_mode``."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool) or not callable(mode):
+            return super().__new__(cls)
+        return cls(True)(mode)  # bare @inference_mode: decorate at once
 
     def __init__(self, mode: bool = True) -> None:
         self.mode = not mode
@@ -353,10 +375,34 @@ def _freed_error(node):
     )
 
 
-def _version_error(node, counter, expected):
+# PyTorch's legacy type names, as its version-counter error prints a tensor ("[torch.FloatTensor [3]]").
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
+               "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+def _version_error(node, counter, expected, saved=None):
+    """PyTorch's message for a saved value changed in place: which tensor (type, shape and the op
+    whose output it is), its version, and where to look. ``saved`` is the saved input Tensor, or
+    None for the node's own saved output."""
+    if saved is None:
+        arr, producer = node.out, node
+    else:
+        arr, producer = saved._data, saved.grad_fn
+    what = f"[minigrad.{_TYPE_NAMES.get(str(arr.dtype), str(arr.dtype))} {list(arr.shape)}]"
+    if producer is not None:
+        what += f", which is output 0 of {producer.name()},"
+    where = getattr(node, "trace", None)
+    if where:
+        hint = (f"Hint: {node.name()}, the op that saved it, was created at: {where}. The variable in question "
+                "was changed in there or anywhere later.")
+    else:
+        hint = ("Hint: enable anomaly detection to find the operation that failed to compute its gradient, with "
+                "minigrad.autograd.set_detect_anomaly(True) or the minigrad.autograd.detect_anomaly() context "
+                "manager around the forward pass and backward().")
     return RuntimeError(
         f"{node.name()}: one of the variables needed for gradient computation has been modified by an "
-        f"inplace operation: it is at version {counter[0]}; expected version {expected} instead."
+        f"inplace operation: {what} is at version {counter[0]}; expected version {expected} instead. {hint}"
     )
 
 
@@ -492,7 +538,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                         if v is not None:
                             c = t._vc
                             if c is not None and c[0] != v:
-                                raise _version_error(node, c, v)
+                                raise _version_error(node, c, v, t)
                 c = node.out_vc
                 if c is not None and c[0]:
                     raise _version_error(node, c, 0)

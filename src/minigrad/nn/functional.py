@@ -10,6 +10,7 @@ import math
 import warnings
 
 from .. import backend as B
+from .. import dtypes as D
 from ..autograd.engine import no_grad
 from ..factories import empty as _empty
 from ..indexing import inplace as _inplace
@@ -430,6 +431,75 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     return x.reshape(*lead, c * r * r, h // r, w // r)
 
 
+def _batch_stats(x):
+    """Per-channel (mean, sum of squared deviations) of (N, C, *) array ``x``, rounded as PyTorch's
+    CPU kernel rounds them (single-threaded), so running statistics match PyTorch's to the bit.
+
+    (N, C) input: rows accumulate in the input dtype, the squares by fused multiply-add (the
+    kernel's vector loop); (N, C, L) input: one sequential sum per channel in float64. numpy's
+    pairwise sums would differ in the last bit.
+    """
+    n_batch, c = x.shape[0], x.shape[1]
+    dt = x.dtype
+    x3 = x.reshape(n_batch, c, -1)
+    n = x3.shape[0] * x3.shape[2]
+    if x3.shape[2] == 1:
+        rows = x3[:, :, 0]
+        mean = (xp.cumsum(rows, axis=0, dtype=dt)[-1].astype(xp.float64) / n).astype(dt)
+        d = rows - mean
+        if dt == xp.float32:  # fma in float32: the square is exact in float64, one rounding back
+            sq = d.astype(xp.float64)
+            sq *= sq
+            acc = xp.zeros(c, dtype=xp.float64)
+            for r in range(n_batch):
+                acc = (acc + sq[r]).astype(dt).astype(xp.float64)
+            return mean, acc.astype(dt), n
+        acc = xp.zeros(c, dtype=dt)
+        for r in range(n_batch):
+            acc = _fma(d[r], d[r], acc)
+        return mean, acc, n
+    per_channel = x3.transpose(1, 0, 2).reshape(c, n)  # (one copy: each channel's values in the kernel's order)
+    sums = xp.cumsum(per_channel, axis=1, dtype=xp.float64)  # sequential, as the kernel's loop
+    mean = (sums[:, -1] / n).astype(dt)
+    d = per_channel - mean[:, None]
+    d *= d
+    xp.cumsum(d, axis=1, dtype=xp.float64, out=sums)
+    return mean, sums[:, -1].astype(dt), n
+
+
+def _fma(a, b, c):
+    """``a * b + c`` with one rounding (elementwise): float32 through float64, where the product
+    is exact; float64 by Dekker's exact product and an exact sum of the rounded terms."""
+    if a.dtype != xp.float64:
+        return (a.astype(xp.float64) * b + c).astype(a.dtype)
+    p = a * b
+    split = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two 26-bit halves
+    ah = a * split - (a * split - a)
+    bh = b * split - (b * split - b)
+    err = ((ah * bh - p) + ah * (b - bh) + (a - ah) * bh) + (a - ah) * (b - bh)  # p + err == a * b exactly
+    s = p + c
+    bb = s - c
+    t = (c - (s - bb)) + (p - bb)  # s + t == p + c exactly
+    return s + (t + err)
+
+
+def _update_running_stats(x, running_mean, running_var, momentum) -> None:
+    """``running = (1 - momentum) * running + momentum * batch_stat`` (unbiased variance), in
+    PyTorch's order and precision: float32 buffers with a float32 momentum, the variance term
+    summed in float64."""
+    mean, var_sum, n = _batch_stats(x)
+    if running_mean is not None:
+        rm = running_mean._data
+        m = rm.dtype.type(momentum)
+        running_mean.copy_(constant((m * mean.astype(rm.dtype) + (1 - m) * rm).astype(rm.dtype)))
+    if running_var is not None:
+        rv = running_var._data
+        m = rv.dtype.type(momentum)
+        unbiased = var_sum.astype(rv.dtype) / rv.dtype.type(n - 1)
+        new = xp.float64(m) * unbiased.astype(xp.float64) + ((1 - m) * rv).astype(xp.float64)
+        running_var.copy_(constant(new.astype(rv.dtype)))
+
+
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -450,14 +520,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         mean = input.mean(dims, keepdim=True)
         centered = input - mean
         var = (centered * centered).mean(dims, keepdim=True)
-        with no_grad():
-            if running_mean is not None:
-                new = running_mean._data * (1 - momentum) + mean._data.reshape(c) * momentum
-                running_mean.copy_(constant(new.astype(running_mean._data.dtype)))
-            if running_var is not None:
-                unbiased = var._data.reshape(c) * (n / (n - 1))
-                new = running_var._data * (1 - momentum) + unbiased * momentum
-                running_var.copy_(constant(new.astype(running_var._data.dtype)))
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                _update_running_stats(input._data, running_mean, running_var, momentum)
         out = centered * E.rsqrt(var + eps)
     else:
         if running_mean is None or running_var is None:
@@ -772,7 +837,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     _check_reduction(reduction)
     target = _t(target)
     if target._data.dtype.kind not in "iu":
-        raise RuntimeError(f"nll_loss: expected target of integer class indices, got dtype {target.dtype}")
+        raise RuntimeError(f"nll_loss: expected target dtype to be Long (int64) class indices, but got "
+                           f"{D.scalar_type_name(target.dtype)} ({target.dtype}): use target.long()")
     _class_dim_checks(input, target, "nll_loss")
     cdim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[cdim]
@@ -832,12 +898,19 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     logp = _log_softmax(input, cdim)
     wshape = [1] * input.ndim
     wshape[cdim] = n_classes
+    if tuple(target.shape) != tuple(input.shape) and target._data.dtype.kind == "f":
+        # PyTorch's rule: a target of the input's shape holds class probabilities; any other holds
+        # class indices, which must be integers.
+        raise RuntimeError(
+            f"cross_entropy: expected target dtype to be Long (int64) class indices, but got "
+            f"{D.scalar_type_name(target.dtype)} ({target.dtype}): a target of shape {tuple(target.shape)} for input "
+            f"of shape {tuple(input.shape)} holds class indices, which must be int64 (Long): use target.long(). "
+            f"(Class probabilities need a floating target of the input's shape {tuple(input.shape)}.)"
+        )
+    if tuple(target.shape) == tuple(input.shape) and target._data.dtype.kind != "f" and input.ndim > 1:
+        raise RuntimeError(f"cross_entropy: Expected floating point type for target with class probabilities, got "
+                           f"{D.scalar_type_name(target.dtype)} ({target.dtype})")
     if target._data.dtype.kind == "f":  # class probabilities
-        if tuple(target.shape) != tuple(input.shape):
-            raise RuntimeError(
-                f"cross_entropy: expected probability target of the input's shape {tuple(input.shape)}, "
-                f"got {tuple(target.shape)}"
-            )
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / n_classes
         prod = logp * target

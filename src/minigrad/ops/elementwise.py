@@ -9,8 +9,10 @@ back to its shape in one place.
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import backend as B
+from .. import dtypes as D
 from .registry import (
     array_backward,
     array_safe,
@@ -300,7 +302,13 @@ def where(condition, input, other):
     """``where(condition, input, other)``: elementwise select, broadcasting all three."""
     if not is_tensor(condition):
         condition = constant(condition)
-    if condition._data.dtype.kind != "b":
+    kind = condition._data.dtype
+    if kind.kind != "b":  # PyTorch's rule: a boolean condition (uint8 still passes, with its warning)
+        if kind != B.uint8:
+            raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
+                               f"{D.scalar_type_name(kind)}")
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed "
+                      "in a future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=2)
         condition = condition != 0
     shapes = [tuple(getattr(v, "shape", ())) for v in (condition, input, other)]
     try:

@@ -103,7 +103,7 @@ getitem_  = defunary("getitem",      lambda x, index, shape, advanced: x[index],
                      lambda g, out, x, index, shape, advanced: getitem_backward(g, index, shape, advanced))
 getitem_backward = defunary("getitem_backward", _getitem_backward_fwd,
                      lambda g, out, x, index, shape, advanced: getitem_(g, index, shape, advanced))
-flip_     = defunary("flip",         lambda x, dims: xp.flip(x, dims),                   lambda g, out, x, dims: flip_(g, dims))  # noqa: E501
+flip_     = defunary("flip",         lambda x, dims: xp.flip(x, dims).copy(),            lambda g, out, x, dims: flip_(g, dims))  # a copy, as PyTorch (numpy's flip is a view)  # noqa: E501
 roll_     = defunary("roll",         lambda x, shifts, dims: xp.roll(x, shifts, dims),   lambda g, out, x, shifts, dims: roll_(g, tuple(-s for s in shifts), dims))  # noqa: E501
 pad_      = defunary("pad",          _pad_fwd,                                               _pad_vjp)
 clone_    = defunary("clone",        lambda x: x.copy(),                                 identity_vjp)
@@ -627,6 +627,11 @@ def masked_fill(x, mask, value):
         raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}")
     if not is_tensor(value):
         value = constant(value, x._data.dtype)
+    try:
+        xp.broadcast_shapes(tuple(getattr(mask, "shape", ())), x.shape)
+    except ValueError:
+        raise RuntimeError(f"masked_fill: mask of shape {tuple(mask.shape)} does not broadcast to the input's "
+                           f"shape {tuple(x.shape)}") from None
     out = where_(mask, value.to(x._data.dtype) if value._data.dtype != x._data.dtype else value, x)
     if out.shape != x.shape:
         raise RuntimeError(f"masked_fill: mask of shape {mask.shape} broadcasts beyond input shape {x.shape}")

@@ -435,6 +435,11 @@ def apply_variadic(op: Op, tensors, params: tuple):
     tok = _fp_set(_FP_IGNORE)
     try:
         out = op.forward([t._data for t in tensors], *params)
+    except ValueError as e:
+        if "broadcast" not in str(e):
+            raise
+        shapes = ", ".join(str(tuple(t._data.shape)) for t in tensors)
+        raise RuntimeError(f"{op.name}: shapes {shapes} are not broadcastable (numpy: {e})") from None
     finally:
         _fp_reset(tok)
     if out.__class__ is not _ndarray:
