@@ -179,6 +179,8 @@ KNOWN_GAPS = {
     "Tensor.copy_": "other",
     # torch.tensor's schema names its data ``t`` (TorchScript's overloads); the Python binding says ``data``.
     "torch.tensor": "t", "torch.as_tensor": "requires_grad",
+    # masked_grad chooses a sparse tensor's gradient layout, which minigrad does not offer.
+    "Tensor.to_dense": "masked_grad",
     # nn.functional functions written in C++ take the parser's aliases too.
     "F.cosine_similarity": "axis", "F.pairwise_distance": "keepdims",
 }
@@ -251,6 +253,7 @@ MAY_BE_UNREAD = {
     "softmax": {"_stacklevel"}, "log_softmax": {"_stacklevel"},  # PyTorch's own warning plumbing
     "cuda": {"device", "non_blocking", "memory_format"},  # always raises: no CUDA here
     "cpu": {"memory_format"},  # returns the tensor itself: nothing to lay out
+    "sparse_coo_tensor": {"check_invariants"},  # the indices are always checked against the size
     "is_contiguous": {"memory_format"}, "contiguous": {"memory_format"},
     # generator= is wired with PyTorch's Generator (issue 14); until then it is accepted unread.
     "rand": {"generator"}, "randn": {"generator"}, "randint": {"generator"}, "multinomial": {"generator"},
