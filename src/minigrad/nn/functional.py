@@ -451,19 +451,24 @@ def _batch_stats(x):
             sq = d.astype(xp.float64)
             sq *= sq
             acc = xp.zeros(c, dtype=xp.float64)
-            for r in range(n_batch):
-                acc = (acc + sq[r]).astype(dt).astype(xp.float64)
-            return mean, acc.astype(dt), n
+            acc32 = xp.zeros(c, dtype=dt)
+            for r in range(n_batch):  # (in place: three ufunc calls a row, nothing allocated)
+                xp.add(acc, sq[r], out=acc)
+                acc32[...] = acc
+                acc[...] = acc32
+            return mean, acc32, n
         acc = xp.zeros(c, dtype=dt)
         for r in range(n_batch):
             acc = _fma(d[r], d[r], acc)
         return mean, acc, n
-    per_channel = x3.transpose(1, 0, 2).reshape(c, n)  # (one copy: each channel's values in the kernel's order)
-    sums = xp.cumsum(per_channel, axis=1, dtype=xp.float64)  # sequential, as the kernel's loop
+    per_channel = x3.transpose(1, 0, 2).reshape(c, n)  # each channel's values in the kernel's order
+    sums = per_channel.astype(xp.float64)
+    xp.add.accumulate(sums, axis=1, out=sums)  # a sequential float64 sum, as the kernel's loop
     mean = (sums[:, -1] / n).astype(dt)
     d = per_channel - mean[:, None]
-    d *= d
-    xp.cumsum(d, axis=1, dtype=xp.float64, out=sums)
+    d *= d  # (in the input dtype, as the kernel)
+    sums[...] = d
+    xp.add.accumulate(sums, axis=1, out=sums)
     return mean, sums[:, -1].astype(dt), n
 
 
