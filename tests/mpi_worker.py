@@ -189,6 +189,7 @@ def main() -> None:
     rank = dist.get_rank()
     if mode == "fail":
         print(f"rank {rank}: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}", flush=True)
+        dist.barrier()  # both ranks have printed before rank 1's abort can cut rank 0 short
         if rank == 1:
             raise ValueError("rank 1 fails on purpose")
         dist.all_reduce(mg.ones(3))  # waits for rank 1, which never comes
