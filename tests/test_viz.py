@@ -188,3 +188,63 @@ def test_many_kinds_of_ops_before_and_after_backward():
         assert any(lab.startswith("grad") for lab in nodes[leaf][0]) == (when == "after")
         if when == "before":
             out.backward()
+
+
+def test_keep_intermediates_shows_every_node_of_the_readme_snippet():
+    from minigrad.viz import keep_intermediates
+
+    a = mg.tensor(2.0, requires_grad=True)
+    b = mg.tensor(-3.0, requires_grad=True)
+    with keep_intermediates():
+        L = (a * b + a).tanh()
+    L.backward()
+    nodes, edges = parse(to_dot(L, names={"a": a, "b": b}))
+    boxes = [lab for lab, attrs in nodes.items() if "box" in attrs[1]]
+    assert len(boxes) == 5  # a, b, a * b, a * b + a, L
+    ab, s = -6.0, -4.0
+    dL = 1 - np.tanh(s) ** 2  # d L / d(a*b + a) = d L / d(a*b)
+    for k in boxes:
+        lab = nodes[k][0]
+        assert "released" not in lab
+        assert any(r.startswith("value ") for r in lab) and any(r.startswith("grad ") for r in lab), lab
+    values = sorted(float(r[6:]) for k in boxes for r in nodes[k][0] if r.startswith("value "))
+    assert values == pytest.approx(sorted([2.0, -3.0, ab, s, np.tanh(s)]), rel=1e-3)
+    grads = sorted(float(r[5:]) for k in boxes for r in nodes[k][0] if r.startswith("grad "))
+    assert grads == pytest.approx(sorted([dL * (-3.0 + 1.0), dL * 2.0, dL, dL, 1.0]), rel=1e-3)
+
+
+def test_keep_intermediates_is_scoped_and_frees_with_the_result():
+    import gc
+    import weakref
+
+    from minigrad.autograd.engine import _state
+    from minigrad.viz import keep_intermediates
+
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    with keep_intermediates():
+        assert _state.keep
+        with keep_intermediates(False):
+            assert not _state.keep
+            y = (a * 2).exp().sum()  # recorded as usual: the intermediates are released
+        assert _state.keep
+        z = (a * 2).exp().sum()
+    assert not _state.keep
+    assert "released" in to_dot(y)
+    assert "released" not in to_dot(z)
+    inner = weakref.ref(z.grad_fn.kept[0])
+    gc.disable()  # freed by reference counting alone: no cycle through the kept tensors
+    try:
+        del z
+        assert inner() is None
+    finally:
+        gc.enable()
+    y.backward()  # ordinary training is unaffected
+    assert a.grad is not None
+    # A plain call switches it on for this thread until switched off.
+    keep_intermediates()
+    try:
+        w = (a + 1).sum()
+        assert "released" not in to_dot(w)
+    finally:
+        keep_intermediates(False)
+    assert not _state.keep

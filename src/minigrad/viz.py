@@ -13,9 +13,24 @@ What the picture shows, as data flows::
 Boxes are tensors (shape, dtype, and value and gradient when small), ellipses
 are recorded ops named by their ``grad_fn`` (``MulBackward0``), and a small
 number on an edge tells which input of the op it feeds. Dashed grey boxes are
-constants (inputs that need no gradient). An intermediate tensor that nothing
-holds any more has been released: its box keeps the shape, and its value when
-the op saved it for backward.
+constants (inputs that need no gradient).
+
+**Every node, values and gradients included**: record the forward pass inside
+``keep_intermediates()``; each recorded op then holds its inputs' tensors, so
+``a * b`` in ``(a * b + a).tanh()`` stays alive (as long as the result does) and
+gets its ``.grad`` from ``backward()``::
+
+    with keep_intermediates():
+        L = (a * b + a).tanh()
+    L.backward()
+    draw_graph(L)        # all five boxes show value and grad
+
+**"released"**: outside ``keep_intermediates()`` minigrad frees an intermediate
+tensor as soon as nothing refers to it (its ``grad_fn`` node only holds a weak
+reference), exactly as ordinary training needs. Such a box is drawn dashed and
+marked ``released``: it keeps its shape, and its value when the op saved it for
+backward, but it never received a ``.grad`` (there was no tensor to hold it).
+Bind the intermediate to a variable, or use ``keep_intermediates()``, to see it.
 
 The walk follows ``grad_fn`` -> ``Node.parents`` iteratively, like backward
 itself, so a graph of any depth can be drawn.
@@ -27,10 +42,53 @@ import shutil
 
 import numpy as np
 
-from .autograd.engine import Node
+from .autograd.engine import Node, _state
 from .tensor import Tensor
 
-__all__ = ["to_dot", "draw_graph"]
+__all__ = ["to_dot", "draw_graph", "keep_intermediates"]
+
+
+class keep_intermediates:
+    """Keep every intermediate tensor of the graphs recorded from now on, for drawing.
+
+    Ordinary recording frees an intermediate tensor (``a * b`` in ``(a * b + a).tanh()``)
+    as soon as nothing refers to it, so a drawing made after ``backward()`` shows it as
+    *released*, without value or gradient. Under ``keep_intermediates()`` each recorded
+    op holds the tensors it was given, so every intermediate lives as long as the result
+    does, receives its ``.grad`` from ``backward()``, and ``draw_graph`` shows its value and
+    gradient. Nothing else changes; the tensors are freed (by reference counting) with the
+    result. Like ``set_grad_enabled``, it takes effect when called and, used as a context
+    manager, restores the previous setting at the end of the block. The setting is per
+    thread. Leave it off for training: it keeps every activation of every step alive for
+    as long as the loss is.
+
+    Args:
+        mode: True to keep intermediates, False to free them as usual.
+
+    Example:
+        >>> import minigrad as mg
+        >>> from minigrad.viz import keep_intermediates, to_dot
+        >>> a = mg.tensor(2.0, requires_grad=True)
+        >>> b = mg.tensor(-3.0, requires_grad=True)
+        >>> with keep_intermediates():
+        ...     L = (a * b + a).tanh()
+        >>> L.backward()
+        >>> "released" in to_dot(L)
+        False
+        >>> L.grad_fn.kept[0].grad    # d L / d(a * b + a), held by the tanh node
+        tensor(0.0013)
+    """
+
+    def __init__(self, mode: bool = True) -> None:
+        self._prev = _state.keep
+        _state.keep = mode
+
+    def __enter__(self) -> keep_intermediates:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        _state.keep = self._prev
+        return False
 
 _GRAPHVIZ_HINT = (
     "pip install graphviz  (or: pip install 'minigrad[viz]'), plus Graphviz's `dot` program: "
@@ -126,6 +184,41 @@ def to_dot(tensor: Tensor, show_values: bool = True, show_grad: bool = True, *, 
     name), edges from inputs to op to output. ``names`` maps labels to tensors
     (e.g. ``dict(model.named_parameters())``) to show those names on their boxes.
     ``rankdir`` is Graphviz's layout direction: ``"LR"`` (left to right) or ``"TB"``.
+
+    An intermediate tensor that nothing referred to any more is drawn dashed and marked
+    ``released`` (its shape, and its value when its op saved it, but no gradient); record
+    the forward pass under ``keep_intermediates()`` to keep every intermediate for the
+    drawing.
+
+    Args:
+        tensor: the tensor whose graph to draw (usually the loss).
+        show_values: write each small tensor's value in its box.
+        show_grad: write each small tensor's ``.grad`` in its box.
+        max_values: tensors with more elements show only shape and dtype.
+        names: ``{label: tensor}`` to name boxes.
+        rankdir: Graphviz layout direction.
+
+    Returns:
+        str: the DOT source.
+
+    Example:
+        >>> import minigrad as mg
+        >>> from minigrad.viz import to_dot
+        >>> x = mg.tensor(3.0, requires_grad=True)
+        >>> y = x * x
+        >>> y.backward()
+        >>> print(to_dot(y, names={"x": x}))  # doctest: +ELLIPSIS
+        digraph minigrad {
+          rankdir=LR;
+        ...
+          op0 [label="MulBackward0" shape=ellipse style=filled fillcolor="#fff2b3"];
+          t1 [label="() float32\\nvalue 9\\ngrad 1" shape=box style="filled,bold" fillcolor="#c6e2ff"];
+          t2 [label="x\\n() float32\\nvalue 3\\ngrad 6" shape=box style="filled" fillcolor="#d8f0c8"];
+          op0 -> t1;
+          t2 -> op0 [label="0"];
+          t2 -> op0 [label="1"];
+        }
+        <BLANKLINE>
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"to_dot: expected a Tensor, got {type(tensor).__name__}")
@@ -244,6 +337,22 @@ def draw_graph(tensor: Tensor, show_values: bool = True, show_grad: bool = True,
     and ``.pipe()``. Needs the ``graphviz`` Python package and Graphviz's ``dot``
     program; raises ``ImportError`` or ``RuntimeError`` saying how to install the
     missing one. Without them, ``print(to_dot(tensor))`` shows the same graph as text.
+    Record the forward pass under ``keep_intermediates()`` for every intermediate's value
+    and gradient (see the module's documentation).
+
+    Returns:
+        graphviz.Source: call ``.render(path)`` to write a file, or show it in Jupyter.
+
+    Example:
+        >>> import minigrad as mg
+        >>> from minigrad.viz import draw_graph, keep_intermediates
+        >>> a, b = mg.tensor(2.0, requires_grad=True), mg.tensor(-3.0, requires_grad=True)
+        >>> with keep_intermediates():
+        ...     L = (a * b + a).tanh()
+        >>> L.backward()
+        >>> g = draw_graph(L, names={"a": a, "b": b})   # doctest: +SKIP
+        >>> g.render("graph", format="png")            # doctest: +SKIP
+        'graph.png'
     """
     try:
         import graphviz

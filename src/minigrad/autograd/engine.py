@@ -28,6 +28,9 @@ from .. import backend as B
 # off leaves its entry, which only sends the callers to the thread-local (correct) test.
 GRAD_OFF: list = []
 ANOMALY_ON: list = []
+# Likewise for minigrad.viz.keep_intermediates(): while on, each recorded node holds its
+# inputs' tensors (Node.kept), so a drawing made after backward shows every value and grad.
+KEEP_ON: list = []
 
 
 class _GradState(threading.local):
@@ -35,6 +38,7 @@ class _GradState(threading.local):
 
     _enabled = True
     _anomaly = False
+    _keep = False
     raw = False  # inside a backward walk without create_graph: ops given arrays return arrays
 
     @property
@@ -64,6 +68,20 @@ class _GradState(threading.local):
             else:
                 ANOMALY_ON.pop()
             self._anomaly = value
+
+    @property
+    def keep(self) -> bool:
+        return self._keep
+
+    @keep.setter
+    def keep(self, value) -> None:
+        value = bool(value)
+        if value != self._keep:
+            if value:
+                KEEP_ON.append(None)
+            else:
+                KEEP_ON.pop()
+            self._keep = value
 
 
 _state = _GradState()
@@ -178,7 +196,7 @@ class Node:
 
     __slots__ = (
         "op", "parents", "params", "inputs", "out", "versions", "out_vc", "in_meta",
-        "out_ref", "hooks", "seq", "bumps", "trace", "__weakref__",
+        "out_ref", "hooks", "seq", "bumps", "trace", "kept", "__weakref__",
     )
 
     def name(self) -> str:

@@ -21,6 +21,7 @@ _ndarray = B.ndarray
 _state = E._state
 _GRAD_OFF = E.GRAD_OFF
 _ANOMALY_ON = E.ANOMALY_ON
+_KEEP_ON = E.KEEP_ON
 _Node = E.Node
 _new_object = object.__new__
 _next_seq = E.next_seq
@@ -503,4 +504,6 @@ def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, ou
     node.out_ref = _ref(result)
     if _ANOMALY_ON and _state.anomaly:
         node.trace = E.creation_site()
+    if _KEEP_ON and _state.keep:  # minigrad.viz.keep_intermediates(): hold the inputs' tensors
+        node.kept = tuple([p.out_ref() for p in parents if p.__class__ is _Node])
     return result
