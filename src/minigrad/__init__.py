@@ -184,6 +184,7 @@ from .random import (
     seed,
     set_rng_state,
 )
+from .runtime import get_num_threads, set_num_threads
 from .serialization import load, save
 from .sparse import mm, sparse_coo, sparse_coo_tensor, spmm, strided  # mm: sparse-aware
 from .tensor import Tensor, device
@@ -243,3 +244,7 @@ def is_floating_point(x) -> bool:
 
 
 __version__ = "0.1.0"
+
+from . import runtime as _runtime  # noqa: E402
+
+_runtime._apply_default()  # BLAS threads: 1 unless the environment says otherwise (runtime.py)

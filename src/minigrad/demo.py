@@ -161,35 +161,13 @@ def _write(line: str) -> None:
 
 
 def set_blas_threads(n: int) -> bool:
-    """Ask numpy's BLAS to use ``n`` threads; True if it could be done.
+    """Ask numpy's BLAS to use ``n`` threads (``minigrad.set_num_threads``); True when done.
 
     The demo's matrices are small: one thread avoids waking (and, on a busy machine, waiting
-    for) BLAS worker threads on every matmul, which here is several times faster. Uses
-    threadpoolctl when installed, else OpenBLAS's own setter found in the loaded libraries.
+    for) BLAS worker threads on every matmul, which here is several times faster.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(n, user_api="blas")
-        return True
-    except ImportError:
-        pass
-    try:
-        import ctypes
-
-        with open("/proc/self/maps") as fh:  # Linux: the shared libraries loaded in this process
-            paths = {line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line}
-        for path in paths:
-            lib = ctypes.CDLL(path)
-            for sym in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                        "openblas_set_num_threads64_", "openblas_set_num_threads"):
-                fn = getattr(lib, sym, None)
-                if fn is not None:
-                    fn(int(n))
-                    return True
-    except (OSError, AttributeError):
-        pass
-    return False
+    minigrad.set_num_threads(n)
+    return True
 
 
 # -- data-parallel runs (--nproc) -------------------------------------------------------------------
@@ -306,7 +284,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="minigrad-demo-out", help="folder for the weights and the loss curve")
     p.add_argument("--save", default=None, help="path of the saved weights (default: OUT/<data>-<model>.pt)")
     p.add_argument("--threads", type=int, default=1,
-                   help="BLAS threads (small models train fastest with 1; 0 leaves numpy's setting alone)")
+                   help="BLAS threads, as minigrad.set_num_threads (small models train fastest with 1; "
+                        "0 keeps the process's setting)")
     p.add_argument("--no-plot", action="store_true", help="do not write the loss-curve PNG")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--nproc", type=int, default=1,
