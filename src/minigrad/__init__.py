@@ -216,35 +216,58 @@ def round(input, *, decimals: int = 0):  # noqa: A001
 
 
 def is_tensor(obj) -> bool:
+    """True if ``obj`` is a minigrad Tensor (a Parameter included).
+
+    Example:
+        >>> minigrad.is_tensor(minigrad.ones(1)), minigrad.is_tensor([1.0])
+        (True, False)
+    """
     return isinstance(obj, Tensor)
 
 
 def numel(x) -> int:
+    """The number of elements of ``x``.
+
+    Example:
+        >>> minigrad.numel(minigrad.zeros(2, 5))
+        10
+    """
     return x.numel()
 
 
 def clone(x):
+    """A copy of ``x`` with its own memory, on the graph (``x.clone()``)."""
     return x.clone()
 
 
 def detach(x):
+    """``x`` cut off the graph, sharing its data (``x.detach()``)."""
     return x.detach()
 
 
 def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """True when ``|a - b| <= atol + rtol * |b|`` for every element.
+
+    Example:
+        >>> minigrad.allclose(minigrad.tensor([1.0, 2.0]), minigrad.tensor([1.0, 2.00001]))
+        True
+    """
     return a.allclose(b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 def equal(a, b) -> bool:
+    """True when ``a`` and ``b`` have the same shape and the same elements."""
     return a.equal(b)
 
 
 def is_floating_point(x) -> bool:
+    """True when ``x``'s dtype is a floating type."""
     return x.is_floating_point()
 
 
 __version__ = "0.1.0"
 
+from . import _function_docs, _tensor_docs  # noqa: E402  documentation tables (as PyTorch's _torch_docs.py)
 from . import runtime as _runtime  # noqa: E402
 
 _runtime._apply_default()  # BLAS threads: 1 unless the environment says otherwise (runtime.py)

@@ -1,0 +1,163 @@
+"""The documentation of top-level functions whose modules keep one-line definitions
+(factories, random state), attached at import (as PyTorch's ``torch/_torch_docs.py``).
+
+An entry here is used when the function has no docstring of its own, or a one-line one; a
+longer docstring written at the definition wins. Every example runs as a doctest
+(``tests/test_docs.py``).
+"""
+
+from __future__ import annotations
+
+from . import factories as F
+
+_MAKE_ARGS = """    dtype: the element type (default: the default float dtype, ``minigrad.float32``).
+    device: ``'cpu'`` (the only device).
+    requires_grad: record ops on the result, for gradients."""
+
+_SIZE = "    *size: the sizes of the dimensions, as integers or one tuple or list."
+
+DOCS = {
+    F.tensor: """A new tensor holding a copy of ``data``.
+
+Python floats become the default float dtype (``float32``), Python ints ``int64``, bools
+``bool``; a numpy array keeps its dtype; a Tensor is copied.
+
+Args:
+    data: a number, a (nested, rectangular) list or tuple, a numpy array or a Tensor.
+    dtype: the element type (default: inferred from ``data`` as above).
+    device: ``'cpu'``.
+    requires_grad: record ops on the result for gradients (floating dtypes only).
+
+Returns:
+    Tensor: a leaf tensor.
+
+Example:
+    >>> minigrad.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    tensor([[1., 2.],
+            [3., 4.]], requires_grad=True)
+    >>> minigrad.tensor([1, 2]).dtype == minigrad.int64
+    True
+""",
+    F.as_tensor: """A tensor from ``data``, sharing a numpy array's memory when no cast is needed.
+
+Example:
+    >>> a = np.zeros(2, dtype=np.float32)
+    >>> t = minigrad.as_tensor(a)
+    >>> a[0] = 5.0
+    >>> t
+    tensor([5., 0.])
+""",
+    F.from_numpy: """A tensor sharing ``array``'s memory (writes to either are seen by both).
+
+Example:
+    >>> a = np.arange(3)
+    >>> t = minigrad.from_numpy(a)
+    >>> t[0] = 7
+    >>> a
+    array([7, 1, 2])
+""",
+    F.zeros: f"""A tensor filled with 0.
+
+Args:
+{_SIZE}
+{_MAKE_ARGS}
+
+Example:
+    >>> minigrad.zeros(2, 3)
+    tensor([[0., 0., 0.],
+            [0., 0., 0.]])
+""",
+    F.ones: f"""A tensor filled with 1.
+
+Args:
+{_SIZE}
+{_MAKE_ARGS}
+
+Example:
+    >>> minigrad.ones(2, dtype=minigrad.int64)
+    tensor([1, 1])
+""",
+    F.empty: f"""A new tensor of the given size (minigrad fills it with zeros; PyTorch leaves it
+uninitialised, so never read it before writing).
+
+Args:
+{_SIZE}
+{_MAKE_ARGS}
+""",
+    F.full: f"""A tensor of ``size`` filled with ``fill_value``.
+
+Args:
+    size: a tuple or list of sizes.
+    fill_value: the value.
+{_MAKE_ARGS}
+
+Example:
+    >>> minigrad.full((2,), 0.5)
+    tensor([0.5000, 0.5000])
+""",
+    F.zeros_like: """``zeros`` of ``input``'s shape, and its dtype unless ``dtype`` is given.
+
+Example:
+    >>> minigrad.zeros_like(minigrad.tensor([[1, 2]]))
+    tensor([[0, 0]])
+""",
+    F.ones_like: """``ones`` of ``input``'s shape, and its dtype unless ``dtype`` is given.""",
+    F.empty_like: """``empty`` of ``input``'s shape, and its dtype unless ``dtype`` is given.""",
+    F.full_like: """``full`` of ``input``'s shape, and its dtype unless ``dtype`` is given.""",
+    F.rand_like: """``rand`` of ``input``'s shape, and its dtype unless ``dtype`` is given.""",
+    F.randn_like: """``randn`` of ``input``'s shape, and its dtype unless ``dtype`` is given.""",
+    F.randperm: """A random permutation of ``0 .. n-1`` (``int64``).
+
+Example:
+    >>> sorted(minigrad.randperm(4).tolist())
+    [0, 1, 2, 3]
+""",
+    F.arange: """Values from ``start`` to ``end`` (excluded) by ``step``.
+
+``arange(end)`` starts at 0. The result is ``int64`` when all arguments are integers, else
+the default float dtype.
+
+Args:
+    start: the first value (or ``end`` when it is the only argument).
+    end: the bound, not included.
+    step: the spacing.
+    dtype: the element type (default: as above).
+    device: ``'cpu'``.
+    requires_grad: record ops on the result.
+
+Example:
+    >>> minigrad.arange(4)
+    tensor([0, 1, 2, 3])
+    >>> minigrad.arange(0, 1, 0.25)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500])
+""",
+    F.linspace: """``steps`` values evenly spaced from ``start`` to ``end`` (both included).
+
+Example:
+    >>> minigrad.linspace(0, 1, 5)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+""",
+    F.logspace: """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent.
+
+Example:
+    >>> minigrad.logspace(0, 2, 3)
+    tensor([  1.,  10., 100.])
+""",
+    F.eye: """The identity matrix: ``n`` rows, ``m`` columns (``m = n`` by default).
+
+Example:
+    >>> minigrad.eye(2)
+    tensor([[1., 0.],
+            [0., 1.]])
+""",
+}
+
+
+def _attach() -> None:
+    for fn, doc in DOCS.items():
+        own = (fn.__doc__ or "").strip()
+        if "\n" not in own:  # none, or one line: ours is fuller
+            fn.__doc__ = doc
+
+
+_attach()
