@@ -1,6 +1,6 @@
 """Two moons, the classifier micrograd made famous, trained on a whole batch at once.
 
-    python examples/moons.py                 # trains, prints accuracy, saves moons.png if matplotlib is installed
+    python examples/moons.py                 # trains, prints accuracy, saves minigrad-demo-out/moons.png (matplotlib)
     python examples/moons.py --steps 100 --plot none
 
 A 2 -> 16 -> 16 -> 1 ReLU network with micrograd's max-margin loss and L2 regularisation, trained
@@ -11,6 +11,7 @@ with Adam. Progress bar when tqdm is installed; the same code runs under PyTorch
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
 
@@ -86,14 +87,19 @@ def plot(model, X_np, y_np, history, path: str) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--plot", default="moons.png", help="PNG to write, or 'none'")
+    ap.add_argument("--steps", type=int, default=300, help="full-batch SGD steps (default: 300)")
+    ap.add_argument("--out", default="minigrad-demo-out",
+                    help="folder for the picture, as the demo's (default: minigrad-demo-out, git-ignored)")
+    ap.add_argument("--plot", default=None, help="PNG to write (default: OUT/moons.png), or 'none'")
     args = ap.parse_args(argv)
+    if args.plot is None:
+        args.plot = os.path.join(args.out, "moons.png")
     model, X_np, y_np, history = train(args.steps)
     acc = accuracy(model, X_np, y_np)
     print(f"final loss {history[-1][0]:.4f}, train accuracy {acc:.0%}")
     if args.plot != "none":
         try:
+            os.makedirs(os.path.dirname(args.plot) or ".", exist_ok=True)
             plot(model, X_np, y_np, history, args.plot)
         except ImportError:
             print("matplotlib is not installed (pip install matplotlib): no plot written")

@@ -239,8 +239,9 @@ def evaluate(model: nn.Module, X, y, batch_size: int = 1000) -> tuple[float, flo
     return total / len(y), float((pred == y).mean()), pred
 
 
-def plot_curves(history: dict, path: str) -> bool:
-    """Write the loss / accuracy curves to ``path`` (PNG); False when matplotlib is missing."""
+def plot_curves(history: dict, path: str, title: str = "minigrad demo") -> bool:
+    """Write the loss / accuracy curves to ``path`` (PNG) under ``title``; False when matplotlib
+    is missing. Every epoch is marked, so a one-epoch run shows its point."""
     try:
         import matplotlib
 
@@ -250,27 +251,41 @@ def plot_curves(history: dict, path: str) -> bool:
         return False
     epochs = range(1, len(history["train_loss"]) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    ax1.plot(epochs, history["train_loss"], label="train")
-    ax1.plot(epochs, history["test_loss"], label="test")
+    ax1.plot(epochs, history["train_loss"], marker="o", markersize=4, label="train")
+    ax1.plot(epochs, history["test_loss"], marker="o", markersize=4, label="test")
     ax1.set_xlabel("epoch")
     ax1.set_ylabel("cross-entropy loss")
     ax1.set_yscale("log")
     ax1.legend()
-    ax2.plot(epochs, [100 * a for a in history["train_acc"]], label="train")
-    ax2.plot(epochs, [100 * a for a in history["test_acc"]], label="test")
+    ax2.plot(epochs, [100 * a for a in history["train_acc"]], marker="o", markersize=4, label="train")
+    ax2.plot(epochs, [100 * a for a in history["test_acc"]], marker="o", markersize=4, label="test")
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("accuracy (%)")
     ax2.legend()
-    fig.suptitle("minigrad demo")
+    if len(epochs) <= 10:  # whole epochs only (matplotlib would tick 0.5, 1.5, ...)
+        ax1.set_xticks(list(epochs))
+        ax2.set_xticks(list(epochs))
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: ...)" only where the help does not say it already and there is one."""
+
+    def _get_help_string(self, action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default is None or action.default is False \
+                or action.default == argparse.SUPPRESS:
+            return text
+        return super()._get_help_string(action)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m minigrad.demo", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=_HelpFormatter)
     p.add_argument("--data", choices=["digits", "mnist", "fashion-mnist"], default="digits",
                    help="dataset: the bundled digits, or MNIST / Fashion-MNIST IDX files in --root")
     p.add_argument("--root", default=None, help="folder with the MNIST / Fashion-MNIST IDX files")
@@ -278,7 +293,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=None, help="epochs (default: 25 digits, 5 (fashion-)mnist, 15 for the CNN)")
     p.add_argument("--batch-size", type=int, default=None, help="batch size (default: 32 digits, 128 mnist)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default depends on --optimizer)")
-    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"], default="adam")
+    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"], default="adam",
+                   help="optimizer (sgd: momentum 0.9, Nesterov; the others as PyTorch sets them), "
+                        "under a cosine learning-rate schedule")
     p.add_argument("--hidden", type=int, default=None, help="hidden units of the MLP")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling")
     p.add_argument("--out", default="minigrad-demo-out", help="folder for the weights and the loss curve")
@@ -344,7 +361,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"minigrad {minigrad.__version__} demo: {args.model.upper()} ({n_params:,} parameters) on {description}"
           + (f", data-parallel over {world} processes" if world > 1 else ""))
     print(f"  {len(ytr)} train / {len(yte)} test samples of shape {in_shape}, {num_classes} classes; "
-          f"{args.optimizer} lr={args.lr:g} (cosine schedule), batch {args.batch_size}, {args.epochs} epochs, "
+          f"{args.optimizer} lr={args.lr:g} (cosine schedule), batch {args.batch_size}, {args.epochs} epoch{'s' if args.epochs != 1 else ''}, "
           f"seed {args.seed}")
     history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
     t_train = time.perf_counter()
@@ -405,7 +422,7 @@ def main(argv: list[str] | None = None) -> dict:
     plot = None
     if not args.no_plot:
         plot = os.path.join(args.out, f"{args.data}-{args.model}-loss.png")
-        if plot_curves(history, plot):
+        if plot_curves(history, plot, f"minigrad demo: {args.model.upper()} on {description}"):
             print(f"loss curve written to {plot}")
         else:
             plot = None
