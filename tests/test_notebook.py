@@ -1,7 +1,16 @@
-"""examples/examples.ipynb: the committed copy carries its outputs, and it runs top to bottom (fast mode)."""
+"""examples/examples.ipynb: the committed copy carries its outputs, they are those of a fresh run
+(final losses, accuracies, graph labels), and it runs top to bottom.
 
+When the numbers move (a changed op, random generator or optimizer), regenerate the saved
+outputs with ``python examples/regen_notebook.py``.
+"""
+
+import html
 import json
+import math
 import pathlib
+import re
+import sys
 import time
 
 import pytest
@@ -24,6 +33,49 @@ def _text(cell) -> str:
     return "".join(parts)
 
 
+_PROGRESS = re.compile(r"it/s\]|s/it\]|\|[█▏▎▍▌▋▊▉ ]*\|")
+_NUMBER = re.compile(r"(final loss|loss|accuracy)\s*[:=]?\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)%?")
+_SVG_TEXT = re.compile(r"<text[^>]*>([^<]*)</text>")
+
+
+def fingerprint(nb) -> dict:
+    """What a fresh run must reproduce: per code cell, the numbers printed after "loss" and
+    "accuracy" (progress bars left out), and the text of the graph drawings (op names, tensor
+    names and shapes; not the values, which the numbers above cover)."""
+    out = {}
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        text = "\n".join(line for line in _text(cell).splitlines() if not _PROGRESS.search(line))
+        numbers = [(key, float(v)) for key, v in _NUMBER.findall(text)]
+        labels = []
+        for o in cell.get("outputs", []):
+            svg = o.get("data", {}).get("image/svg+xml")
+            if svg:
+                svg = "".join(svg) if isinstance(svg, list) else svg
+                labels += [html.unescape(t) for t in _SVG_TEXT.findall(svg)
+                           if not t.lstrip().startswith(("value", "grad", "["))]
+        if numbers or labels:
+            out[i] = {"numbers": numbers, "labels": sorted(labels)}
+    return out
+
+
+def differences(saved: dict, fresh: dict) -> list:
+    """Where two fingerprints disagree (numbers to 0.1% or 1e-6, labels exactly)."""
+    diffs = []
+    for i in sorted(set(saved) | set(fresh)):
+        a, b = saved.get(i), fresh.get(i)
+        if a is None or b is None:
+            diffs.append(f"cell {i}: saved {a}, fresh {b}")
+            continue
+        if [k for k, _ in a["numbers"]] != [k for k, _ in b["numbers"]] or not all(
+                math.isclose(x, y, rel_tol=1e-3, abs_tol=1e-6) for (_, x), (_, y) in zip(a["numbers"], b["numbers"])):
+            diffs.append(f"cell {i}: saved {a['numbers']}, fresh {b['numbers']}")
+        if a["labels"] != b["labels"]:
+            diffs.append(f"cell {i}: graph labels saved {a['labels']}, fresh {b['labels']}")
+    return diffs
+
+
 def test_committed_notebook_was_executed_in_full_with_outputs():
     nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
     cells = _code_cells(nb)
@@ -42,28 +94,42 @@ def test_committed_notebook_was_executed_in_full_with_outputs():
         assert needle in everything, needle
 
 
+def test_fingerprint_sees_numbers_and_labels():
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    fp = fingerprint(nb)
+    keys = [k for cell in fp.values() for k, _ in cell["numbers"]]
+    assert keys.count("final loss") >= 5 and "accuracy" in keys
+    labels = [lab for cell in fp.values() for lab in cell["labels"]]
+    assert "MulBackward0" in labels and "LinearBackward0" in labels
+    assert "released" not in labels  # the drawings keep every intermediate
+    changed = json.loads(json.dumps(fp))
+    cell = next(k for k, v in changed.items() if v["numbers"])
+    changed[cell]["numbers"][0][1] *= 1.01
+    assert differences(fp, {int(k): v for k, v in changed.items()}) != []
+    assert differences(fp, fp) == []
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_notebook_runs_top_to_bottom_in_fast_mode(monkeypatch):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+def test_saved_outputs_are_those_of_a_fresh_run():
+    pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     pytest.importorskip("matplotlib")
-    monkeypatch.setenv("MINIGRAD_FAST", "1")
-    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend draws headless
-    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
-    # One BLAS thread: the notebook's matrices are small, and on a busy 2-core CI machine a
-    # multi-threaded BLAS spends most of its time waiting for cores (measured 7x slower).
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.setenv(var, "1")
-    nb = nbformat.read(str(NOTEBOOK), as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, startup_timeout=240, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    sys.path.insert(0, str(NOTEBOOK.parent))
+    try:
+        from regen_notebook import execute
+    finally:
+        sys.path.pop(0)
     start = time.perf_counter()
-    client.execute()  # raises CellExecutionError (with the cell and traceback) if any cell fails
+    nb = execute()  # raises CellExecutionError (with the cell and traceback) if any cell fails
     elapsed = time.perf_counter() - start
     cells = _code_cells(nb)
-    assert "fast mode" in _text(cells[0])
+    assert "full mode" in _text(cells[0])
     assert all(c["execution_count"] is not None for c in cells)
+    saved = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    diffs = differences(fingerprint(saved), fingerprint(nb))
+    assert not diffs, ("the saved outputs are stale: run `python examples/regen_notebook.py`\n"
+                       + "\n".join(diffs))
     print(f"notebook ran in {elapsed:.1f} s")
 
 

@@ -231,7 +231,7 @@ def test_keep_intermediates_is_scoped_and_frees_with_the_result():
     assert not _state.keep
     assert "released" in to_dot(y)
     assert "released" not in to_dot(z)
-    inner = weakref.ref(z.grad_fn.kept[0])
+    inner = weakref.ref(z.grad_fn.kept[0][0])
     gc.disable()  # freed by reference counting alone: no cycle through the kept tensors
     try:
         del z

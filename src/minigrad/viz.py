@@ -75,7 +75,7 @@ class keep_intermediates:
         >>> L.backward()
         >>> "released" in to_dot(L)
         False
-        >>> L.grad_fn.kept[0].grad    # d L / d(a * b + a), held by the tanh node
+        >>> L.grad_fn.kept[0][0].grad    # d L / d(a * b + a), held by the tanh node
         tensor(0.0013)
     """
 
@@ -298,7 +298,9 @@ def to_dot(tensor: Tensor, show_values: bool = True, show_grad: bool = True, *, 
                 out_shape.setdefault(id(p), in_shape)
                 src = None  # filled below, once p's output box exists
             elif p is None:
-                saved = node.inputs[i] if node.inputs and len(node.inputs) == len(node.parents) else None
+                # The saved inputs; after backward, the copy keep_intermediates() held (if any).
+                inputs = node.inputs or (getattr(node, "kept", None) or ((), None))[1]
+                saved = inputs[i] if inputs and len(inputs) == len(node.parents) else None
                 number = saved if isinstance(saved, np.ndarray) else None  # a Python number operand
                 if not isinstance(saved, Tensor):
                     saved = None  # not saved, or already freed by backward

@@ -29,7 +29,8 @@ from .. import backend as B
 GRAD_OFF: list = []
 ANOMALY_ON: list = []
 # Likewise for minigrad.viz.keep_intermediates(): while on, each recorded node holds its
-# inputs' tensors (Node.kept), so a drawing made after backward shows every value and grad.
+# inputs' tensors (Node.kept: the outputs of its parent nodes, and its saved inputs, which
+# backward would free), so a drawing made after backward shows every value and grad.
 KEEP_ON: list = []
 
 

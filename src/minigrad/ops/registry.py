@@ -505,5 +505,5 @@ def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, ou
     if _ANOMALY_ON and _state.anomaly:
         node.trace = E.creation_site()
     if _KEEP_ON and _state.keep:  # minigrad.viz.keep_intermediates(): hold the inputs' tensors
-        node.kept = tuple([p.out_ref() for p in parents if p.__class__ is _Node])
+        node.kept = (tuple([p.out_ref() for p in parents if p.__class__ is _Node]), inputs)
     return result
