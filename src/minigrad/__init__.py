@@ -218,7 +218,7 @@ def round(input, *, decimals: int = 0):  # noqa: A001
 def is_tensor(obj) -> bool:
     """True if ``obj`` is a minigrad Tensor (a Parameter included).
 
-    Example:
+    Examples:
         >>> minigrad.is_tensor(minigrad.ones(1)), minigrad.is_tensor([1.0])
         (True, False)
     """
@@ -228,7 +228,7 @@ def is_tensor(obj) -> bool:
 def numel(x) -> int:
     """The number of elements of ``x``.
 
-    Example:
+    Examples:
         >>> minigrad.numel(minigrad.zeros(2, 5))
         10
     """
@@ -248,7 +248,7 @@ def detach(x):
 def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     """True when ``|a - b| <= atol + rtol * |b|`` for every element.
 
-    Example:
+    Examples:
         >>> minigrad.allclose(minigrad.tensor([1.0, 2.0]), minigrad.tensor([1.0, 2.00001]))
         True
     """

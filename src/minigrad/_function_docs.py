@@ -31,7 +31,7 @@ Args:
 Returns:
     Tensor: a leaf tensor.
 
-Example:
+Examples:
     >>> minigrad.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     tensor([[1., 2.],
             [3., 4.]], requires_grad=True)
@@ -40,7 +40,7 @@ Example:
 """,
     F.as_tensor: """A tensor from ``data``, sharing a numpy array's memory when no cast is needed.
 
-Example:
+Examples:
     >>> a = np.zeros(2, dtype=np.float32)
     >>> t = minigrad.as_tensor(a)
     >>> a[0] = 5.0
@@ -49,7 +49,7 @@ Example:
 """,
     F.from_numpy: """A tensor sharing ``array``'s memory (writes to either are seen by both).
 
-Example:
+Examples:
     >>> a = np.arange(3)
     >>> t = minigrad.from_numpy(a)
     >>> t[0] = 7
@@ -62,7 +62,7 @@ Args:
 {_SIZE}
 {_MAKE_ARGS}
 
-Example:
+Examples:
     >>> minigrad.zeros(2, 3)
     tensor([[0., 0., 0.],
             [0., 0., 0.]])
@@ -73,7 +73,7 @@ Args:
 {_SIZE}
 {_MAKE_ARGS}
 
-Example:
+Examples:
     >>> minigrad.ones(2, dtype=minigrad.int64)
     tensor([1, 1])
 """,
@@ -91,13 +91,13 @@ Args:
     fill_value: the value.
 {_MAKE_ARGS}
 
-Example:
+Examples:
     >>> minigrad.full((2,), 0.5)
     tensor([0.5000, 0.5000])
 """,
     F.zeros_like: """``zeros`` of ``input``'s shape, and its dtype unless ``dtype`` is given.
 
-Example:
+Examples:
     >>> minigrad.zeros_like(minigrad.tensor([[1, 2]]))
     tensor([[0, 0]])
 """,
@@ -108,7 +108,7 @@ Example:
     F.randn_like: """``randn`` of ``input``'s shape, and its dtype unless ``dtype`` is given.""",
     F.randperm: """A random permutation of ``0 .. n-1`` (``int64``).
 
-Example:
+Examples:
     >>> sorted(minigrad.randperm(4).tolist())
     [0, 1, 2, 3]
 """,
@@ -125,7 +125,7 @@ Args:
     device: ``'cpu'``.
     requires_grad: record ops on the result.
 
-Example:
+Examples:
     >>> minigrad.arange(4)
     tensor([0, 1, 2, 3])
     >>> minigrad.arange(0, 1, 0.25)
@@ -133,19 +133,19 @@ Example:
 """,
     F.linspace: """``steps`` values evenly spaced from ``start`` to ``end`` (both included).
 
-Example:
+Examples:
     >>> minigrad.linspace(0, 1, 5)
     tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
 """,
     F.logspace: """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent.
 
-Example:
+Examples:
     >>> minigrad.logspace(0, 2, 3)
     tensor([  1.,  10., 100.])
 """,
     F.eye: """The identity matrix: ``n`` rows, ``m`` columns (``m = n`` by default).
 
-Example:
+Examples:
     >>> minigrad.eye(2)
     tensor([[1., 0.],
             [0., 1.]])

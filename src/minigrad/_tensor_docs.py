@@ -30,7 +30,7 @@ Attributes:
         ``'MulBackward0'``, ``grad_fn.next_functions`` leads to its inputs), or None for a leaf.
     requires_grad: whether ops on this tensor are recorded for backward.
 
-Example:
+Examples:
     >>> x = minigrad.tensor([1.0, 2.0], requires_grad=True)
     >>> y = (x * x).sum()
     >>> y.grad_fn.name()
@@ -47,7 +47,7 @@ def _see(name: str, summary: str, example: str = "") -> str:
     """A method documented by the top-level function of the same meaning."""
     text = f"{summary}\n\nSee `minigrad.{name}` for the arguments."
     if example:
-        text += "\n\nExample:\n" + "\n".join("    " + line for line in example.strip().splitlines())
+        text += "\n\nExamples:\n" + "\n".join("    " + line for line in example.strip().splitlines())
     return text
 
 
@@ -57,7 +57,7 @@ DOCS = {
 
 Only floating tensors may require grad. Setting it on a leaf is ``requires_grad_(value)``.
 
-Example:
+Examples:
     >>> x = minigrad.ones(2)
     >>> x.requires_grad
     False
@@ -67,32 +67,32 @@ Example:
 """,
     "shape": """The size of each dimension, as a tuple.
 
-Example:
+Examples:
     >>> tuple(minigrad.zeros(2, 3).shape)
     (2, 3)
 """,
     "ndim": """The number of dimensions (``dim()``).
 
-Example:
+Examples:
     >>> minigrad.zeros(2, 3).ndim
     2
 """,
     "dtype": """The element type (``minigrad.float32`` unless made otherwise).
 
-Example:
+Examples:
     >>> minigrad.tensor([1, 2]).dtype == minigrad.int64
     True
 """,
     "device": """The device the data lives on: ``device(type='cpu')``.
 
-Example:
+Examples:
     >>> minigrad.ones(1).device
     device(type='cpu')
 """,
     "is_leaf": """True for a tensor not made by a recorded op (made by the user, or with
 ``requires_grad=False``); backward fills the ``.grad`` of leaves that require grad.
 
-Example:
+Examples:
     >>> x = minigrad.ones(2, requires_grad=True)
     >>> x.is_leaf, (x * 2).is_leaf
     (True, False)
@@ -100,7 +100,7 @@ Example:
     "is_cuda": """Whether the tensor is on a CUDA device (False: minigrad computes on the CPU).""",
     "T": """The tensor with its dimensions reversed (a view); for a matrix, its transpose.
 
-Example:
+Examples:
     >>> minigrad.tensor([[1, 2, 3], [4, 5, 6]]).T
     tensor([[1, 4],
             [2, 5],
@@ -108,7 +108,7 @@ Example:
 """,
     "mT": """The transpose of the last two dimensions (a view), for matrices and batches of them.
 
-Example:
+Examples:
     >>> tuple(minigrad.zeros(5, 2, 3).mT.shape)
     (5, 3, 2)
 """,
@@ -116,25 +116,25 @@ Example:
 tensor gets ``.grad`` from backward, as if ``retain_grad()`` had been called.""",
     "numel": """The number of elements.
 
-Example:
+Examples:
     >>> minigrad.zeros(2, 3).numel()
     6
 """,
     "dim": """The number of dimensions.
 
-Example:
+Examples:
     >>> minigrad.zeros(2, 3).dim()
     2
 """,
     "element_size": """The size of one element in bytes.
 
-Example:
+Examples:
     >>> minigrad.zeros(2).element_size(), minigrad.zeros(2, dtype=minigrad.float64).element_size()
     (4, 8)
 """,
     "is_floating_point": """True when the dtype is a floating type.
 
-Example:
+Examples:
     >>> minigrad.tensor([1.0]).is_floating_point(), minigrad.tensor([1]).is_floating_point()
     (True, False)
 """,
@@ -145,7 +145,7 @@ Example:
 Args:
     dim: a dimension (negative counts from the end), or None for the whole shape.
 
-Example:
+Examples:
     >>> x = minigrad.zeros(2, 3)
     >>> tuple(x.size()), x.size(1), x.size(-2)
     ((2, 3), 3, 2)
@@ -170,7 +170,7 @@ Args:
         their own and can be differentiated again (second derivatives, gradient penalties).
     inputs: tensors to accumulate gradients into; the others' ``.grad`` are left alone.
 
-Example:
+Examples:
     >>> x = minigrad.tensor([1.0, 2.0], requires_grad=True)
     >>> y = (x ** 3).sum()
     >>> y.backward(create_graph=True)
@@ -189,7 +189,7 @@ Example:
 Ops on the result are not recorded; in-place changes to it are seen by this tensor (and
 counted, so a backward that needs the old values raises).
 
-Example:
+Examples:
     >>> x = minigrad.tensor([1.0, 2.0], requires_grad=True)
     >>> d = (x * 2).detach()
     >>> d.requires_grad, d.grad_fn is None
@@ -203,7 +203,7 @@ Args:
     requires_grad: the new setting (only floating tensors may require grad; only leaves
         may change it).
 
-Example:
+Examples:
     >>> w = minigrad.zeros(3).requires_grad_()
     >>> w.requires_grad
     True
@@ -221,7 +221,7 @@ Args:
 Returns:
     a handle whose ``remove()`` unregisters the hook.
 
-Example:
+Examples:
     >>> x = minigrad.tensor([1.0, 2.0], requires_grad=True)
     >>> h = x.register_hook(lambda g: g * 10)
     >>> (x * x).sum().backward()
@@ -232,7 +232,7 @@ Example:
     "data": """A tensor on the same data, detached from the graph; assigning to ``.data``
 replaces the values without recording anything (PyTorch's untracked escape hatch).
 
-Example:
+Examples:
     >>> w = minigrad.ones(2, requires_grad=True)
     >>> w.data.mul_(3)
     tensor([3., 3.])
@@ -244,19 +244,19 @@ Example:
 
 Unlike PyTorch, this works on a tensor that requires grad.
 
-Example:
+Examples:
     >>> minigrad.tensor([1.0, 2.0]).numpy()
     array([1., 2.], dtype=float32)
 """,
     "item": """The value of a one-element tensor as a Python number.
 
-Example:
+Examples:
     >>> minigrad.tensor([[2.5]]).item()
     2.5
 """,
     "tolist": """The data as (nested) Python lists of Python numbers.
 
-Example:
+Examples:
     >>> minigrad.tensor([[1, 2], [3, 4]]).tolist()
     [[1, 2], [3, 4]]
 """,
@@ -266,7 +266,7 @@ Accepts ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (oth
 and the keywords ``dtype=``, ``device=``, ``copy=``. Returns the tensor itself when nothing
 changes (unless ``copy=True``).
 
-Example:
+Examples:
     >>> minigrad.tensor([1.7, -1.7]).to(minigrad.int64)
     tensor([ 1, -1])
 """,
@@ -274,7 +274,7 @@ Example:
     "cuda": """Raises: minigrad has no CUDA device.""",
     "float": """``self.to(minigrad.float32)``.
 
-Example:
+Examples:
     >>> minigrad.tensor([1, 2]).float()
     tensor([1., 2.])
 """,
@@ -282,21 +282,21 @@ Example:
     "half": """``self.to(minigrad.float16)``.""",
     "long": """``self.to(minigrad.int64)`` (rounds toward zero).
 
-Example:
+Examples:
     >>> minigrad.tensor([2.9, -2.9]).long()
     tensor([ 2, -2])
 """,
     "int": """``self.to(minigrad.int32)`` (rounds toward zero).""",
     "bool": """``self.to(minigrad.bool)`` (nonzero is True).
 
-Example:
+Examples:
     >>> minigrad.tensor([0.0, 0.5]).bool()
     tensor([False,  True])
 """,
     "type_as": """This tensor converted to ``other``'s dtype.""",
     "clone": """A copy with its own memory, on the graph (the gradient flows back to this tensor).
 
-Example:
+Examples:
     >>> x = minigrad.tensor([1.0, 2.0])
     >>> y = x.clone()
     >>> y[0] = 5.0
@@ -306,7 +306,7 @@ Example:
     "new_tensor": """A new tensor from ``data``, with this tensor's dtype unless ``dtype`` is given.""",
     "new_zeros": """A tensor of zeros of ``size``, with this tensor's dtype unless ``dtype`` is given.
 
-Example:
+Examples:
     >>> minigrad.tensor([1, 2]).new_zeros(2, 2)
     tensor([[0, 0],
             [0, 0]])
@@ -328,7 +328,7 @@ Args:
     other: a tensor, number or array.
     rounding_mode: None (true division), ``'trunc'`` or ``'floor'``.
 
-Example:
+Examples:
     >>> minigrad.tensor([5, -5]).div(2)
     tensor([ 2.5000, -2.5000])
     >>> minigrad.tensor([5, -5]).div(2, rounding_mode="floor")
@@ -339,7 +339,7 @@ Example:
     "pow": _see("pow", "``self ** exponent``; differentiable in both."),
     "log2": """Base-2 logarithm, elementwise.
 
-Example:
+Examples:
     >>> minigrad.tensor([1.0, 8.0]).log2()
     tensor([0., 3.])
 """,
@@ -349,7 +349,7 @@ Example:
     "round": _see("round", "Round half to even, to ``decimals`` places (zero gradient)."),
     "trunc": """Round toward zero, elementwise (zero gradient).
 
-Example:
+Examples:
     >>> minigrad.tensor([1.7, -1.7]).trunc()
     tensor([ 1., -1.])
 """,
@@ -361,7 +361,7 @@ Args:
     min: lower bound (number or tensor), or None.
     max: upper bound (number or tensor), or None.
 
-Example:
+Examples:
     >>> minigrad.tensor([-2.0, 0.5, 3.0]).clamp(min=0.0, max=1.0)
     tensor([0.0000, 0.5000, 1.0000])
 """,
@@ -371,14 +371,14 @@ Example:
     "minimum": _see("minimum", "Elementwise minimum of ``self`` and ``other``."),
     "where": """``self`` where ``condition`` is True, else ``other`` (as ``minigrad.where(condition, self, other)``).
 
-Example:
+Examples:
     >>> x = minigrad.tensor([1.0, -2.0, 3.0])
     >>> x.where(x > 0, 0.0)
     tensor([1., 0., 3.])
 """,
     "lerp": """Linear interpolation ``self + weight * (end - self)``.
 
-Example:
+Examples:
     >>> minigrad.tensor([0.0, 10.0]).lerp(minigrad.tensor([1.0, 20.0]), 0.5)
     tensor([ 0.5000, 15.0000])
 """,
@@ -395,14 +395,14 @@ Example:
     "ge": _see("ge", "``self >= other`` elementwise (bool)."),
     "equal": """True when ``other`` has the same shape and the same elements.
 
-Example:
+Examples:
     >>> minigrad.tensor([1, 2]).equal(minigrad.tensor([1, 2]))
     True
 """,
     "allclose": """True when every element is close to ``other``'s:
 ``|self - other| <= atol + rtol * |other|``.
 
-Example:
+Examples:
     >>> minigrad.tensor([1.0, 2.0]).allclose(minigrad.tensor([1.0, 2.0 + 1e-7]))
     True
 """,
@@ -443,7 +443,7 @@ tensor(7)
 Args:
     *shape: the new sizes (or one tuple); one of them may be -1, inferred from the others.
 
-Example:
+Examples:
     >>> minigrad.arange(6).reshape(2, -1)
     tensor([[0, 1, 2],
             [3, 4, 5]])
@@ -453,7 +453,7 @@ Example:
 Args:
     *shape: the new sizes (or one tuple); one of them may be -1.
 
-Example:
+Examples:
     >>> x = minigrad.zeros(4)
     >>> v = x.view(2, 2)
     >>> v[0, 0] = 1.0
@@ -481,7 +481,7 @@ Example:
     "movedim": _see("movedim", "A view with dimension(s) ``source`` moved to ``destination``."),
     "expand": """A view with size-1 dimensions repeated to ``sizes`` (-1 keeps a size); no copy.
 
-Example:
+Examples:
     >>> minigrad.tensor([[1], [2]]).expand(2, 3)
     tensor([[1, 1, 1],
             [2, 2, 2]])
@@ -520,7 +520,7 @@ tensor([1., 0., 0.])
 1-D operands are vectors, 2-D matrices, and higher dimensions batches of matrices whose
 batch dimensions broadcast. Both operands must have the same floating dtype.
 
-Example:
+Examples:
     >>> a = minigrad.tensor([[1.0, 2.0], [3.0, 4.0]])
     >>> a.matmul(minigrad.tensor([1.0, 1.0]))
     tensor([3., 7.])
@@ -539,7 +539,7 @@ non-leaf tensor of a graph they are recorded; on a leaf that requires grad, outs
 ``no_grad()``, they raise. If an op saved the old value for backward, backward raises
 instead of computing a wrong gradient.
 
-Example:
+Examples:
     >>> w = minigrad.ones(2, requires_grad=True)
     >>> with minigrad.no_grad():
     ...     w.add_(minigrad.tensor([1.0, 2.0]), alpha=-0.5)
@@ -563,20 +563,20 @@ Example:
     "masked_fill_": """In place: ``value`` where ``mask`` is True; returns self.""",
     "zero_": """In place: fill with zeros; returns self.
 
-Example:
+Examples:
     >>> x = minigrad.ones(3)
     >>> x.zero_()
     tensor([0., 0., 0.])
 """,
     "fill_": """In place: fill with ``value``; returns self.
 
-Example:
+Examples:
     >>> minigrad.zeros(2).fill_(7)
     tensor([7., 7.])
 """,
     "copy_": """In place: copy ``src``'s values (broadcast, cast to this dtype) into self; returns self.
 
-Example:
+Examples:
     >>> x = minigrad.zeros(2, 2)
     >>> x.copy_(minigrad.tensor([1.0, 2.0]))
     tensor([[1., 2.],

@@ -79,7 +79,7 @@ def set_num_threads(n: int) -> None:
     Args:
         n: the number of threads, at least 1.
 
-    Example:
+    Examples:
         >>> import minigrad
         >>> minigrad.set_num_threads(2)
         >>> minigrad.get_num_threads()
@@ -105,7 +105,7 @@ def get_num_threads() -> int:
     Returns:
         int: the thread count BLAS reports, or the last one set when it cannot be asked.
 
-    Example:
+    Examples:
         >>> import minigrad
         >>> minigrad.get_num_threads() >= 1
         True

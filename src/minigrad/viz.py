@@ -65,7 +65,7 @@ class keep_intermediates:
     Args:
         mode: True to keep intermediates, False to free them as usual.
 
-    Example:
+    Examples:
         >>> import minigrad as mg
         >>> from minigrad.viz import keep_intermediates, to_dot
         >>> a = mg.tensor(2.0, requires_grad=True)
@@ -201,7 +201,7 @@ def to_dot(tensor: Tensor, show_values: bool = True, show_grad: bool = True, *, 
     Returns:
         str: the DOT source.
 
-    Example:
+    Examples:
         >>> import minigrad as mg
         >>> from minigrad.viz import to_dot
         >>> x = mg.tensor(3.0, requires_grad=True)
@@ -345,7 +345,7 @@ def draw_graph(tensor: Tensor, show_values: bool = True, show_grad: bool = True,
     Returns:
         graphviz.Source: call ``.render(path)`` to write a file, or show it in Jupyter.
 
-    Example:
+    Examples:
         >>> import minigrad as mg
         >>> from minigrad.viz import draw_graph, keep_intermediates
         >>> a, b = mg.tensor(2.0, requires_grad=True), mg.tensor(-3.0, requires_grad=True)
