@@ -153,11 +153,66 @@ Examples:
 }
 
 
+def _members() -> dict:
+    """{(class, name): docstring} for one-line methods and properties outside the tables."""
+    from .autograd.engine import Node
+    from .optim import lr_scheduler as S
+    from .tensor import Tensor
+    from .utils.data import RandomSampler
+
+    state = """Returns the scheduler's state (everything but the optimizer) as a dict; ``load_state_dict``
+restores it."""
+    return {
+        (Node, "register_hook"): """Register ``fn(grad)``, called with the gradient of this node's output
+before it is used (``Tensor.register_hook`` of a non-leaf tensor lands here).""",
+        (S.LRScheduler, "load_state_dict"): """Restore the state saved by ``state_dict()``.""",
+        (S.LambdaLR, "load_state_dict"): """Restore the state saved by ``state_dict()`` (the lambdas
+themselves are not saved, only callable objects' ``__dict__``, as in PyTorch).""",
+        (S.ReduceLROnPlateau, "load_state_dict"): """Restore the state saved by ``state_dict()``.""",
+        (S.ReduceLROnPlateau, "in_cooldown"): """True while the cooldown after a reduction lasts.""",
+        (S._Composite, "load_state_dict"): """Restore the state saved by ``state_dict()``, with each
+wrapped scheduler's.""",
+        (RandomSampler, "num_samples"): """How many indices one pass draws (the data set's length unless
+``num_samples`` was given).""",
+        (Tensor, "is_cpu"): """True: minigrad's tensors live on the CPU.""",
+        (Tensor, "is_meta"): """False: minigrad has no meta tensors (shape-only tensors without data).""",
+        (Tensor, "is_mps"): """False: minigrad has no Apple-GPU tensors.""",
+        (Tensor, "is_xpu"): """False: minigrad has no XPU tensors.""",
+        (Tensor, "layout"): """The memory layout: ``minigrad.strided`` for dense tensors, as PyTorch's.""",
+        (S.LRScheduler, "state_dict"): state,
+    }
+
+
 def _attach() -> None:
+    from . import backend
+    from .ops import movement
+
+    DOCS[backend.get_rng_state] = """The state of minigrad's random number generator (pass it to
+``set_rng_state`` to replay the same draws)."""
+    DOCS[backend.set_rng_state] = """Restore a state returned by ``get_rng_state``.
+
+Examples:
+    >>> state = minigrad.get_rng_state()
+    >>> a = minigrad.rand(2)
+    >>> minigrad.set_rng_state(state)
+    >>> minigrad.equal(minigrad.rand(2), a)
+    True
+"""
+    DOCS[movement.movedim] = """``input`` with dimension(s) ``source`` moved to position(s)
+``destination`` (a view); the other dimensions keep their order.
+
+Examples:
+    >>> tuple(minigrad.movedim(minigrad.zeros(2, 3, 4), 0, -1).shape)
+    (3, 4, 2)
+"""
     for fn, doc in DOCS.items():
         own = (fn.__doc__ or "").strip()
         if "\n" not in own:  # none, or one line: ours is fuller
             fn.__doc__ = doc
+    for (cls, name), doc in _members().items():
+        member = cls.__dict__.get(name)
+        if member is not None and not (getattr(member, "__doc__", None) or "").strip():
+            member.__doc__ = doc
 
 
 _attach()

@@ -2,8 +2,8 @@
 
 As in PyTorch (``torch/_tensor_docs.py``), the one-line methods of ``tensor.py`` stay one line
 each, so the file reads as the list of what a Tensor can do; what each does, its arguments,
-result and an example are written here, once. An entry here replaces the docstring written
-in ``tensor.py``, if any. Methods that are also top-level functions (``x.exp()`` is
+result and an example are written here, once. An entry here replaces a one-line docstring
+written in ``tensor.py`` (a longer one wins). Methods that are also top-level functions (``x.exp()`` is
 ``minigrad.exp(x)``) share the function's docstring and have no entry here.
 
 Every example runs as a doctest (``tests/test_docs.py``).
@@ -597,8 +597,10 @@ def _attach() -> None:
         if member is None:
             raise AttributeError(f"_tensor_docs: Tensor has no attribute {name!r} defined in its class")
         # Properties and functions both take a docstring; a method shared with a top-level
-        # function (Tensor.exp is minigrad.exp) has no entry here.
-        member.__doc__ = doc
+        # function (Tensor.exp is minigrad.exp) has no entry here. A docstring of several
+        # lines written in tensor.py wins.
+        if "\n" not in (member.__doc__ or "").strip():
+            member.__doc__ = doc
 
 
 _attach()

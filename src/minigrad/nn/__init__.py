@@ -72,3 +72,6 @@ from .transformer import (
     TransformerEncoder,
     TransformerEncoderLayer,
 )
+
+# isort: split
+from . import _docs  # documentation of the one-line definitions (nn/_docs.py), attached last
