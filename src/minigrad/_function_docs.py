@@ -153,6 +153,113 @@ Examples:
 }
 
 
+def _autograd_docs() -> dict:
+    from . import autograd as A
+
+    return {
+        A.grad: """The gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated).
+
+Runs the same backward walk as ``Tensor.backward``, pruned to the part of the graph that
+leads to ``inputs``, and returns one gradient per input instead of adding into ``.grad``: a
+leaf's ``.grad`` is never touched.
+
+Args:
+    outputs: a tensor or a sequence of tensors to differentiate.
+    inputs: a tensor or a sequence of tensors (requiring grad) to differentiate with respect to.
+    grad_outputs: the gradients with respect to ``outputs`` (the vectors of the
+        vector-Jacobian products); may be None for one-element outputs (then 1).
+    retain_graph: keep the saved values so the graph can be walked again; defaults to
+        ``create_graph``.
+    create_graph: record the backward pass, so the returned gradients can be differentiated
+        again (Hessians, gradient penalties).
+    allow_unused: return None for an input the outputs do not depend on, instead of raising.
+    materialize_grads: return zeros instead of None for such inputs.
+
+Returns:
+    tuple: one Tensor (or None) per input.
+
+Examples:
+    >>> x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = (x ** 3).sum()
+    >>> (dy,) = minigrad.autograd.grad(y, x, create_graph=True)    # 3 x²
+    >>> (d2y,) = minigrad.autograd.grad(dy.sum(), x)                # 6 x
+    >>> dy.detach(), d2y, x.grad
+    (tensor([ 3., 12.]), tensor([ 6., 12.]), None)
+""",
+        A.backward: """Accumulate the gradients of ``tensors`` into ``.grad`` of the graph's tensors.
+
+``minigrad.autograd.backward(y)`` is ``y.backward()``; with several tensors their gradients
+are summed (one walk). See ``Tensor.backward`` for the semantics: accumulation across calls,
+intermediate ``.grad``, ``retain_graph`` and ``create_graph``.
+
+Args:
+    tensors: a tensor or a sequence of tensors.
+    grad_tensors: their gradients (None for one-element tensors).
+    retain_graph: keep the saved values for another walk; defaults to ``create_graph``.
+    create_graph: record the backward pass, for higher derivatives.
+    inputs: only these tensors get their ``.grad`` accumulated.
+
+Examples:
+    >>> a = minigrad.tensor(2.0, requires_grad=True)
+    >>> minigrad.autograd.backward([a * 3, a * a])
+    >>> a.grad                     # 3 + 2a
+    tensor(7.)
+""",
+        A.no_grad: """Turn off recording, in a ``with`` block or a decorated function.
+
+Inside, ops compute as usual but record nothing: results have ``requires_grad=False`` and no
+``grad_fn``, no values are saved for backward (less memory, less time), and in-place updates
+of leaves that require grad are allowed — which is how optimizers update parameters
+(``w -= lr * w.grad``). Grad mode is per thread; the previous mode comes back at the end of
+the block (also on an exception), so ``no_grad`` and ``enable_grad`` nest.
+
+Examples:
+    >>> w = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    >>> with minigrad.no_grad():
+    ...     y = w * 2
+    ...     w -= 0.5          # allowed: not recorded
+    >>> y.requires_grad, w
+    (False, tensor([0.5000, 1.5000], requires_grad=True))
+    >>> @minigrad.no_grad()
+    ... def predict(x):
+    ...     return x * w
+    >>> predict(minigrad.ones(2)).requires_grad
+    False
+""",
+        A.enable_grad: """Turn recording back on, in a ``with`` block or a decorated function (inside a
+``no_grad`` region, for example); the previous mode comes back at the end.
+
+Examples:
+    >>> x = minigrad.ones(1, requires_grad=True)
+    >>> with minigrad.no_grad():
+    ...     with minigrad.enable_grad():
+    ...         y = x * 2
+    >>> y.requires_grad
+    True
+""",
+        A.set_grad_enabled: """Set recording on (``mode=True``) or off, at once; as a context manager,
+the previous mode comes back at the end of the block.
+
+Examples:
+    >>> x = minigrad.ones(1, requires_grad=True)
+    >>> with minigrad.set_grad_enabled(False):
+    ...     (x * 2).requires_grad
+    False
+    >>> minigrad.is_grad_enabled()
+    True
+""",
+        A.inference_mode: """As ``no_grad`` (``inference_mode(False)`` does nothing): minigrad has no
+separate inference tensors. A context manager and a decorator.""",
+        A.is_grad_enabled: """True when ops are recorded for backward in this thread (outside ``no_grad``).
+
+Examples:
+    >>> with minigrad.no_grad():
+    ...     minigrad.is_grad_enabled()
+    False
+""",
+    }
+
+
 def _members() -> dict:
     """{(class, name): docstring} for one-line methods and properties outside the tables."""
     from .autograd.engine import Node
@@ -205,6 +312,7 @@ Examples:
     >>> tuple(minigrad.movedim(minigrad.zeros(2, 3, 4), 0, -1).shape)
     (3, 4, 2)
 """
+    DOCS.update(_autograd_docs())
     for fn, doc in DOCS.items():
         own = (fn.__doc__ or "").strip()
         if "\n" not in own:  # none, or one line: ours is fuller
