@@ -291,20 +291,8 @@ wrapped scheduler's.""",
 
 
 def _attach() -> None:
-    from . import backend
     from .ops import movement
 
-    DOCS[backend.get_rng_state] = """The state of minigrad's random number generator (pass it to
-``set_rng_state`` to replay the same draws)."""
-    DOCS[backend.set_rng_state] = """Restore a state returned by ``get_rng_state``.
-
-Examples:
-    >>> state = minigrad.get_rng_state()
-    >>> a = minigrad.rand(2)
-    >>> minigrad.set_rng_state(state)
-    >>> minigrad.equal(minigrad.rand(2), a)
-    True
-"""
     DOCS[movement.movedim] = """``input`` with dimension(s) ``source`` moved to position(s)
 ``destination`` (a view); the other dimensions keep their order.
 

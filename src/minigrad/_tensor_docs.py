@@ -585,6 +585,11 @@ Examples:
     "uniform_": """In place: fill with draws from the uniform distribution on ``[a, b)``; returns self.""",
     "normal_": """In place: fill with draws from the normal distribution ``N(mean, std²)``; returns self.""",
     "bernoulli_": """In place: fill with 1 with probability ``p``, else 0; returns self.""",
+    "cauchy_": """In place: fill with draws from the Cauchy distribution (``median``, ``sigma``); returns self.""",
+    "exponential_": """In place: fill with draws from the exponential distribution of rate ``lambd``; returns self.""",
+    "geometric_": """In place: fill with draws from the geometric distribution (success probability ``p``,
+counting trials from 1); returns self.""",
+    "log_normal_": """In place: fill with ``exp`` of draws from ``N(mean, std²)``; returns self.""",
     "unsqueeze_": """In place: insert a size-1 dimension at ``dim``; returns self.""",
     "squeeze_": """In place: remove size-1 dimensions (or only ``dim``); returns self.""",
 }
