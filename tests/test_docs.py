@@ -104,6 +104,15 @@ def test_every_public_name_has_a_docstring():
     assert not missing, f"{len(missing)} public names without a docstring: {missing}"
 
 
+def test_documentation_tables_name_existing_members():
+    from minigrad import _function_docs, _tensor_docs
+    from minigrad.nn import _docs as nn_docs
+
+    assert not [n for n in _tensor_docs.DOCS if n not in vars(mg.Tensor)]
+    assert not [(c.__name__, n) for c, docs in nn_docs.METHODS.items() for n in docs if n not in vars(c)]
+    assert not [(c.__name__, n) for (c, n) in _function_docs._members() if n not in vars(c)]
+
+
 def test_tensor_attributes_that_are_slots_are_documented_on_the_class():
     doc = mg.Tensor.__doc__
     for slot in ("grad", "grad_fn"):

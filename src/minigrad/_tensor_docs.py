@@ -599,8 +599,8 @@ def _attach() -> None:
     Tensor.__doc__ = CLASS_DOC
     for name, doc in DOCS.items():
         member = Tensor.__dict__.get(name)
-        if member is None:
-            raise AttributeError(f"_tensor_docs: Tensor has no attribute {name!r} defined in its class")
+        if member is None:  # renamed or moved: tests/test_docs.py names the stale entry
+            continue
         # Properties and functions both take a docstring; a method shared with a top-level
         # function (Tensor.exp is minigrad.exp) has no entry here. A docstring of several
         # lines written in tensor.py wins.

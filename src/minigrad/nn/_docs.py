@@ -172,8 +172,8 @@ def _attach() -> None:
     for cls, docs in METHODS.items():
         for name, doc in docs.items():
             member = cls.__dict__.get(name)
-            if member is None:
-                raise AttributeError(f"nn._docs: {cls.__name__} defines no {name!r}")
+            if member is None:  # renamed or moved: tests/test_docs.py names the stale entry
+                continue
             if isinstance(member, (staticmethod, classmethod)):
                 member = member.__func__
             if _missing(member):
