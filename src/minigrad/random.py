@@ -80,10 +80,10 @@ class Generator:
     ``Generator(device='cpu')`` starts from seed 67280421310721, as PyTorch's does. Pass it as
     ``generator=`` to any random function to draw from it instead of the default generator.
 
-    Example::
-
+    Examples:
         >>> g = minigrad.Generator().manual_seed(2147483647)
         >>> minigrad.randn(3, generator=g)      # PyTorch's numbers for that seed
+        tensor([-0.9800, -1.6578, -0.0572])
     """
 
     __slots__ = ("_bits", "_seed", "_fresh", "_next_double", "_next_float")
