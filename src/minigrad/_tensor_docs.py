@@ -473,6 +473,7 @@ Examples:
 (1, 3)
 """),
     "transpose": _see("transpose", "A view with dimensions ``dim0`` and ``dim1`` swapped."),
+    "swapaxes": """``transpose(axis0, axis1)``: a view with the two dimensions swapped (numpy's name).""",
     "t": _see("t", "A view with the two dimensions of a matrix swapped (1-D and 0-D unchanged)."),
     "permute": _see("permute", "A view with the dimensions reordered as ``dims``.", """
 >>> tuple(minigrad.zeros(2, 3, 4).permute(2, 0, 1).shape)
