@@ -81,6 +81,17 @@ def test_seed_uses_its_low_32_bits_for_the_twister_but_keeps_all_64():
 # -- the Generator's API -------------------------------------------------------------------------------------
 
 
+def test_a_state_saved_by_pytorch_loads_and_continues_its_stream():
+    # gen_random's "interleaved" case: after seed 7 and seven draws, the state (with a cached
+    # Box-Muller sample) was saved, then randn(5, float64) and randint(0, 100, (4,)) drawn.
+    g = minigrad.Generator().set_state(minigrad.tensor(REF["state_with_cached_normal"]))
+    tail = np.concatenate([minigrad.randn(5, dtype=minigrad.float64, generator=g).numpy(),
+                           minigrad.randint(0, 100, (4,), generator=g).numpy().astype(np.float64)])
+    np.testing.assert_array_equal(tail, REF["interleaved"][-9:])
+    np.testing.assert_array_equal(minigrad.Generator().set_state(minigrad.tensor(REF["state_seed_42"]))
+                                  .get_state().numpy(), REF["state_seed_42"])
+
+
 def test_generator_api():
     g = minigrad.Generator()
     assert g.initial_seed() == 67280421310721 and str(g.device) == "cpu"
@@ -149,6 +160,8 @@ def test_bad_arguments_raise_clear_errors():
         minigrad.empty(3).normal_(0, -1)
     with pytest.raises(RuntimeError, match=r"p to be in \[0, 1\]"):
         minigrad.empty(3).bernoulli_(1.5)
+    with pytest.raises(RuntimeError, match=r"\[from, to\) range"):
+        minigrad.empty(3).uniform_(1, 0)
     with pytest.raises(RuntimeError, match="lambda > 0"):
         minigrad.empty(3).exponential_(0)
     with pytest.raises(RuntimeError, match="sum of probabilities"):

@@ -316,6 +316,8 @@ def uniform(gen: Generator, shape: tuple, dt, a: float = 0.0, b: float = 1.0):
     n = math.prod(shape)
     if dt not in _DIGITS:
         raise RuntimeError(f"uniform_ not implemented for '{dt}'")
+    if not a <= b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
     u = _unit(gen, n, dt)
     if dt == B.float64:
         out = u if (a, b) == (0.0, 1.0) else _fma64(u, b - a, a)

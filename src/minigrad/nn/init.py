@@ -81,7 +81,11 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
                   generator=None) -> Tensor:
     """Fill with N(mean, std**2) draws truncated to [a, b], sampled as PyTorch does: redrawn
     normals while the window holds more than 30% of the mass, else uniform proposals in
-    [a, b] accepted against the density."""
+    [a, b] accepted against the density.
+
+    The second way compares float32 logarithms, numpy's here and PyTorch's vectorised ones
+    there, which differ by an ulp on about a fifth of inputs: an acceptance can differ when a
+    comparison falls on that ulp (none in 270,000 draws measured)."""
     if a >= b:
         raise ValueError(f"trunc_normal_: a ({a}) must be less than b ({b})")
     if mean < a - 2 * std or mean > b + 2 * std:
