@@ -44,6 +44,19 @@ def test_same_numbers_as_pytorch(ours, key):
     assert ours[key].astype(REF[key].dtype).tobytes() == REF[key].tobytes()
 
 
+def test_the_c_library_path_gives_the_same_numbers(monkeypatch):
+    # Where numpy runs its own AVX-512 float64 log/sin/cos (not the C library's, which ATen
+    # calls), minigrad calls Python's math module per element instead: exercise that path here.
+    monkeypatch.setattr(R, "_NUMPY_IS_LIBM", False)
+    state = minigrad.get_rng_state()
+    try:
+        got = gen_random.cases(minigrad)
+    finally:
+        minigrad.set_rng_state(state)
+    for key in KEYS:
+        np.testing.assert_array_equal(got[key], REF[key], err_msg=key)
+
+
 def test_orthogonal_init_draws_pytorchs_gaussians(ours):
     np.testing.assert_allclose(ours["init_orthogonal"], REF["init_orthogonal"], rtol=1e-5, atol=2e-6)
     q = ours["init_orthogonal"].astype(np.float64)

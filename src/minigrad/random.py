@@ -238,6 +238,33 @@ def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng", _dev
 
 
 # ---------------------------------------------------------------------------------------
+# float64 log/sin/cos/... as ATen calls them: the C library's (std::log, ::sin, ...)
+# ---------------------------------------------------------------------------------------
+
+def _numpy_float64_math_is_libm() -> bool:
+    """numpy calls the C library for float64 log/sin/cos/... except where it dispatches its own
+    AVX-512 kernels, which can differ from it in the last bit."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # pragma: no cover - other numpy layouts: take the safe path
+        return False
+    return not any(features.get(k) for k in ("AVX512F", "AVX512_SKX"))
+
+
+_NUMPY_IS_LIBM = _numpy_float64_math_is_libm()
+
+
+def _libm(name: str, x):
+    """``math.<name>`` (the C library, as ATen) over a float64 array: numpy's ufunc where that
+    is the same function, else one call per element."""
+    if _NUMPY_IS_LIBM:
+        return getattr(np, name)(x)
+    x = np.asarray(x, dtype=np.float64)
+    fn = getattr(math, name)
+    return np.fromiter(map(fn, x.ravel().tolist()), dtype=np.float64, count=x.size).reshape(x.shape)
+
+
+# ---------------------------------------------------------------------------------------
 # Exact arithmetic helpers
 # ---------------------------------------------------------------------------------------
 
@@ -344,11 +371,11 @@ def _normal_scalar(gen: Generator, n: int, mean: float, std: float):
     if pairs:
         u = _unit(gen, 2 * pairs, B.float64)
         u1, u2 = u[0::2], u[1::2]
-        r = np.sqrt(-2.0 * np.log1p(-u2))
+        r = np.sqrt(-2.0 * _libm("log1p", -u2))
         theta = 2.0 * math.pi * u1
         both = np.empty(2 * pairs, dtype=np.float64)
-        both[0::2] = r * np.cos(theta)
-        both[1::2] = r * np.sin(theta)
+        both[0::2] = r * _libm("cos", theta)
+        both[1::2] = r * _libm("sin", theta)
         out[start:] = both[: n - start]
         if (n - start) % 2:
             gen._next_double = float(both[-1])
@@ -358,10 +385,10 @@ def _normal_scalar(gen: Generator, n: int, mean: float, std: float):
 def _fill16_double(blocks, mean: float, std: float) -> None:
     """ATen's ``normal_fill_16`` in float64 on rows of 16: Box-Muller of the first 8 (as
     ``1 - u``) with the last 8, cosines to the first half, sines to the second."""
-    r = np.sqrt(-2.0 * np.log(1.0 - blocks[:, :8]))
+    r = np.sqrt(-2.0 * _libm("log", 1.0 - blocks[:, :8]))
     theta = 2.0 * math.pi * blocks[:, 8:]
-    blocks[:, :8] = _affine64(r * np.cos(theta), mean, std)
-    blocks[:, 8:] = _affine64(r * np.sin(theta), mean, std)
+    blocks[:, :8] = _affine64(r * _libm("cos", theta), mean, std)
+    blocks[:, 8:] = _affine64(r * _libm("sin", theta), mean, std)
 
 
 def _affine64(x, mean: float, std: float):
@@ -592,7 +619,7 @@ def exponential(gen: Generator, shape: tuple, dt, lambd: float = 1.0):
     if lambd <= 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     u = _unit(gen, math.prod(shape), B.float64)
-    return ((-1.0 / lambd) * np.log1p(-u)).astype(dt).reshape(shape)
+    return ((-1.0 / lambd) * _libm("log1p", -u)).astype(dt).reshape(shape)
 
 
 def geometric(gen: Generator, shape: tuple, dt, p: float):
@@ -600,20 +627,31 @@ def geometric(gen: Generator, shape: tuple, dt, p: float):
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     u = _unit(gen, math.prod(shape), B.float64)
-    return np.ceil(np.log(u) / math.log1p(-p)).astype(dt).reshape(shape)
+    tok = B.fp_var_set(B.FP_IGNORE)  # u == 0 gives log 0 = -inf, as in ATen
+    try:
+        logs = _libm("log", u) if _NUMPY_IS_LIBM else np.array([math.log(v) if v else -math.inf for v in u.tolist()])
+    finally:
+        B.fp_var_reset(tok)
+    return np.ceil(logs / math.log1p(-p)).astype(dt).reshape(shape)
 
 
 def cauchy(gen: Generator, shape: tuple, dt, median: float = 0.0, sigma: float = 1.0):
     """``Tensor.cauchy_(median, sigma)``: ``median + sigma * tan(pi * (u - 0.5))``, fused."""
     u = _unit(gen, math.prod(shape), B.float64)
-    return _fma64(sigma, np.tan(math.pi * (u - 0.5)), median).astype(dt).reshape(shape)
+    return _fma64(sigma, _libm("tan", math.pi * (u - 0.5)), median).astype(dt).reshape(shape)
 
 
 def log_normal(gen: Generator, shape: tuple, dt, mean: float = 1.0, std: float = 2.0):
     """``Tensor.log_normal_(mean, std)``: exp of the cached float64 Box-Muller samples."""
     if std <= 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
-    return np.exp(_normal_scalar(gen, math.prod(shape), mean, std)).astype(dt).reshape(shape)
+    tok = B.fp_var_set(B.FP_IGNORE)  # overflow to inf, as in ATen
+    try:
+        z = _normal_scalar(gen, math.prod(shape), mean, std)
+        e = _libm("exp", z) if _NUMPY_IS_LIBM else np.array([math.exp(v) if v < 710 else math.inf for v in z.tolist()])
+    finally:
+        B.fp_var_reset(tok)
+    return e.astype(dt).reshape(shape)
 
 
 def multinomial_with_replacement(gen: Generator, probs, num_samples: int):
