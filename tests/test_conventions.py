@@ -161,14 +161,12 @@ KNOWN_GAPS = {
     "torch.tril": "input", "torch.triu": "input", "torch.true_divide": "input other", "torch.trunc": "input",
     "torch.zeros_like": "input", "torch.randint_like": "input", "F.one_hot": "input", "torch.argsort": "axis input", "torch.bmm": "input mat2",
     "torch.broadcast_to": "input size", "torch.chunk": "axis input", "torch.dot": "input tensor",
-    "torch.gather": "axis input", "torch.index_select": "axis input", "torch.mm": "input mat2",
+    "torch.gather": "input", "torch.index_select": "input", "torch.mm": "input mat2",
     "torch.mv": "input vec", "torch.outer": "input vec2", "torch.permute": "dims input",
     "torch.pow": "exponent input", "torch.reshape": "input shape", "torch.scatter_add": "axis input",
-    "torch.sort": "axis input reverse", "torch.split": "tensor", "torch.squeeze": "axis input",
-    "torch.take_along_dim": "axis input", "torch.topk": "axis input", "torch.unbind": "axis input",
-    "torch.unflatten": "axis input", "torch.unsqueeze": "axis input",
-    # ``axis`` on the top-level movement functions (ops/movement.py, under restructuring now).
-    "torch.cat": "axis", "torch.concat": "axis", "torch.concatenate": "axis", "torch.stack": "axis",
+    "torch.sort": "axis input reverse", "torch.split": "tensor", "torch.squeeze": "input",
+    "torch.take_along_dim": "input", "torch.topk": "axis input", "torch.unbind": "axis input",
+    "torch.unflatten": "axis input", "torch.unsqueeze": "input",
     # Sizes given as *args: PyTorch's parser also takes them by keyword (t.reshape(shape=...)).
     "Tensor.broadcast_to": "size", "Tensor.expand": "size", "Tensor.flip": "dims", "Tensor.permute": "dims",
     "Tensor.repeat": "repeats", "Tensor.reshape": "shape", "Tensor.new_empty": "device size",

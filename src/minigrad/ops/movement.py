@@ -11,7 +11,7 @@ import weakref
 
 from .. import backend as B
 from ..autograd.engine import _state as _grad_state
-from .reduce import normalize_dims
+from .reduce import dim_alias, normalize_dims
 from .registry import array_safe, constant, defop, defunary, identity_vjp, is_tensor
 
 xp = B.xp
@@ -284,8 +284,10 @@ def unflatten(x, dim, sizes):
     return reshape(x, x.shape[:d] + inner + x.shape[d + 1:])
 
 
-def squeeze(x, dim=None):
-    """Remove size-1 dims (only ``dim`` when given)."""
+def squeeze(x, dim=None, *, axis=None):
+    """Remove size-1 dims (only ``dim`` when given; ``axis`` is its numpy alias)."""
+    if axis is not None:
+        dim = dim_alias("squeeze", dim, axis)
     if dim is None:
         shape = tuple(s for s in x.shape if s != 1)
     else:
@@ -294,8 +296,10 @@ def squeeze(x, dim=None):
     return reshape(x, shape)
 
 
-def unsqueeze(x, dim):
-    """Insert a size-1 dim at ``dim``."""
+def unsqueeze(x, dim=None, *, axis=None):
+    """Insert a size-1 dim at ``dim`` (``axis`` is its numpy alias)."""
+    if dim is None or axis is not None:
+        dim = dim_alias("unsqueeze", dim, axis, required=True)
     n = x.ndim + 1
     if not -n <= dim < n:
         raise IndexError(f"unsqueeze: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
@@ -419,8 +423,10 @@ def roll(x, shifts, dims=None):
     return roll_(x, tuple(int(s) for s in shifts), dims)
 
 
-def cat(tensors, dim=0):
-    """Concatenate along ``dim``; gradients are split back."""
+def cat(tensors, dim=0, *, axis=None):
+    """Concatenate along ``dim`` (``axis`` is its numpy alias); gradients are split back."""
+    if axis is not None:
+        dim = dim_alias("cat", dim, axis, 0)
     tensors = [t if is_tensor(t) else constant(t) for t in tensors]
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
@@ -442,8 +448,10 @@ def cat(tensors, dim=0):
 concat = concatenate = cat
 
 
-def stack(tensors, dim=0):
-    """Stack equally shaped tensors along a new ``dim``."""
+def stack(tensors, dim=0, *, axis=None):
+    """Stack equally shaped tensors along a new ``dim`` (``axis`` is its numpy alias)."""
+    if axis is not None:
+        dim = dim_alias("stack", dim, axis, 0)
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -525,8 +533,12 @@ def _gather_prep(x, dim, index, op):
     return index, d
 
 
-def gather(x, dim, index):
-    """``out[i][j] = x[i][index[i][j]]`` along ``dim``."""
+def gather(x, dim=None, index=None, *, axis=None):
+    """``out[i][j] = x[i][index[i][j]]`` along ``dim`` (``axis`` is its numpy alias)."""
+    if dim is None or axis is not None:
+        dim = dim_alias("gather", dim, axis, required=True)
+    if index is None:
+        raise TypeError("gather() missing 1 required argument: 'index'")
     index, d = _gather_prep(x, dim, index, "gather")
     for i, (si, sx) in enumerate(zip(index.shape, x.shape)):
         if i != d and si > sx:
@@ -542,8 +554,10 @@ def gather(x, dim, index):
 take_along_dim_ = gather
 
 
-def take_along_dim(x, indices, dim=None):
-    """numpy's take_along_axis; flattened when ``dim`` is None."""
+def take_along_dim(x, indices, dim=None, *, axis=None):
+    """numpy's take_along_axis; flattened when ``dim`` is None (``axis`` is its numpy alias)."""
+    if axis is not None:
+        dim = dim_alias("take_along_dim", dim, axis)
     if dim is None:
         return gather(x.reshape(-1), 0, indices.reshape(-1))
     d = normalize_dims(dim, x.ndim, "take_along_dim")[0]
@@ -582,8 +596,12 @@ def scatter(x, dim, index, src=None, *, value=None):
     return scatter_(x, index, _src_prep(x, index, src, "scatter"), d)
 
 
-def index_select(x, dim, index):
-    """Rows (along ``dim``) picked by a 1-D integer ``index``."""
+def index_select(x, dim=None, index=None, *, axis=None):
+    """Rows (along ``dim``; ``axis`` is its numpy alias) picked by a 1-D integer ``index``."""
+    if dim is None or axis is not None:
+        dim = dim_alias("index_select", dim, axis, required=True)
+    if index is None:
+        raise TypeError("index_select() missing 1 required argument: 'index'")
     d = normalize_dims(dim, x.ndim, "index_select")[0]
     idx = index._data if is_tensor(index) else xp.asarray(index)
     if idx.ndim > 1:
