@@ -260,6 +260,172 @@ Examples:
     }
 
 
+_ELEMENTWISE = """
+
+Args:
+    input: a tensor (a number or an array is taken as a constant).
+
+Returns:
+    Tensor: of the same shape (integer input gives the default float dtype)."""
+
+# Fuller documentation of the most used top-level ops, by name (their definitions keep one line).
+BY_NAME = {
+    "exp": "``e ** input`` elementwise; its gradient is the result itself." + _ELEMENTWISE + """
+
+Examples:
+    >>> minigrad.exp(minigrad.tensor([0.0, 1.0]))
+    tensor([1.0000, 2.7183])
+""",
+    "log": "Natural logarithm elementwise (``-inf`` at 0, ``nan`` below)." + _ELEMENTWISE + """
+
+Examples:
+    >>> minigrad.log(minigrad.tensor([1.0, 100.0]))
+    tensor([0.0000, 4.6052])
+""",
+    "tanh": "Hyperbolic tangent elementwise; gradient ``1 - tanh²``." + _ELEMENTWISE + """
+
+Examples:
+    >>> x = minigrad.tensor([0.0, 1.0], requires_grad=True)
+    >>> y = minigrad.tanh(x)
+    >>> y.sum().backward()
+    >>> y.detach(), x.grad
+    (tensor([0.0000, 0.7616]), tensor([1.0000, 0.4200]))
+""",
+    "sigmoid": "``1 / (1 + exp(-input))`` elementwise, finite for any input." + _ELEMENTWISE + """
+
+Examples:
+    >>> minigrad.sigmoid(minigrad.tensor([-1000.0, 0.0, 2.0]))
+    tensor([0.0000, 0.5000, 0.8808])
+""",
+    "relu": """``max(input, 0)`` elementwise; gradient 1 above 0 and 0 elsewhere (0 at 0, as PyTorch).
+
+Args:
+    input: a tensor.
+
+Returns:
+    Tensor: of the same shape and dtype.
+
+Examples:
+    >>> minigrad.relu(minigrad.tensor([-1.0, 0.0, 2.0]))
+    tensor([0., 0., 2.])
+""",
+    "sum": """The sum of the elements, over ``dim`` or all of them.
+
+Args:
+    input: a tensor.
+    dim: an int or a tuple of ints (negative counts from the end); None sums everything.
+    keepdim: keep the summed dimensions with size 1.
+    dtype: the result's dtype (integer and bool inputs sum to ``int64`` by default).
+
+Returns:
+    Tensor: 0-d when everything is summed. Its gradient is the incoming one broadcast back.
+
+Examples:
+    >>> x = minigrad.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> minigrad.sum(x), x.sum(dim=0), x.sum(1, keepdim=True)
+    (tensor(10.), tensor([4., 6.]), tensor([[3.],
+            [7.]]))
+""",
+    "mean": """The arithmetic mean, over ``dim`` or all elements (floating input only, as PyTorch).
+
+Args:
+    input: a floating tensor.
+    dim: an int or a tuple of ints; None averages everything.
+    keepdim: keep the reduced dimensions with size 1.
+    dtype: cast to this dtype first.
+
+Examples:
+    >>> minigrad.tensor([[1.0, 2.0], [3.0, 4.0]]).mean(dim=1)
+    tensor([1.5000, 3.5000])
+""",
+    "cat": """Concatenate tensors along an existing dimension ``dim``; each input gets its slice of the gradient.
+
+Args:
+    tensors: a sequence of tensors with equal shapes except along ``dim``.
+    dim: the dimension to join along.
+
+Examples:
+    >>> a, b = minigrad.zeros(2, 1), minigrad.ones(2, 2)
+    >>> minigrad.cat([a, b], dim=1)
+    tensor([[0., 1., 1.],
+            [0., 1., 1.]])
+""",
+    "stack": """Stack tensors of one shape along a new dimension ``dim``.
+
+Examples:
+    >>> minigrad.stack([minigrad.tensor([1, 2]), minigrad.tensor([3, 4])], dim=1)
+    tensor([[1, 3],
+            [2, 4]])
+""",
+    "reshape": """The elements of ``input`` in a new shape (one size may be -1, inferred): a view when
+possible, else a copy.
+
+Examples:
+    >>> minigrad.reshape(minigrad.arange(6), (3, -1))
+    tensor([[0, 1],
+            [2, 3],
+            [4, 5]])
+""",
+    "where": """``input`` where ``condition`` is True, else ``other``, elementwise with broadcasting; the
+gradient goes to the side that was chosen.
+
+Args:
+    condition: a bool tensor.
+    input: values where True (tensor or number).
+    other: values where False (tensor or number).
+
+Examples:
+    >>> x = minigrad.tensor([-1.0, 2.0])
+    >>> minigrad.where(x > 0, x, 0.0)
+    tensor([0., 2.])
+""",
+    "maximum": """Elementwise maximum of ``input`` and ``other``, broadcasting; on a tie each gets half the gradient.
+
+Examples:
+    >>> minigrad.maximum(minigrad.tensor([1.0, 5.0]), minigrad.tensor([3.0, 2.0]))
+    tensor([3., 5.])
+""",
+    "pow": """``input ** exponent`` elementwise with broadcasting, differentiable in both.
+
+Examples:
+    >>> minigrad.pow(minigrad.tensor([2.0, 3.0]), 2)
+    tensor([4., 9.])
+""",
+    "squeeze": """A view of ``input`` without its size-1 dimensions (only ``dim``, when given and of size 1).
+
+Examples:
+    >>> tuple(minigrad.squeeze(minigrad.zeros(2, 1, 3)).shape)
+    (2, 3)
+""",
+    "unsqueeze": """A view of ``input`` with a size-1 dimension inserted at ``dim``.
+
+Examples:
+    >>> tuple(minigrad.unsqueeze(minigrad.zeros(3), 1).shape)
+    (3, 1)
+""",
+    "transpose": """A view of ``input`` with dimensions ``dim0`` and ``dim1`` swapped.
+
+Examples:
+    >>> minigrad.transpose(minigrad.tensor([[1, 2, 3]]), 0, 1)
+    tensor([[1],
+            [2],
+            [3]])
+""",
+    "permute": """A view of ``input`` with its dimensions in the order ``dims``.
+
+Examples:
+    >>> tuple(minigrad.permute(minigrad.zeros(2, 3, 4), (2, 0, 1)).shape)
+    (4, 2, 3)
+""",
+    "flatten": """``input`` with dimensions ``start_dim`` to ``end_dim`` merged into one.
+
+Examples:
+    >>> tuple(minigrad.flatten(minigrad.zeros(2, 3, 4), start_dim=1).shape)
+    (2, 12)
+""",
+}
+
+
 def _members() -> dict:
     """{(class, name): docstring} for one-line methods and properties outside the tables."""
     from .autograd.engine import Node
@@ -301,6 +467,13 @@ Examples:
     (3, 4, 2)
 """
     DOCS.update(_autograd_docs())
+    import sys
+
+    package = sys.modules[__name__.rpartition(".")[0]]
+    for name, doc in BY_NAME.items():
+        fn = getattr(package, name, None)
+        if fn is not None:
+            DOCS[fn] = doc
     for fn, doc in DOCS.items():
         own = (fn.__doc__ or "").strip()
         if "\n" not in own:  # none, or one line: ours is fuller

@@ -602,6 +602,8 @@ def _attach() -> None:
         member = Tensor.__dict__.get(name)
         if member is None:  # renamed or moved: tests/test_docs.py names the stale entry
             continue
+        if not isinstance(member, property) and getattr(member, "__module__", None) != Tensor.__module__:
+            continue  # the method is a top-level function itself (Tensor.min is minigrad.min): its docs
         # Properties and functions both take a docstring; a method shared with a top-level
         # function (Tensor.exp is minigrad.exp) has no entry here. A docstring of several
         # lines written in tensor.py wins.
