@@ -206,7 +206,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_dtype_matches_pytorch(name):
-    assert str(_expressions()[name]().dtype) == EXPECTED[name]
+    assert str(_expressions()[name]().dtype) == "minigrad." + EXPECTED[name]  # PyTorch: "torch." + ...
 
 
 def test_set_default_dtype_changes_python_float_construction_and_factories():

@@ -294,3 +294,273 @@ def test_live_grad_scaler_against_pytorch():
     (ours, our_w), (theirs, their_w) = run(mg, {2, 3}), run(torch, {2, 3})
     assert ours == theirs  # gradients, scales and growth trackers: exactly
     np.testing.assert_allclose(our_w, their_w, rtol=1e-6)  # SGD's own float32 rounding may differ
+
+
+# ---------------------------------------------------------------------------
+# minigrad.Size
+
+
+def test_shape_and_size_are_sizes():
+    x = mg.zeros(2, 3)
+    for s in (x.shape, x.size()):
+        assert type(s) is mg.Size and s == (2, 3) and (2, 3) == s and hash(s) == hash((2, 3))
+        assert repr(s) == "minigrad.Size([2, 3])" and str(s) == "minigrad.Size([2, 3])"
+    assert type(x.size(0)) is int and x.size(-1) == 3 and type(x.shape[1]) is int
+    assert mg.zeros(()).shape == () and repr(mg.zeros(()).shape) == "minigrad.Size([])"
+    assert mg.zeros(()).shape.numel() == 1 and x.shape.numel() == 6 and mg.zeros(0, 4).shape.numel() == 0
+
+
+def test_size_tuple_behaviour_as_pytorch():
+    s = mg.Size([2, 3])
+    assert type(s[1:]) is mg.Size and repr(s[::-1]) == "minigrad.Size([3, 2])" and s[0] == 2
+    assert type(s + (4,)) is mg.Size and repr(s + (4,)) == "minigrad.Size([2, 3, 4])"
+    assert type((4,) + s) is mg.Size and repr((4,) + s) == "minigrad.Size([4, 2, 3])"
+    assert repr(s + mg.Size([5])) == "minigrad.Size([2, 3, 5])"
+    assert repr(s * 2) == "minigrad.Size([2, 3, 2, 3])" and type(2 * s) is mg.Size
+    with pytest.raises(TypeError, match="can only concatenate tuple"):
+        s + [4]  # noqa: RUF005
+    assert isinstance(s, tuple) and list(s) == [2, 3] and s.count(2) == 1 and s.index(3) == 1
+    assert repr(mg.Size()) == "minigrad.Size([])" and mg.Size().numel() == 1
+    assert repr(mg.Size(np.array([2, 3]))) == "minigrad.Size([2, 3])"
+    assert repr(mg.Size([mg.tensor(2), 3])) == "minigrad.Size([2, 3])"
+    assert repr(mg.Size([True])) == "minigrad.Size([1])"
+    with pytest.raises(TypeError, match=r"takes an iterable of 'int' \(item 0 is 'float'\)"):
+        mg.Size([2.5])
+    import pickle
+
+    assert type(pickle.loads(pickle.dumps(s))) is mg.Size and pickle.loads(pickle.dumps(s)) == s
+    # A Size goes wherever a shape goes.
+    assert mg.zeros(s).shape == s and mg.ones(3, 2).view(s).shape == (2, 3) and mg.zeros(2, 3).reshape(s[::-1]).shape == (3, 2)
+
+
+@pytest.mark.torch
+def test_live_size_against_pytorch():
+    torch = pytest.importorskip("torch")
+    cases = [(), (3,), (2, 3), (1, 0, 4)]
+    for shape in cases:
+        t, m = torch.zeros(shape), mg.zeros(shape)
+        assert repr(m.shape).replace("minigrad.", "torch.") == repr(t.shape)
+        assert repr(m.size()) .replace("minigrad.", "torch.") == repr(t.size())
+        assert m.shape.numel() == t.shape.numel()
+        for other in ((7,), ()):
+            assert repr(m.shape + other).replace("minigrad.", "torch.") == repr(t.shape + other)
+            assert repr(other + m.shape).replace("minigrad.", "torch.") == repr(other + t.shape)
+        assert repr(m.shape[1:]).replace("minigrad.", "torch.") == repr(t.shape[1:])
+
+
+# ---------------------------------------------------------------------------
+# dtypes
+
+
+def test_dtype_prints_as_pytorch():
+    assert str(mg.float32) == "minigrad.float32" and repr(mg.float64) == "minigrad.float64"
+    assert str(mg.zeros(2).dtype) == "minigrad.float32" and str(mg.tensor([1]).dtype) == "minigrad.int64"
+    assert repr(mg.zeros(2, dtype=mg.float64)) == "tensor([0., 0.], dtype=minigrad.float64)"
+    assert repr(mg.zeros(2, dtype=mg.int32)) == "tensor([0, 0], dtype=minigrad.int32)"
+    assert repr(mg.zeros(2, dtype=mg.float16)) == "tensor([0., 0.], dtype=minigrad.float16)"
+    assert repr(mg.tensor([0.5, -2.25], dtype=mg.float16)).endswith("2.2500], dtype=minigrad.float16)")
+    assert f"{mg.int64}" == "minigrad.int64"
+    assert mg.half is mg.float16 and mg.double is mg.float64 and mg.long is mg.int64 and mg.float is mg.float32
+
+
+def test_dtype_objects_work_everywhere_a_dtype_did():
+    x = mg.zeros(2, dtype=mg.float64)
+    assert x.dtype is mg.float64 and x.dtype == mg.float64 and x.dtype != mg.float32
+    assert x.dtype == np.float64 and np.dtype(np.float64) == x.dtype and x.dtype == np.dtype("float64")
+    assert mg.float32 != "float32"  # as torch.float32 != "float32"
+    assert hash(mg.float32) == hash(np.dtype(np.float32)) and {np.dtype("float32"): 1}[mg.float32] == 1
+    assert {mg.float32: 1, mg.float64: 2}[mg.zeros(1).dtype] == 1
+    assert np.zeros(2, dtype=mg.float32).dtype == np.float32 and np.arange(3).astype(mg.int32).dtype == np.int32
+    assert np.dtype(mg.int16) == np.int16 and np.issubdtype(mg.float32, np.floating)
+    assert (mg.float32.is_floating_point, mg.float32.is_signed, mg.float32.is_complex, mg.float32.itemsize) == (
+        True, True, False, 4)
+    assert (mg.int64.is_floating_point, mg.int64.is_signed, mg.int64.itemsize) == (False, True, 8)
+    assert (mg.uint8.is_signed, mg.bool.is_signed, mg.bool.itemsize, mg.float16.itemsize) == (False, False, 1, 2)
+    assert mg.ones(2).to(x.dtype).dtype is mg.float64 and mg.ones(2, dtype=x.dtype).dtype is mg.float64
+    assert mg.ones(2).to(np.float64).dtype is mg.float64 and mg.ones(2, dtype="float16").dtype is mg.float16
+    assert mg.zeros_like(x).dtype is mg.float64 and x.new_zeros(3).dtype is mg.float64
+    assert mg.get_default_dtype() is mg.float32 and type(mg.get_default_dtype()) is mg.dtype
+    mg.set_default_dtype(mg.float64)
+    assert mg.get_default_dtype() is mg.float64 and mg.tensor([1.5]).dtype is mg.float64
+    import copy
+    import pickle
+
+    assert pickle.loads(pickle.dumps(mg.float32)) is mg.float32 and copy.deepcopy(mg.int64) is mg.int64
+    # A numpy dtype with no PyTorch alias still gets a minigrad dtype.
+    assert str(mg.from_numpy(np.zeros(2, np.uint16)).dtype) == "minigrad.uint16"
+
+
+def test_float16_tensors():
+    x = mg.tensor([1.0, 2.0], dtype=mg.half)
+    assert x.dtype is mg.float16 and x.is_floating_point() and x.element_size() == 2
+    assert (x * 2).dtype is mg.float16 and (x + mg.ones(2)).dtype is mg.float32
+    assert x.half() is x and mg.ones(2).half().dtype is mg.float16 and x.float().dtype is mg.float32
+    w = mg.tensor([1.0, 2.0], dtype=mg.float16, requires_grad=True)
+    (w * w).sum().backward()
+    assert w.grad.dtype is mg.float16 and w.grad.tolist() == [2.0, 4.0]
+
+
+@pytest.mark.torch
+def test_live_dtypes_against_pytorch():
+    torch = pytest.importorskip("torch")
+    for name in ("float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short", "int32",
+                 "int", "int64", "long", "uint8", "bool", "bfloat16"):
+        ours, theirs = getattr(mg, name), getattr(torch, name)
+        assert str(ours).replace("minigrad.", "torch.") == str(theirs), name
+        assert (ours.is_floating_point, ours.is_signed, ours.is_complex, ours.itemsize) == (
+            theirs.is_floating_point, theirs.is_signed, theirs.is_complex, theirs.itemsize), name
+    for dt in ("float16", "float32", "float64", "int8", "int32", "int64", "uint8", "bool"):
+        t, m = torch.zeros(2, dtype=getattr(torch, dt)), mg.zeros(2, dtype=getattr(mg, dt))
+        assert repr(m).replace("minigrad.", "torch.") == repr(t), dt
+    t, m = torch.tensor([0.1, 6e4, -3.25], dtype=torch.float16), mg.tensor([0.1, 6e4, -3.25], dtype=mg.float16)
+    np.testing.assert_array_equal(m.numpy(), t.numpy())
+    np.testing.assert_array_equal((m * 3 + 1).numpy(), (t * 3 + 1).numpy())
+
+
+# ---------------------------------------------------------------------------
+# legacy constructors, Tensor.type, narrow
+
+
+def test_Tensor_legacy_constructor():
+    t = mg.Tensor(2, 3)  # sizes: uninitialised (zeros in minigrad), default float dtype
+    assert t.shape == (2, 3) and t.dtype is mg.float32 and not t.requires_grad and t.grad_fn is None
+    assert mg.Tensor(3).shape == (3,) and mg.Tensor(np.int64(3)).shape == (3,)
+    assert mg.Tensor(mg.Size([2, 3])).shape == (2, 3) and mg.Tensor(mg.zeros(4, 5).shape).shape == (4, 5)
+    assert repr(mg.Tensor()) == "tensor([])" and mg.Tensor().shape == (0,)
+    assert repr(mg.Tensor([1, 2])) == "tensor([1., 2.])"  # data: the default float dtype
+    assert repr(mg.Tensor((2, 3))) == "tensor([2., 3.])"  # a plain tuple is data, a Size is sizes
+    assert mg.Tensor([[1, 2], [3, 4]]).tolist() == [[1.0, 2.0], [3.0, 4.0]] and mg.Tensor([True]).tolist() == [1.0]
+    assert mg.Tensor(np.array([1, 2])).dtype is mg.float32 and mg.Tensor(np.array(2.5)).shape == ()
+    assert mg.Tensor(range(3)).tolist() == [0.0, 1.0, 2.0] and mg.Tensor([], device="cpu").shape == (0,)
+    mg.set_default_dtype(mg.float64)
+    assert mg.Tensor(2).dtype is mg.float64 and mg.Tensor([1]).dtype is mg.float64
+    assert mg.FloatTensor(2).dtype is mg.float32  # typed constructors keep their dtype
+    mg.set_default_dtype(mg.float32)
+    # A tensor argument: an alias sharing memory and graph.
+    src = mg.tensor([1.0, 2.0], requires_grad=True)
+    alias = mg.Tensor(src)
+    assert alias is not src and alias.requires_grad and np.shares_memory(alias.numpy(), src.numpy())
+    (alias * 3).sum().backward()
+    assert src.grad.tolist() == [3.0, 3.0]
+    assert mg.Tensor(mg.tensor([1, 2])).dtype is mg.int64
+    # A Linear layer's weight made PyTorch's old way.
+    w = nn.Parameter(mg.Tensor(4, 3))
+    assert w.shape == (4, 3) and w.requires_grad and w.dtype is mg.float32
+
+
+def test_Tensor_legacy_constructor_errors():
+    with pytest.raises(RuntimeError, match=r"negative dimension -1: \[2, -1\]"):
+        mg.Tensor(2, -1)
+    with pytest.raises(TypeError, match="data must be a sequence \\(got float\\)"):
+        mg.Tensor(2.5)
+    with pytest.raises(TypeError, match="got bool"):
+        mg.Tensor(True)
+    with pytest.raises(TypeError, match="data must be a sequence"):
+        mg.Tensor(np.float32(2.5))
+    with pytest.raises(TypeError, match="invalid combination of arguments - got \\(list, list\\)"):
+        mg.Tensor([1], [2])
+    with pytest.raises(TypeError, match="invalid combination"):
+        mg.Tensor(2, 3.0)
+    with pytest.raises(TypeError, match="str"):
+        mg.Tensor("a")
+    with pytest.raises(TypeError, match="dtype"):
+        mg.Tensor(2, dtype=mg.float64)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        mg.Tensor([1, 2], device="cuda")
+    with pytest.raises(TypeError, match="expected a tensor of dtype minigrad.float32"):
+        mg.FloatTensor(mg.tensor([1, 2]))
+
+
+def test_typed_legacy_constructors():
+    cases = [(mg.FloatTensor, mg.float32), (mg.DoubleTensor, mg.float64), (mg.HalfTensor, mg.float16),
+             (mg.LongTensor, mg.int64), (mg.IntTensor, mg.int32), (mg.ShortTensor, mg.int16),
+             (mg.CharTensor, mg.int8), (mg.ByteTensor, mg.uint8), (mg.BoolTensor, mg.bool)]
+    for cls, dt in cases:
+        assert cls(2, 3).dtype is dt and cls(2, 3).shape == (2, 3) and cls().shape == (0,)
+        assert cls([1, 0]).dtype is dt and cls([1, 0]).tolist() in ([1, 0], [True, False])
+        assert isinstance(mg.zeros(2, dtype=dt), cls) and isinstance(cls([1]), mg.Tensor)
+        assert type(cls([1])) is mg.Tensor and cls.dtype is dt
+        assert repr(cls) == f"<class 'minigrad.{cls.__name__}'>"
+    assert mg.LongTensor([1.7, -2.7]).tolist() == [1, -2]  # truncation toward zero, as PyTorch
+    assert not isinstance(mg.zeros(2), mg.DoubleTensor) and not isinstance([1.0], mg.FloatTensor)
+    assert isinstance(nn.Parameter(mg.zeros(2)), mg.FloatTensor)
+    x = mg.zeros(2, dtype=mg.int64)
+    assert mg.LongTensor(x).tolist() == [0, 0]
+
+
+def test_tensor_type():
+    names = {mg.float32: "FloatTensor", mg.float64: "DoubleTensor", mg.float16: "HalfTensor",
+             mg.int64: "LongTensor", mg.int32: "IntTensor", mg.int16: "ShortTensor", mg.int8: "CharTensor",
+             mg.uint8: "ByteTensor", mg.bool: "BoolTensor"}
+    for dt, name in names.items():
+        assert mg.zeros(1, dtype=dt).type() == f"minigrad.{name}"
+    x = mg.tensor([1.5, -2.5], requires_grad=True)
+    assert x.type(mg.float32) is x and x.type("minigrad.FloatTensor") is x and x.type(mg.FloatTensor) is x
+    for target in (mg.float64, mg.DoubleTensor, "minigrad.DoubleTensor", "torch.DoubleTensor"):
+        y = x.type(target)
+        assert y.dtype is mg.float64 and y.tolist() == [1.5, -2.5]
+    y = x.type(mg.float64)
+    y.sum().backward()  # the cast is differentiable, as PyTorch's
+    assert x.grad.tolist() == [1.0, 1.0] and x.grad.dtype is mg.float32
+    assert x.type("torch.LongTensor").tolist() == [1, -2]
+    with pytest.raises(ValueError, match="invalid type: 'float64'"):
+        x.type("float64")
+    with pytest.raises(ValueError, match="invalid type"):
+        x.type("minigrad.NopeTensor")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        x.type("torch.cuda.FloatTensor")
+
+
+def test_narrow_is_a_view():
+    x = mg.arange(12.0).reshape(3, 4)
+    assert x.narrow(1, 1, 2).tolist() == [[1.0, 2.0], [5.0, 6.0], [9.0, 10.0]]
+    assert x.narrow(0, -1, 1).tolist() == [[8.0, 9.0, 10.0, 11.0]]
+    assert mg.narrow(x, -1, mg.tensor(2), 2).tolist() == [[2.0, 3.0], [6.0, 7.0], [10.0, 11.0]]
+    assert x.narrow(1, 4, 0).shape == (3, 0)
+    y = x.narrow(1, 1, 2)
+    y[0, 0] = 100.0
+    assert x[0, 1].item() == 100.0  # a view: writes reach the base
+    w = mg.arange(6.0, dtype=mg.float64).requires_grad_()
+    w.narrow(0, 2, 3).sum().backward()
+    assert w.grad.tolist() == [0.0, 0.0, 1.0, 1.0, 1.0, 0.0]
+    assert mg.autograd.gradcheck(lambda t: t.narrow(0, 1, 2) * t.narrow(0, 3, 2), (w,))
+    with pytest.raises(RuntimeError, match=r"start \(3\) \+ length \(2\) exceeds dimension size \(4\)"):
+        x.narrow(1, 3, 2)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        x.narrow(2, 0, 1)
+    with pytest.raises(IndexError, match=r"start out of range \(expected to be in range of \[-4, 4\], but got -5\)"):
+        x.narrow(1, -5, 1)
+    with pytest.raises(RuntimeError, match="length must be non-negative"):
+        x.narrow(1, 0, -1)
+    with pytest.raises(RuntimeError, match="0-dim"):
+        mg.tensor(1.0).narrow(0, 0, 1)
+
+
+@pytest.mark.torch
+def test_live_legacy_constructors_type_and_narrow_against_pytorch():
+    torch = pytest.importorskip("torch")
+    for args in ((2, 3), (3,), (), ([1, 2],), ((2, 3),), ([[1, 2], [3, 4]],), ([True, False],)):
+        t, m = torch.Tensor(*args), mg.Tensor(*args)
+        assert tuple(t.shape) == tuple(m.shape) and str(t.dtype)[6:] == str(m.dtype)[9:], args
+        if args and not all(isinstance(a, int) for a in args):
+            assert t.tolist() == m.tolist(), args
+    assert tuple(torch.Tensor(torch.Size([2, 3])).shape) == tuple(mg.Tensor(mg.Size([2, 3])).shape)
+    for name in ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
+                 "CharTensor", "ByteTensor", "BoolTensor"):
+        tc, mc = getattr(torch, name), getattr(mg, name)
+        assert str(tc([1, 0]).dtype)[6:] == str(mc([1, 0]).dtype)[9:], name
+        assert tc([1, 0]).tolist() == mc([1, 0]).tolist() and tc(2, 3).shape == mc(2, 3).shape
+        assert tc([1.7, 0]).type() == "torch." + name and mc([1.7, 0]).type() == "minigrad." + name
+        assert tc([1.7, 2.2]).tolist() == mc([1.7, 2.2]).tolist(), name
+        for dt in ("float32", "float64", "int64", "bool"):
+            assert isinstance(torch.zeros(2, dtype=getattr(torch, dt)), tc) == isinstance(
+                mg.zeros(2, dtype=getattr(mg, dt)), mc), (name, dt)
+    x, y = torch.arange(24.0).reshape(2, 3, 4), mg.arange(24.0).reshape(2, 3, 4)
+    for dim, start, length in ((0, 0, 1), (1, 1, 2), (-1, -3, 2), (2, 4, 0), (1, -1, 1)):
+        assert x.narrow(dim, start, length).tolist() == y.narrow(dim, start, length).tolist()
+    for dim, start, length in ((1, 2, 2), (3, 0, 1), (2, -5, 1), (2, 5, 0)):
+        with pytest.raises(Exception) as theirs:
+            x.narrow(dim, start, length)
+        with pytest.raises(Exception) as ours:
+            y.narrow(dim, start, length)
+        assert type(ours.value) is type(theirs.value) and str(ours.value).endswith(str(theirs.value))  # ours names the op

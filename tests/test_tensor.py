@@ -24,12 +24,14 @@ def test_construction_from_numbers_lists_arrays_and_tensors():
     assert mg.tensor([]).shape == (0,)
 
 
-def test_Tensor_constructor_builds_from_data_with_keyword_only_args():
-    t = mg.Tensor([1.0, 2.0], requires_grad=True)
-    assert t.shape == (2,) and t.requires_grad and t.dtype == mg.float32
-    assert mg.Tensor(3).shape == ()  # data, not an uninitialised size (SPEC difference 2)
+def test_Tensor_is_pytorchs_legacy_constructor():
+    t = mg.Tensor([1.0, 2.0])
+    assert t.shape == (2,) and not t.requires_grad and t.dtype == mg.float32
+    assert mg.Tensor(3).shape == (3,)  # sizes, as PyTorch (SPEC difference 2 is withdrawn)
     with pytest.raises(TypeError):
-        mg.Tensor([1.0], mg.float64)  # dtype is keyword-only
+        mg.Tensor([1.0], mg.float64)
+    with pytest.raises(TypeError, match="minigrad.tensor"):
+        mg.Tensor([1.0], requires_grad=True)  # PyTorch's legacy constructor takes no requires_grad
 
 
 def test_from_numpy_and_as_tensor_share_memory():

@@ -28,8 +28,10 @@ from .autograd.engine import (
 from .backends.cuda import get_float32_matmul_precision, set_float32_matmul_precision
 from .composite import argsort, multinomial, sort, topk
 from .dtypes import (
+    bfloat16,
     bool,
     double,
+    dtype,
     float,
     float16,
     float32,
@@ -187,9 +189,23 @@ from .random import (
 from .runtime import get_num_threads, set_num_threads
 from .serialization import load, save
 from .sparse import mm, sparse_coo, sparse_coo_tensor, spmm, strided  # mm: sparse-aware
-from .tensor import Tensor, device
+from .size import Size
+from .tensor import (
+    BFloat16Tensor,
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    Tensor,
+    device,
+    narrow,
+)
 
-Size = tuple
 multiply = mul
 divide = true_divide = div
 negative = neg

@@ -68,7 +68,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     d = _dim(x, dim, "topk")
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
-        raise RuntimeError(f"topk: k ({k}) is out of range for dimension {d} of size {n} (shape {x.shape})")
+        raise RuntimeError(f"topk: k ({k}) is out of range for dimension {d} of size {n} (shape {tuple(x.shape)})")
     idx = argsort(x, d, descending=largest)
     index = (slice(None),) * d + (slice(0, k),)
     idx = constant(idx._data[index])

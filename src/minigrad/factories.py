@@ -54,7 +54,7 @@ def from_numpy(array) -> Tensor:
 
 def _float_dtype(dtype):
     d = D.as_dtype(dtype)
-    return D.get_default_dtype() if d is None else d
+    return D.default_float() if d is None else d
 
 
 def _sizes(sizes: tuple, size, name: str) -> tuple:
@@ -94,7 +94,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
 
 
 def _like(x, dtype):
-    return x.dtype if dtype is None else D.as_dtype(dtype)
+    return x._data.dtype if dtype is None else D.as_dtype(dtype)
 
 
 def zeros_like(x, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
@@ -225,7 +225,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     if d is None:
         is_int = all(isinstance(v, (int, B.generic)) and not isinstance(v, (float,)) and
                      (not isinstance(v, B.generic) or v.dtype.kind in "iu") for v in (start, end, step))
-        d = B.int64 if is_int else D.get_default_dtype()
+        d = B.int64 if is_int else D.default_float()
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     n = builtins.max(0, int(-(-(end - start) // step)))

@@ -109,7 +109,7 @@ def _nested(arr, indent: int, summarize: bool, fmt: _Formatter) -> str:
 
 def format_array(arr, indent: int = 7) -> str:
     """The bracketed body of a tensor's repr (``indent``: the columns before it, ``tensor(``)."""
-    if arr.dtype.kind == "f" and arr.dtype.itemsize < 4:
+    if (arr.dtype.kind == "f" and arr.dtype.itemsize < 4) or arr.dtype.name == "bfloat16":
         arr = arr.astype(xp.float32)  # half precision is printed through float32, as PyTorch does
     summarize = arr.size > THRESHOLD
     fmt = _Formatter(_summarized(arr) if summarize else arr)
@@ -137,7 +137,7 @@ def tensor_repr(t) -> str:
     indent = len(prefix)
     suffixes = []
     dtype_text = f"dtype=minigrad.{xp.dtype(arr.dtype).name}"
-    default = arr.dtype == D.get_default_dtype()
+    default = arr.dtype == D.default_float()
     if arr.size == 0:
         if arr.ndim != 1:
             suffixes.append(f"size={tuple(arr.shape)}")

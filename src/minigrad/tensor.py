@@ -11,11 +11,14 @@ from typing import Callable
 from . import backend as B
 from . import dtypes as D
 from .autograd import engine as E
+from .size import Size
+from .size import as_size as _as_size
 
 xp = B.xp
 _BUMPS = E.BUMPS
 _ndarray = B.ndarray
 _state = E._state
+_WRAP = D._BY_NP.get
 
 
 # Every device type PyTorch's parser knows; only 'cpu' holds tensors in minigrad today.
@@ -161,7 +164,7 @@ def as_array(data, dtype=None):
     if dtype is not None:
         return arr.astype(dtype, copy=False)
     if python and arr.dtype.kind == "f":
-        return arr.astype(D.get_default_dtype(), copy=False)
+        return arr.astype(D.default_float(), copy=False)
     if arr.dtype.kind in "iu" and python:
         return arr.astype(B.int64, copy=False)
     return arr
@@ -182,29 +185,135 @@ def _ragged(data, dim: int = 0):
     return None
 
 
+def _set_leaf(t, arr) -> None:
+    t._data = arr
+    t._rg = False
+    t.grad_fn = None
+    t.grad = None
+    t._vc = None
+    t._hooks = None
+    t._base = None
+
+
+def _is_size_arg(a) -> bool:
+    return type(a) is int or isinstance(a, xp.integer)
+
+
+def legacy_new(fixed, name: str, args: tuple, kwargs: dict) -> Tensor:
+    """PyTorch's legacy constructor ``Tensor(...)`` / ``FloatTensor(...)``: sizes, data or a tensor.
+
+    ``fixed`` is the numpy dtype of a typed constructor (``FloatTensor``...), None for
+    ``Tensor`` (the default float dtype).
+    """
+    dev = kwargs.pop("device", None)
+    if kwargs:
+        raise TypeError(f"{name}() got unexpected keyword arguments {sorted(kwargs)}: PyTorch's legacy constructor "
+                        "takes sizes or data, and device=; use minigrad.tensor(data, dtype=..., requires_grad=...)")
+    if dev is not None and device(dev).type != "cpu":
+        raise device_unavailable(f"{name}(..., device={str(device(dev))!r})", device(dev).type)
+    dt = D.default_float() if fixed is None else fixed
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        src = args[0]
+        if fixed is not None and src._data.dtype != fixed:
+            raise TypeError(f"{name}(): expected a tensor of dtype {D.wrap(fixed)} (got {src.dtype})")
+        return src[...]  # an alias: the same memory and, through a view, the same graph
+    if len(args) == 1 and isinstance(args[0], Size):
+        args = tuple(args[0])
+    if all(_is_size_arg(a) for a in args):  # sizes (none: an empty tensor)
+        sizes = tuple(int(a) for a in args) if args else (0,)
+        for v in sizes:
+            if v < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {v}: {list(sizes)}")
+        arr = xp.zeros(sizes, dtype=dt)  # "uninitialised": zeros, so no stale memory leaks into results
+    elif len(args) == 1:
+        data = args[0]
+        if isinstance(data, (bool, float, complex, B.generic)):
+            raise TypeError(f"{name}(): new(): data must be a sequence (got {type(data).__name__})")
+        arr = as_array(data, dt)
+    else:
+        got = ", ".join(type(a).__name__ for a in args)
+        raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}): expected sizes "
+                        "(ints), one sequence of data, or one tensor")
+    t = object.__new__(Tensor)
+    _set_leaf(t, arr)
+    return t
+
+
+def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``input`` narrowed to ``length`` elements of ``dim`` from ``start``: a view, as ``torch.narrow``."""
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = R.normalize_dims(dim, input.ndim, "narrow")[0]
+    size = input._data.shape[d]
+    start = int(start)  # a 0-d integer tensor too
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+    if start < 0:
+        start += size
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return input[(slice(None),) * d + (slice(start, start + length),)]
+
+
+class _LegacyTensorType(type):
+    """The type of ``FloatTensor``, ``LongTensor``...: calling one builds a Tensor of its dtype
+    (PyTorch's legacy constructor), and ``isinstance(t, FloatTensor)`` asks ``t``'s dtype."""
+
+    def __call__(cls, *args, **kwargs) -> Tensor:
+        return legacy_new(D.as_dtype(cls.dtype), cls.__name__, args, kwargs)
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype == cls.dtype
+
+    def __repr__(cls) -> str:
+        return f"<class 'minigrad.{cls.__name__}'>"
+
+
+def _legacy_type(name: str, dt: D.dtype) -> _LegacyTensorType:
+    return _LegacyTensorType(name, (), {"__module__": "minigrad", "__slots__": (), "dtype": dt,
+                                        "__doc__": f"PyTorch's legacy constructor of {dt} tensors: "
+                                                   f"``{name}(2, 3)`` (sizes) or ``{name}([1, 2])`` (data)."})
+
+
+FloatTensor = _legacy_type("FloatTensor", D.float32)
+DoubleTensor = _legacy_type("DoubleTensor", D.float64)
+HalfTensor = _legacy_type("HalfTensor", D.float16)
+BFloat16Tensor = _legacy_type("BFloat16Tensor", D.bfloat16)
+LongTensor = _legacy_type("LongTensor", D.int64)
+IntTensor = _legacy_type("IntTensor", D.int32)
+ShortTensor = _legacy_type("ShortTensor", D.int16)
+CharTensor = _legacy_type("CharTensor", D.int8)
+ByteTensor = _legacy_type("ByteTensor", D.uint8)
+BoolTensor = _legacy_type("BoolTensor", D.bool)
+_LEGACY_TYPES = (FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor, ShortTensor,
+                 CharTensor, ByteTensor, BoolTensor)
+_LEGACY_BY_DTYPE = {str(t.dtype): t for t in _LEGACY_TYPES}  # by name: hashing bfloat16 would load it
+_LEGACY_BY_NAME = {t.__name__: t for t in _LEGACY_TYPES}
+
+
 class Tensor:
     """An n-dimensional array that records the ops applied to it for reverse-mode autodiff.
 
-    ``Tensor(data, *, dtype=None, requires_grad=False)`` builds from data as ``tensor()``.
+    ``Tensor(...)`` is PyTorch's legacy constructor: ``Tensor(2, 3)`` (sizes: an uninitialised
+    tensor of the default float dtype, zeros in minigrad), ``Tensor([1, 2])`` (data, converted
+    to the default float dtype), ``Tensor()`` (empty), ``Tensor(t)`` (an alias of the tensor
+    ``t``); only ``device=`` may be passed by keyword. ``minigrad.tensor(data, dtype=...,
+    requires_grad=...)`` is the constructor to use in new code.
     """
 
     __slots__ = ("_data", "_rg", "grad_fn", "grad", "_vc", "_hooks", "_base", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
     __array_priority__ = 1000
 
-    def __init__(self, data=None, *, dtype=None, requires_grad: bool = False, device=None) -> None:
-        check_device(device)
-        if data is None:
-            data = []
-        self._data = as_array(data, dtype)
-        self._rg = False
-        self.grad_fn = None
-        self.grad = None
-        self._vc = None
-        self._hooks = None
-        self._base = None
-        if requires_grad:
-            self.requires_grad_(True)
+    def __new__(cls, *args, **kwargs):
+        if cls is not Tensor:
+            return object.__new__(cls)  # a subclass (Parameter) builds itself in its __init__
+        return legacy_new(None, "Tensor", args, kwargs)
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass  # Tensor(...) is built whole by __new__
 
     @classmethod
     def _make(cls, data, requires_grad: bool, grad_fn):
@@ -255,16 +364,18 @@ class Tensor:
         self._data = arr
 
     @property
-    def shape(self) -> tuple:
-        return self._data.shape
+    def shape(self) -> Size:
+        """The shape, a ``minigrad.Size`` (engine code reads ``_data.shape``, a plain tuple)."""
+        return _as_size(self._data.shape)
 
     @property
     def ndim(self) -> int:
         return self._data.ndim
 
     @property
-    def dtype(self):
-        return self._data.dtype
+    def dtype(self) -> D.dtype:
+        """The element type, a ``minigrad.dtype`` (``minigrad.float32``...)."""
+        return _WRAP(self._data.dtype) or D.wrap(self._data.dtype)
 
     @property
     def device(self) -> device:
@@ -310,10 +421,10 @@ class Tensor:
         return M.transpose(self, -2, -1)
 
     def size(self, dim: int | None = None, *, axis: int | None = None):
-        """The shape, or the size of one dim."""
+        """The shape as a ``minigrad.Size``, or the size of one dim."""
         dim = R.dim_alias("size", dim, axis)
         if dim is None:
-            return self._data.shape
+            return _as_size(self._data.shape)
         d = R.normalize_dims(dim, self.ndim, "size")
         return self._data.shape[d[0]] if self.ndim else 1
 
@@ -418,7 +529,7 @@ class Tensor:
         """The single element as a Python number."""
         if self._data.size != 1:
             raise RuntimeError(
-                f"a Tensor with {self._data.size} elements cannot be converted to Scalar (shape {self.shape})"
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar (shape {self._data.shape})"
             )
         return self._data.reshape(()).item()
 
@@ -458,6 +569,33 @@ class Tensor:
     def bool(self) -> Tensor:  # noqa: A003
         return self.to(B.bool_)
 
+    def bfloat16(self) -> Tensor:
+        """This tensor as ``minigrad.bfloat16`` (needs the optional ``ml_dtypes`` package)."""
+        return self.to(D.bfloat16)
+
+    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        """With no argument, the type's name (``'minigrad.FloatTensor'``, as PyTorch's
+        ``'torch.FloatTensor'``); else this tensor cast to ``dtype`` (a dtype, a legacy type such
+        as ``minigrad.DoubleTensor``, or its name, ``'minigrad.DoubleTensor'`` or
+        ``'torch.DoubleTensor'``), itself when it already has that dtype."""
+        if dtype is None:
+            legacy = _LEGACY_BY_DTYPE.get(str(self.dtype))
+            return f"minigrad.{legacy.__name__}" if legacy is not None else f"minigrad.{self.dtype}Tensor"
+        if isinstance(dtype, _LegacyTensorType):
+            dtype = dtype.dtype
+        elif isinstance(dtype, str):
+            name = dtype.removeprefix("torch.").removeprefix("minigrad.")
+            if name.startswith("cuda."):
+                raise device_unavailable(f"Tensor.type({dtype!r})")
+            if name not in _LEGACY_BY_NAME:
+                raise ValueError(f"invalid type: {dtype!r}")
+            dtype = _LEGACY_BY_NAME[name].dtype
+        return self.to(dtype)
+
+    def narrow(self, dim: int, start, length: int) -> Tensor:
+        """The view of ``length`` elements of dimension ``dim`` from ``start`` (may be negative)."""
+        return narrow(self, dim, start, length)
+
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
@@ -465,7 +603,9 @@ class Tensor:
         return M.clone_(self)
 
     def new_tensor(self, data, *, dtype=None, requires_grad=False) -> Tensor:
-        return Tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        from . import factories
+
+        return factories.tensor(data, dtype=dtype or self._data.dtype, requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, requires_grad=False) -> Tensor:
         from . import factories
@@ -501,7 +641,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous (shape {self.shape})"
+                f"Boolean value of Tensor with more than one value is ambiguous (shape {self._data.shape})"
             )
         return bool(self._data.reshape(()))
 
@@ -534,8 +674,8 @@ class Tensor:
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol")
-        t = self.__class__.__new__(self.__class__)
-        Tensor.__init__(t, self._data.copy())
+        t = object.__new__(self.__class__)
+        _set_leaf(t, self._data.copy())
         t._rg = self._rg
         if self.grad is not None:
             t.grad = Tensor._make(self.grad._data.copy(), False, None)

@@ -107,7 +107,7 @@ def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rt
     diff_index = [i for i, t in enumerate(inputs) if getattr(t, "requires_grad", False)]
     for k, (a, n) in enumerate(zip(analytic, numeric)):
         if a.shape != n.shape:
-            raise GradcheckError(f"gradcheck: Jacobian shapes differ for input {diff_index[k]}: {a.shape} vs {n.shape}")
+            raise GradcheckError(f"gradcheck: Jacobian shapes differ for input {diff_index[k]}: {tuple(a.shape)} vs {tuple(n.shape)}")
         bad = ~(xp.abs(a - n) <= atol + rtol * xp.abs(n))
         bad |= xp.isnan(a) != xp.isnan(n)
         if bad.any():

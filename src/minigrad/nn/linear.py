@@ -19,7 +19,7 @@ xp = B.xp
 def _empty(shape, dtype=None, device=None) -> Parameter:
     """An uninitialised (zero-filled) Parameter of ``shape`` in ``dtype`` (default: the default dtype)."""
     check_device(device)
-    dt = D.as_dtype(dtype) or D.get_default_dtype()
+    dt = D.as_dtype(dtype) or D.default_float()
     return Parameter(Tensor._make(xp.zeros(shape, dtype=dt), False, None))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import backend as B
-from ..dtypes import get_default_dtype
+from ..dtypes import default_float
 from ..ops.registry import register_tensor_subclass
 from ..tensor import Tensor
 
@@ -21,7 +21,7 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad: bool = True) -> None:
         if data is None:
-            arr = xp.zeros((0,), dtype=get_default_dtype())
+            arr = xp.zeros((0,), dtype=default_float())
         elif isinstance(data, Tensor):
             arr = data._data
         else:

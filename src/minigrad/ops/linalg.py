@@ -141,14 +141,14 @@ def matmul(a, b):
     k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if k_a != k_b:
         raise RuntimeError(
-            f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({k_a} != {k_b})"
+            f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied ({k_a} != {k_b})"
         )
     try:
         if a.ndim > 2 or b.ndim > 2:
             xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise RuntimeError(
-            f"matmul: batch dimensions of {a.shape} and {b.shape} are not broadcastable"
+            f"matmul: batch dimensions of {tuple(a.shape)} and {tuple(b.shape)} are not broadcastable"
         ) from None
     squeeze = []
     if a.ndim == 1:
@@ -185,7 +185,7 @@ def _parse_einsum(equation: str, shapes):
             n = len(shape) - (len(s) - 3)
             s = s.replace("...", ell[ell_len - n:] if n else "")
         if len(s) != len(shape):
-            raise RuntimeError(f"einsum(): subscripts {s!r} do not match operand of shape {shape}")
+            raise RuntimeError(f"einsum(): subscripts {s!r} do not match operand of shape {tuple(shape)}")
         out_subs.append(s)
     if rhs is None:
         counts = {}
@@ -209,7 +209,7 @@ def einsum(equation: str, *operands):
             if sizes.setdefault(c, n) != n and n != 1 and sizes[c] != 1:
                 raise RuntimeError(
                     f"einsum(): operands do not broadcast for subscript {c!r}: sizes {sizes[c]} and {n} "
-                    f"(equation {equation!r}, shapes {[t.shape for t in operands]})"
+                    f"(equation {equation!r}, shapes {[tuple(t.shape) for t in operands]})"
                 )
     eq = ",".join(subs) + "->" + rhs
     return einsum_(operands, eq, (subs, rhs))
@@ -230,14 +230,14 @@ def dot(a, b):
 def mm(a, b):
     """Matrix product of two 2-D tensors."""
     if a.ndim != 2 or b.ndim != 2:
-        raise RuntimeError(f"mm: expected 2D tensors, got shapes {a.shape} and {b.shape}")
+        raise RuntimeError(f"mm: expected 2D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 
 def bmm(a, b):
     """Batched matrix product of two 3-D tensors."""
     if a.ndim != 3 or b.ndim != 3:
-        raise RuntimeError(f"bmm: expected 3D tensors, got shapes {a.shape} and {b.shape}")
+        raise RuntimeError(f"bmm: expected 3D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 

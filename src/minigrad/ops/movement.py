@@ -327,10 +327,10 @@ def permute(x, *dims):
     """Reorder dims (a view)."""
     dims = _shape_args(dims)
     if len(dims) != x.ndim:
-        raise RuntimeError(f"permute: number of dims don't match: got {len(dims)} dims for shape {x.shape}")
+        raise RuntimeError(f"permute: number of dims don't match: got {len(dims)} dims for shape {tuple(x.shape)}")
     norm = tuple(normalize_dims(d, x.ndim, "permute")[0] for d in dims) if x.ndim else ()
     if sorted(norm) != list(range(x.ndim)):
-        raise RuntimeError(f"permute: dims {dims} are not a permutation of the dims of shape {x.shape}")
+        raise RuntimeError(f"permute: dims {dims} are not a permutation of the dims of shape {tuple(x.shape)}")
     inv = tuple(sorted(range(len(norm)), key=norm.__getitem__))
     return _permute_view(x, norm, inv)
 
@@ -360,7 +360,7 @@ def broadcast_to(x, *shape):
     if len(shape) < x.ndim:
         raise RuntimeError(
             f"expand: the number of sizes provided ({len(shape)}) must be greater or equal "
-            f"to the number of dimensions in the tensor ({x.ndim}); shape {x.shape}"
+            f"to the number of dimensions in the tensor ({x.ndim}); shape {tuple(x.shape)}"
         )
     lead = len(shape) - x.ndim
     full = []
@@ -520,7 +520,7 @@ def _gather_prep(x, dim, index, op):
     if index.ndim != x.ndim:
         raise RuntimeError(
             f"{op}(): Index tensor must have the same number of dimensions as input tensor "
-            f"(index shape {index.shape}, input shape {x.shape})"
+            f"(index shape {tuple(index.shape)}, input shape {tuple(x.shape)})"
         )
     d = normalize_dims(dim, x.ndim, op)[0] if x.ndim else 0
     idx = index._data
@@ -543,8 +543,8 @@ def gather(x, dim=None, index=None, *, axis=None):
     for i, (si, sx) in enumerate(zip(index.shape, x.shape)):
         if i != d and si > sx:
             raise RuntimeError(
-                f"gather(): Size does not match at dimension {i} expected index {index.shape} to be "
-                f"smaller than self {x.shape} apart from dimension {d}"
+                f"gather(): Size does not match at dimension {i} expected index {tuple(index.shape)} to be "
+                f"smaller than self {tuple(x.shape)} apart from dimension {d}"
             )
     if any(i != d and si < sx for i, (si, sx) in enumerate(zip(index.shape, x.shape))):
         x = x[tuple(slice(0, si) if i != d else slice(None) for i, si in enumerate(index.shape))]
@@ -574,7 +574,7 @@ def _src_prep(x, index, src, op):
     if not is_tensor(src):
         src = constant(src, x._data.dtype).expand(index.shape)
     if any(si > ss for si, ss in zip(index.shape, src.shape)):
-        raise RuntimeError(f"{op}(): index {index.shape} must not be larger than src {src.shape}")
+        raise RuntimeError(f"{op}(): index {tuple(index.shape)} must not be larger than src {tuple(src.shape)}")
     if src.shape != index.shape:
         src = src[tuple(slice(0, s) for s in index.shape)]
     if src._data.dtype != x._data.dtype:
@@ -605,7 +605,7 @@ def index_select(x, dim=None, index=None, *, axis=None):
     d = normalize_dims(dim, x.ndim, "index_select")[0]
     idx = index._data if is_tensor(index) else xp.asarray(index)
     if idx.ndim > 1:
-        raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {idx.shape}")
+        raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {tuple(idx.shape)}")
     return x[(slice(None),) * d + (idx.reshape(-1),)]
 
 
@@ -613,7 +613,7 @@ def pad_constant(x, pad, value=0.0):
     """``F.pad`` constant mode: ``pad`` = (last_lo, last_hi, prev_lo, prev_hi, ...)."""
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise RuntimeError(f"pad: padding {pad} must have an even length at most 2*ndim (shape {x.shape})")
+        raise RuntimeError(f"pad: padding {pad} must have an even length at most 2*ndim (shape {tuple(x.shape)})")
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
@@ -652,7 +652,7 @@ def masked_fill(x, mask, value):
                            f"shape {tuple(x.shape)}") from None
     out = where_(mask, value.to(x._data.dtype) if value._data.dtype != x._data.dtype else value, x)
     if out.shape != x.shape:
-        raise RuntimeError(f"masked_fill: mask of shape {mask.shape} broadcasts beyond input shape {x.shape}")
+        raise RuntimeError(f"masked_fill: mask of shape {tuple(mask.shape)} broadcasts beyond input shape {tuple(x.shape)}")
     return out
 
 

@@ -369,7 +369,7 @@ def amin(input, dim=(), keepdim=False, *, axis=None, keepdims=None):
 
 def _check_nonempty(x, op):
     if x._data.size == 0:
-        raise RuntimeError(f"{op}(): Expected reduction over a non-empty tensor, got shape {x.shape}")
+        raise RuntimeError(f"{op}(): Expected reduction over a non-empty tensor, got shape {tuple(x.shape)}")
 
 
 values_indices = {
@@ -494,7 +494,7 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 def _default_float():
     from .. import dtypes as D
 
-    return D.get_default_dtype()
+    return D.default_float()
 
 
 def softmax(input, dim=None, dtype=None, *, axis=None):

@@ -219,7 +219,7 @@ def result_dtype(operands, rule: str):
         tiers[tier].append(dt)
     dt = D.promote(tuple(tiers[0]), tuple(tiers[1]), tuple(tiers[2]))
     if rule == "promote_float" and dt.kind != "f":
-        dt = D.get_default_dtype()
+        dt = D.default_float()
     return dt
 
 
@@ -274,7 +274,7 @@ def _unary_caller(op: Op):
             x = constant(x)
         data = x._data
         if to_float and data.dtype.kind != "f":
-            x = _make(data.astype(D.get_default_dtype()), False, None)
+            x = _make(data.astype(D.default_float()), False, None)
             data = x._data
         tok = _fp_set(_FP_IGNORE)
         try:
