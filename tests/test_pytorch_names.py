@@ -564,3 +564,51 @@ def test_live_legacy_constructors_type_and_narrow_against_pytorch():
         with pytest.raises(Exception) as ours:
             y.narrow(dim, start, length)
         assert type(ours.value) is type(theirs.value) and str(ours.value).endswith(str(theirs.value))  # ours names the op
+
+
+# ---------------------------------------------------------------------------
+# bfloat16 (optional: ml_dtypes)
+
+
+def test_bfloat16_without_ml_dtypes_says_what_to_install(monkeypatch):
+    import sys
+
+    from minigrad import dtypes
+
+    assert str(mg.bfloat16) == "minigrad.bfloat16" and mg.bfloat16.is_floating_point  # no package needed
+    monkeypatch.setitem(sys.modules, "ml_dtypes", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"minigrad.bfloat16 needs the optional package ml_dtypes.*\[bfloat16\]"):
+        dtypes._load_lazy("bfloat16")
+
+
+def test_bfloat16_tensors():
+    pytest.importorskip("ml_dtypes")
+    t = mg.tensor([1.5, -2.25, 3.14159], dtype=mg.bfloat16)
+    assert t.dtype is mg.bfloat16 and t.is_floating_point() and t.element_size() == 2
+    assert t.tolist() == [1.5, -2.25, 3.140625]  # rounded to bfloat16's 8-bit mantissa
+    assert repr(t).endswith("3.1406], dtype=minigrad.bfloat16)") and t.type() == "minigrad.BFloat16Tensor"
+    assert (t * 2).dtype is mg.bfloat16 and (t + 1).dtype is mg.bfloat16 and (t / t).dtype is mg.bfloat16
+    assert (t + mg.ones(3)).dtype is mg.float32 and t.exp().dtype is mg.bfloat16
+    assert t.float().dtype is mg.float32 and mg.ones(2).bfloat16().dtype is mg.bfloat16
+    assert isinstance(t, mg.BFloat16Tensor) and mg.BFloat16Tensor([1, 2]).dtype is mg.bfloat16
+    assert mg.zeros(2, dtype=mg.bfloat16).dtype == mg.bfloat16 and mg.bfloat16 == t.numpy().dtype
+    x = mg.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="does not differentiate through bfloat16"):
+        x.to(mg.bfloat16)
+    with pytest.raises(RuntimeError, match="does not differentiate through bfloat16"):
+        t.requires_grad_()
+    with mg.no_grad():
+        assert x.to(mg.bfloat16).dtype is mg.bfloat16
+
+
+@pytest.mark.torch
+def test_live_bfloat16_against_pytorch():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("ml_dtypes")
+    vals = [1.5, -2.25, 3.14159, 1e-3, 65504.0, 1e30]
+    t, m = torch.tensor(vals, dtype=torch.bfloat16), mg.tensor(vals, dtype=mg.bfloat16)
+    assert t.tolist() == m.tolist()
+    for f in (lambda a: a * 3, lambda a: a + 1.5, lambda a: a.exp(), lambda a: -a, lambda a: a / 7, lambda a: a.sum()):
+        assert f(t).float().tolist() == f(m).float().tolist()
+        assert str(f(t).dtype)[6:] == str(f(m).dtype)[9:]
+    np.testing.assert_array_equal(m.float().numpy(), t.float().numpy())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from . import backend as B
+from .autograd.engine import is_grad_enabled as _grad_enabled
 from .autograd.engine import no_grad
 from .ops import elementwise as E
 from .ops.movement import gather
@@ -18,6 +19,9 @@ def cast(x, dtype):
     """``x.to(dtype)``: differentiable between floating dtypes; other results are constants."""
     if dtype.kind == "f" and x._data.dtype.kind == "f":
         return E.cast(x, dtype)
+    if x._rg and "V" in (dtype.kind, x._data.dtype.kind) and _grad_enabled():
+        raise RuntimeError(f"to({B.dtype(dtype).name}): minigrad does not differentiate through bfloat16 tensors "
+                           "yet; cast under no_grad() or detach() first")
     return constant(x._data.astype(dtype))
 
 

@@ -123,7 +123,7 @@ bool = _define(B.bool_, "bool")  # noqa: A001
 _default = [B.float32]  # internal code works with numpy dtypes; the public API hands out the wrappers
 
 # Category order used by promotion: bool < integer < floating.
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2, "c": 3}  # "V": bfloat16, ml_dtypes' only kind here
 
 _ALIASES = {
     "float": B.float32, "float32": B.float32, "double": B.float64, "float64": B.float64,

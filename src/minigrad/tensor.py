@@ -339,6 +339,9 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether this leaf records ops for gradients; returns self."""
         if requires_grad and self._data.dtype.kind != "f":
+            if self._data.dtype.kind == "V":
+                raise RuntimeError("minigrad does not differentiate through bfloat16 tensors yet: keep tensors "
+                                   "that require grad in float16/32/64")
             raise RuntimeError(
                 f"Only Tensors of floating point dtype can require gradients (got dtype {self.dtype})"
             )
@@ -440,7 +443,7 @@ class Tensor:
         return self._data.itemsize
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return self._data.dtype.kind == "f" or self._data.dtype.kind == "V"  # ("V": bfloat16)
 
     def is_contiguous(self) -> bool:
         return True

@@ -218,7 +218,7 @@ def result_dtype(operands, rule: str):
         tier, dt = _tier(x)
         tiers[tier].append(dt)
     dt = D.promote(tuple(tiers[0]), tuple(tiers[1]), tuple(tiers[2]))
-    if rule == "promote_float" and dt.kind != "f":
+    if rule == "promote_float" and dt.kind != "f" and dt.kind != "V":  # ("V": bfloat16 is a float)
         dt = D.default_float()
     return dt
 
@@ -273,7 +273,7 @@ def _unary_caller(op: Op):
                 return out if out.__class__ is _ndarray else xp.asarray(out)
             x = constant(x)
         data = x._data
-        if to_float and data.dtype.kind != "f":
+        if to_float and data.dtype.kind != "f" and data.dtype.kind != "V":  # ("V": bfloat16)
             x = _make(data.astype(D.default_float()), False, None)
             data = x._data
         tok = _fp_set(_FP_IGNORE)
