@@ -612,3 +612,11 @@ def test_live_bfloat16_against_pytorch():
         assert f(t).float().tolist() == f(m).float().tolist()
         assert str(f(t).dtype)[6:] == str(f(m).dtype)[9:]
     np.testing.assert_array_equal(m.float().numpy(), t.float().numpy())
+
+
+def test_save_and_load_keep_sizes_and_dtypes(tmp_path):
+    x = mg.zeros(2, 3, dtype=mg.float64)
+    mg.save({"shape": x.shape, "dtype": x.dtype, "plain": (2, 3)}, tmp_path / "meta.pt")
+    back = mg.load(tmp_path / "meta.pt")
+    assert type(back["shape"]) is mg.Size and back["shape"] == (2, 3) and back["dtype"] is mg.float64
+    assert type(back["plain"]) is tuple

@@ -188,8 +188,8 @@ from .random import (
 )
 from .runtime import get_num_threads, set_num_threads
 from .serialization import load, save
-from .sparse import mm, sparse_coo, sparse_coo_tensor, spmm, strided  # mm: sparse-aware
 from .size import Size
+from .sparse import mm, sparse_coo, sparse_coo_tensor, spmm, strided  # mm: sparse-aware
 from .tensor import (
     BFloat16Tensor,
     BoolTensor,

@@ -28,6 +28,8 @@ from collections import Counter, OrderedDict
 from typing import Any
 
 from . import backend as B
+from . import dtypes as D
+from .size import Size
 from .tensor import Tensor, check_device
 
 xp = B.xp
@@ -40,7 +42,7 @@ _VERSION = 1
 _ARRAY_KINDS = "biufc"  # bool, ints, floats, complex: arrays numpy stores without pickle
 _DICT_CLASSES = {dict: "dict", OrderedDict: "OrderedDict", Counter: "Counter"}
 _DICT_BY_NAME = {v: k for k, v in _DICT_CLASSES.items()}
-_SUPPORTED = ("Tensor, numpy array or scalar, None, bool, int, float, str, and list / tuple / dict "
+_SUPPORTED = ("Tensor, numpy array or scalar, None, bool, int, float, str, Size, dtype, and list / tuple / dict "
               "(str, int, float, bool, None or tuple keys) of these")
 
 
@@ -90,6 +92,10 @@ class _Encoder:
             return {"list": [self.node(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
         if type(obj) is tuple:
             return {"tuple": [self.node(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
+        if type(obj) is Size:
+            return {"size": list(obj)}
+        if type(obj) is D.dtype:
+            return {"dtype_object": str(obj).removeprefix("minigrad.")}
         if type(obj) in _DICT_CLASSES:
             items = []
             for k, v in obj.items():
@@ -170,6 +176,15 @@ class _Decoder:
             return [self.node(v) for v in self._seq(n["list"])]
         if "tuple" in n:
             return tuple(self.node(v) for v in self._seq(n["tuple"]))
+        if "size" in n:
+            sizes = self._seq(n["size"])
+            if not all(type(v) is int and v >= 0 for v in sizes):
+                raise self.bad(f"a Size holds something other than non-negative ints: {sizes!r}")
+            return Size(sizes)
+        if "dtype_object" in n:
+            if n["dtype_object"] not in D._BY_NAME:
+                raise self.bad(f"unknown dtype {n['dtype_object']!r}")
+            return D._BY_NAME[n["dtype_object"]]
         if "dict" in n:
             cls = _DICT_BY_NAME.get(n.get("cls", "dict"))
             if cls is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import backend as B
 from ..dtypes import default_float
 from ..ops.registry import register_tensor_subclass
-from ..tensor import Tensor
+from ..tensor import Tensor, as_array
 
 xp = B.xp
 
@@ -25,7 +25,7 @@ class Parameter(Tensor):
         elif isinstance(data, Tensor):
             arr = data._data
         else:
-            arr = Tensor(data)._data
+            arr = as_array(data)  # as tensor(data)
         self._data = arr
         self._rg = False
         self.grad_fn = None
