@@ -620,3 +620,9 @@ def test_save_and_load_keep_sizes_and_dtypes(tmp_path):
     back = mg.load(tmp_path / "meta.pt")
     assert type(back["shape"]) is mg.Size and back["shape"] == (2, 3) and back["dtype"] is mg.float64
     assert type(back["plain"]) is tuple
+
+
+def test_other_numpy_dtypes_do_not_replace_the_canonical_ones():
+    t = mg.from_numpy(np.zeros(2, ">f4"))  # big-endian float32: numpy calls it float32 too
+    assert str(t.dtype) == "minigrad.float32"
+    assert mg.zeros(1).dtype is mg.float32 and mg.dtypes._BY_NAME["float32"] is mg.float32

@@ -104,7 +104,10 @@ def wrap(np_dtype) -> dtype:
     if d is None:
         if np_dtype.name == "bfloat16":
             return _BY_NAME["bfloat16"]
-        d = _define(np_dtype, np_dtype.name)  # e.g. uint16 from a numpy array
+        # e.g. uint16, or big-endian float32, from a numpy array: named as numpy names it
+        d = dtype(np_dtype, np_dtype.name, np_dtype.kind == "f", np_dtype.kind in "if", np_dtype.itemsize)
+        _BY_NP[np_dtype] = d
+        _BY_NAME.setdefault(np_dtype.name, d)
     return d
 
 
