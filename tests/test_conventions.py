@@ -256,6 +256,7 @@ MAY_BE_UNREAD = {
     "softmax": {"_stacklevel"}, "log_softmax": {"_stacklevel"},  # PyTorch's own warning plumbing
     "cuda": {"device", "non_blocking", "memory_format"},  # always raises: no CUDA here
     "cpu": {"memory_format"},  # returns the tensor itself: nothing to lay out
+    "type": {"non_blocking"},  # CPU casts are synchronous
     "sparse_coo_tensor": {"check_invariants"},  # the indices are always checked against the size
     "is_contiguous": {"memory_format"}, "contiguous": {"memory_format"},
     # generator= is wired with PyTorch's Generator (issue 14); until then it is accepted unread.

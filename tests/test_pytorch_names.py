@@ -626,3 +626,11 @@ def test_other_numpy_dtypes_do_not_replace_the_canonical_ones():
     t = mg.from_numpy(np.zeros(2, ">f4"))  # big-endian float32: numpy calls it float32 too
     assert str(t.dtype) == "minigrad.float32"
     assert mg.zeros(1).dtype is mg.float32 and mg.dtypes._BY_NAME["float32"] is mg.float32
+
+
+def test_narrow_takes_axis_as_pytorch():
+    x = mg.arange(6.0).reshape(2, 3)
+    assert x.narrow(axis=1, start=1, length=2).tolist() == [[1.0, 2.0], [4.0, 5.0]]
+    assert mg.narrow(x, axis=0, start=1, length=1).tolist() == [[3.0, 4.0, 5.0]]
+    with pytest.raises(TypeError, match="'start' and 'length'"):
+        x.narrow(0)

@@ -37,7 +37,8 @@ class dtype:
         return self._np
 
     @property
-    def kind(self) -> str:  # numpy's one-letter category, for code written against numpy dtypes
+    def kind(self) -> str:
+        """numpy's one-letter category (``'f'``, ``'i'``...), for code written against numpy dtypes."""
         return "f" if self.is_floating_point else self.dtype.kind
 
     def __repr__(self) -> str:

@@ -239,8 +239,12 @@ def legacy_new(fixed, name: str, args: tuple, kwargs: dict) -> Tensor:
     return t
 
 
-def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:  # noqa: A002 - PyTorch's name
+def narrow(input: Tensor, dim: int | None = None, start=None, length: int | None = None, *,  # noqa: A002
+           axis: int | None = None) -> Tensor:
     """``input`` narrowed to ``length`` elements of ``dim`` from ``start``: a view, as ``torch.narrow``."""
+    dim = R.dim_alias("narrow", dim, axis, required=True)
+    if start is None or length is None:
+        raise TypeError("narrow() missing required arguments: 'start' and 'length'")
     if input.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = R.normalize_dims(dim, input.ndim, "narrow")[0]
@@ -395,18 +399,22 @@ class Tensor:
 
     @property
     def is_cpu(self) -> bool:
+        """True: minigrad's tensors live on the CPU."""
         return True
 
     @property
     def is_xpu(self) -> bool:
+        """False: no XPU tensors in minigrad."""
         return False
 
     @property
     def is_mps(self) -> bool:
+        """False: no MPS tensors in minigrad."""
         return False
 
     @property
     def is_meta(self) -> bool:
+        """False: no meta tensors in minigrad."""
         return False
 
     @property
@@ -576,7 +584,7 @@ class Tensor:
         """This tensor as ``minigrad.bfloat16`` (needs the optional ``ml_dtypes`` package)."""
         return self.to(D.bfloat16)
 
-    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+    def type(self, dtype=None, non_blocking: bool = False):
         """With no argument, the type's name (``'minigrad.FloatTensor'``, as PyTorch's
         ``'torch.FloatTensor'``); else this tensor cast to ``dtype`` (a dtype, a legacy type such
         as ``minigrad.DoubleTensor``, or its name, ``'minigrad.DoubleTensor'`` or
@@ -595,9 +603,9 @@ class Tensor:
             dtype = _LEGACY_BY_NAME[name].dtype
         return self.to(dtype)
 
-    def narrow(self, dim: int, start, length: int) -> Tensor:
+    def narrow(self, dim: int | None = None, start=None, length: int | None = None, *, axis: int | None = None) -> Tensor:
         """The view of ``length`` elements of dimension ``dim`` from ``start`` (may be negative)."""
-        return narrow(self, dim, start, length)
+        return narrow(self, dim, start, length, axis=axis)
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
