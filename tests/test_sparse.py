@@ -84,6 +84,7 @@ def test_leaf_sparse_grad_hybrid_and_size_inference():
     i = mg.tensor([[0, 2], [1, 0]])
     s = mg.sparse_coo_tensor(i, [1.0, 2.0], requires_grad=True)
     assert s.shape == (3, 2) and s.is_leaf and s.grad is None and s.dtype == mg.float32
+    assert isinstance(s.shape, mg.Size) and s.size() == mg.Size([3, 2]) and s.size(1) == 2
     d = mg.ones(2, 5)
     mg.sparse.mm(s, d).sum().backward()
     assert s.grad.is_sparse

@@ -30,6 +30,7 @@ from . import backend as B
 from .factories import zeros
 from .ops.linalg import mm as _dense_mm
 from .ops.registry import constant
+from .size import Size
 from .tensor import Tensor
 
 xp = B.xp
@@ -80,13 +81,13 @@ class SparseTensor:
 
     # -- metadata ----------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        """The full size (sparse dims, then dense dims)."""
-        return self._size
+    def shape(self) -> Size:
+        """The full size (sparse dims, then dense dims), a ``minigrad.Size``."""
+        return Size(self._size)
 
     def size(self, dim: int | None = None):
-        """The size, or its ``dim``-th entry."""
-        return self._size if dim is None else self._size[dim]
+        """The size (a ``minigrad.Size``), or its ``dim``-th entry."""
+        return Size(self._size) if dim is None else self._size[dim]
 
     def dim(self) -> int:
         """Number of dims (sparse + dense)."""
