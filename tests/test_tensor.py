@@ -165,12 +165,17 @@ def test_item_and_tolist():
 
 
 def test_numpy_shares_memory_even_with_requires_grad():
+    # SPEC difference 3: shared memory, read-only while the tensor requires grad.
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     a = x.numpy()
-    a[0] = 9.0
-    assert x[0].item() == 9.0
-    assert np.asarray(x) is a or np.shares_memory(np.asarray(x), a)
+    assert np.shares_memory(a, x.detach().numpy())
+    with pytest.raises(ValueError, match="read-only"):
+        a[0] = 9.0
+    assert np.shares_memory(np.asarray(x), a)
     assert np.asarray(x, dtype=np.float64).dtype == np.float64
+    p = mg.tensor([1.0, 2.0])
+    p.numpy()[0] = 9.0  # a plain tensor's array is writable, as PyTorch's
+    assert p[0].item() == 9.0
 
 
 def test_conversions_truncate_and_copy():

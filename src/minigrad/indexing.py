@@ -62,6 +62,9 @@ def normalize_index(index, shape):
             advanced = True
         elif isinstance(item, bool):
             advanced = True
+        elif isinstance(item, slice) and item.step is not None and item.step <= 0:
+            # PyTorch has no negative strides (numpy would return a reversed view).
+            raise ValueError("step must be greater than zero")
         elif not (item is None or item is Ellipsis or isinstance(item, (int, slice, B.generic))):
             raise IndexError(
                 f"only integers, slices (`:`), ellipsis (`...`), None and long or byte tensors are valid "
@@ -88,6 +91,10 @@ def link_view(out: Tensor, base: Tensor, idx=None) -> Tensor:
 
 def getitem(x: Tensor, index) -> Tensor:
     idx, advanced = normalize_index(index, x.shape)
+    if not advanced and Ellipsis not in idx:
+        # numpy returns a copy (a numpy scalar) when integers index every axis; with a trailing
+        # ``...`` (which selects nothing more) it returns a 0-d view, as PyTorch does.
+        idx = idx + (Ellipsis,)
     try:
         out = M.getitem_(x, idx, x.shape, advanced)
     except IndexError:
@@ -241,7 +248,13 @@ def inplace(x: Tensor, name: str, fn, *others, keeps_input: bool = False) -> Ten
 def _inplace_on_view(x: Tensor, name: str, fn) -> Tensor:
     """In-place op on a view while recording, as PyTorch: the base's new value is its old value
     with the view's region replaced by ``fn(view)``; the base and all its live views get new grad_fns."""
-    root, replay, place = x._base
+    root, replay, place, multi = x._base
+    if multi is not None:
+        raise RuntimeError(
+            f"{name}: Output 0 of {multi} is a view and is being modified inplace. This view is the output of a "
+            "function that returns multiple views. Such functions do not allow the output views to be modified "
+            "inplace. You should replace the inplace operation by an out-of-place one (or clone the piece first)."
+        )
     if place is None:
         raise RuntimeError(
             f"{name}: unsupported operation: the tensor (shape {tuple(x.shape)}) is an expanded view; "

@@ -307,7 +307,8 @@ class Tensor:
     requires_grad=...)`` is the constructor to use in new code.
     """
 
-    __slots__ = ("_data", "_rg", "grad_fn", "grad", "_vc", "_hooks", "_base", "__weakref__")
+    # (``_saved`` is set only on a tensor that a recorded op saved without it requiring grad.)
+    __slots__ = ("_data", "_rg", "grad_fn", "grad", "_vc", "_hooks", "_base", "_saved", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
     __array_priority__ = 1000
 
@@ -453,11 +454,14 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f" or self._data.dtype.kind == "V"  # ("V": bfloat16)
 
-    def is_contiguous(self) -> bool:
-        return True
+    def is_contiguous(self, memory_format=None) -> bool:
+        """Whether the elements lie in memory in row-major order with no gaps (as PyTorch: a
+        transposed, sliced with a step, expanded or diagonal view is not)."""
+        return self._data.flags.c_contiguous
 
-    def contiguous(self) -> Tensor:
-        return self
+    def contiguous(self, memory_format=None) -> Tensor:
+        """``self`` when contiguous, else a contiguous copy (differentiable)."""
+        return M.contiguous(self)
 
     # -- autograd ------------------------------------------------------------
     def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
@@ -528,13 +532,33 @@ class Tensor:
 
     # -- conversion ----------------------------------------------------------
     def numpy(self, *, force: bool = False):
-        """The underlying ndarray itself (shares memory)."""
+        """The underlying ndarray (shares memory): writable for a plain tensor, as PyTorch's; a
+        read-only view for a tensor that requires grad or that a recorded op saved for backward
+        (a write through it would silently corrupt gradients). ``force=True``: a copy."""
+        if force:
+            return self._data.copy()
+        if self._rg or self._is_saved():
+            ro = self._data.view()
+            ro.flags.writeable = False
+            return ro
         return self._data
 
+    def _is_saved(self) -> bool:
+        """Whether a recorded op whose graph is alive saved this tensor (see ``registry.mark_saved``)."""
+        try:
+            refs = self._saved
+        except AttributeError:
+            return False
+        for r in refs:
+            node = r()
+            if node is not None and node.inputs:
+                return True
+        return False
+
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None:
-            return self._data.astype(dtype, copy=bool(copy))
-        return self._data.copy() if copy else self._data
+        if dtype is not None and dtype != self._data.dtype or copy:
+            return self._data.astype(self._data.dtype if dtype is None else dtype, copy=True)
+        return self.numpy()
 
     def item(self):
         """The single element as a Python number."""
@@ -611,6 +635,7 @@ class Tensor:
         return self.to(other.dtype)
 
     def clone(self, *, memory_format=None) -> Tensor:
+        """A copy on the graph, keeping the memory layout (PyTorch's ``preserve_format``)."""
         return M.clone_(self)
 
     def new_tensor(self, data, *, dtype=None, requires_grad=False) -> Tensor:
@@ -899,9 +924,43 @@ class Tensor:
         return M.reshape(self, *shape)
 
     def view(self, *shape):
+        """The same memory with another shape (PyTorch's view rule: RuntimeError where the layout
+        allows none), or, given a dtype, the same bytes read as that dtype (not differentiable)."""
         if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and shape[0] is not None:
-            return self.to(shape[0])  # view(dtype) for same-size dtypes is rarely needed; cast
+            return self._view_dtype(D.as_dtype(shape[0]))
         return M.view(self, *shape)
+
+    def _view_dtype(self, dtype) -> Tensor:
+        arr = self._data
+        if dtype.itemsize != arr.itemsize and (arr.ndim == 0 or arr.strides[-1] != arr.itemsize):
+            raise RuntimeError(
+                f"view(dtype): self.stride(-1) must be 1 to view {self.dtype} as {dtype} "
+                f"(different element size), got a tensor of shape {tuple(self.shape)} and strides "
+                f"{tuple(s // arr.itemsize for s in arr.strides)}"
+            )
+        try:
+            out = arr.view(dtype)
+        except ValueError as e:
+            raise RuntimeError(f"view(dtype): cannot view {self.dtype} of shape {tuple(self.shape)} as {dtype}: {e}") from None
+        t = Tensor._make(out, False, None)
+        t._vc = self._counter()  # a view: in-place changes through it count for self too
+        return t
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """The view of ``length`` elements from ``start`` along ``dim``."""
+        return M.narrow(self, dim, start, length)
+
+    def select(self, dim: int, index: int) -> Tensor:
+        """The view at ``index`` along ``dim`` (that dim removed)."""
+        return M.select(self, dim, index)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The view of the diagonal over ``dim1``, ``dim2`` (appended as the last dim)."""
+        return M.diagonal(self, offset, dim1, dim2)
+
+    def diagonal_scatter(self, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """A copy of self with ``src`` on the diagonal over ``dim1``, ``dim2``."""
+        return M.diagonal_scatter(self, src, offset, dim1, dim2)
 
     def view_as(self, other):
         return M.view(self, other.shape)

@@ -15,6 +15,7 @@ from .reduce import dim_alias, normalize_dims
 from .registry import array_safe, constant, defop, defunary, identity_vjp, is_tensor
 
 xp = B.xp
+_as_strided = xp.lib.stride_tricks.as_strided
 
 
 def _sum_to_fwd(x, shape):
@@ -55,6 +56,41 @@ def _getitem_backward_fwd(g, index, shape, advanced):
     else:
         out[index] = g
     return out
+
+
+def _diagonal_view(x, off, d1, d2):
+    """A writable view of the diagonal of ``x`` over dims ``d1``, ``d2`` (numpy's own diagonal is
+    read-only): those dims removed, the diagonal appended last, as PyTorch's ``diagonal``."""
+    n1, n2 = x.shape[d1], x.shape[d2]
+    k = builtins.max(builtins.min(n1 + builtins.min(off, 0), n2 - builtins.max(off, 0)), 0)
+    start = [0] * x.ndim
+    if k:
+        start[d2 if off >= 0 else d1] = builtins.abs(off)
+    corner = x[tuple(slice(s, None) for s in start)] if k else x
+    keep = [i for i in range(x.ndim) if i not in (d1, d2)]
+    shape = tuple(x.shape[i] for i in keep) + (k,)
+    strides = tuple(x.strides[i] for i in keep) + (x.strides[d1] + x.strides[d2],)
+    return _as_strided(corner, shape, strides)
+
+
+def _diagonal_scatter_fwd(arrs, off, d1, d2):
+    x, v = arrs
+    out = x.copy()
+    _diagonal_view(out, off, d1, d2)[...] = v
+    return out
+
+
+def out_diag_shape(t, off, d1, d2):
+    """The shape of ``diagonal(t, off, d1, d2)``."""
+    n1, n2 = t.shape[d1], t.shape[d2]
+    k = builtins.max(builtins.min(n1 + builtins.min(off, 0), n2 - builtins.max(off, 0)), 0)
+    return tuple(s for i, s in enumerate(t.shape) if i not in (d1, d2)) + (k,)
+
+
+def zeros_of_shape(like, shape):
+    """Zeros of ``shape`` in ``like``'s dtype: a constant Tensor, or an array for an array."""
+    z = xp.zeros(shape, dtype=like.dtype)
+    return z if like.__class__ is B.ndarray else constant(z)
 
 
 def _index_put_fwd(arrs, index):
@@ -106,7 +142,7 @@ getitem_backward = defunary("getitem_backward", _getitem_backward_fwd,
 flip_     = defunary("flip",         lambda x, dims: xp.flip(x, dims).copy(),            lambda g, out, x, dims: flip_(g, dims))  # a copy, as PyTorch (numpy's flip is a view)  # noqa: E501
 roll_     = defunary("roll",         lambda x, shifts, dims: xp.roll(x, shifts, dims),   lambda g, out, x, shifts, dims: roll_(g, tuple(-s for s in shifts), dims))  # noqa: E501
 pad_      = defunary("pad",          _pad_fwd,                                               _pad_vjp)
-clone_    = defunary("clone",        lambda x: x.copy(),                                 identity_vjp)
+clone_    = defunary("clone",        lambda x, order="K": x.copy(order),                 identity_vjp)
 #          maker      name            forward(arrays, *params)                         VJPs
 cat_      = defop("cat",             lambda arrs, dim, sizes: xp.concatenate(arrs, axis=dim), _cat_vjp, dtype_rule="promote")  # noqa: E501
 gather_   = defop("gather",          lambda arrs, dim: xp.take_along_axis(arrs[0], arrs[1], axis=dim), arity=2,
@@ -121,10 +157,16 @@ scatter_  = defop("scatter",         _scatter_fwd, arity=3, save="inputs",
                         lambda g, out, x, index, src, dim: gather(g, dim, index)))
 index_put_ = defop("index_put",      _index_put_fwd, arity=2,
                    vjps=(_index_put_vjp_x, lambda g, out, x, v, index: g[index]))
+diagonal_ = defunary("diagonal",    lambda x, off, d1, d2, shape: _diagonal_view(x, off, d1, d2),
+                     lambda g, out, x, off, d1, d2, shape: diagonal_scatter_(zeros_of_shape(g, shape), g, off, d1, d2))
+diagonal_scatter_ = defop("diagonal_scatter", _diagonal_scatter_fwd, arity=2,
+                          vjps=(lambda g, out, x, v, off, d1, d2: diagonal_scatter_(g, zeros_of_shape(g, out_diag_shape(g, off, d1, d2)), off, d1, d2),  # noqa: E501
+                                lambda g, out, x, v, off, d1, d2: diagonal_(g, off, d1, d2, g.shape)))
 # fmt: on
 
 # VJPs above that work on raw arrays too (backward without create_graph runs them on numpy).
-array_safe(reshape_, permute_, expand_, sum_to_, getitem_, getitem_backward, flip_, roll_, pad_, clone_, cat_, gather_)
+array_safe(reshape_, permute_, expand_, sum_to_, getitem_, getitem_backward, flip_, roll_, pad_, clone_, cat_, gather_,
+           diagonal_, diagonal_scatter_)
 
 
 def zeros_of(t):
@@ -184,25 +226,29 @@ def _discard(refs: list, r) -> None:
 
 def make_view(out, x, replay=None, place=None):
     """Mark ``out`` as a view of ``x`` when it shares x's memory: it shares x's version counter
-    (as in PyTorch) and keeps ``out._base = (root, replay_from_root, place_into_root)``, where
-    ``replay(t)`` redoes the view on a tensor shaped like x and ``place(v, t)`` returns t with v
-    written into the viewed region. In-place ops on views use these to update the base's graph."""
+    (as in PyTorch) and keeps ``out._base = (root, replay_from_root, place_into_root, multi)``,
+    where ``replay(t)`` redoes the view on a tensor shaped like the root and ``place(v, t)``
+    returns t with v written into the viewed region; in-place ops on views use these to update
+    the root's graph. ``multi`` names the op when the view is (a view of) one of several views
+    returned at once (split, chunk, unbind), which PyTorch forbids modifying in place on a graph."""
     if out._data.base is None or not B.may_share_memory(out._data, x._data):
         return out
     out._vc = x._counter()
     if replay is None:
         return out
     if x._base is None:
-        root, rep, plc = x, replay, place
+        root, rep, plc, multi = x, replay, place, None
     else:
-        root, r0, p0 = x._base
+        root, r0, p0, multi = x._base
         rep = (lambda b: replay(r0(b)))
         plc = None if place is None or p0 is None else (lambda v, b: p0(place(v, r0(b)), b))
-    out._base = (root, rep, plc)
-    # Only views of a non-leaf root can need their grad_fn re-derived after an in-place op
-    # through a sibling view (in-place through a view of a leaf that requires grad raises;
-    # views made under no_grad are constants). Parameters' views (w.T) skip the registry.
-    if root._rg and root.grad_fn is not None and _grad_state.enabled:
+    out._base = (root, rep, plc, multi)
+    # A view's grad_fn must be re-derived after an in-place op through its root or a sibling
+    # view when the root is on a graph, or may join one (a tensor that does not require grad
+    # becomes part of the graph when a value that does is written into it). In-place through
+    # a view of a leaf that requires grad raises, so parameters' views (w.T) skip the registry;
+    # views made under no_grad stay constants.
+    if _grad_state.enabled and (root.grad_fn is not None or not root._rg):
         _register_view(root, out)
     return out
 
@@ -215,6 +261,13 @@ def _reshape_view(x, shape):
 def alias(x):
     """A new tensor on the same array (a view), on the graph."""
     return _reshape_view(x, x.shape)
+
+
+def _numel(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
 
 
 def _infer_shape(shape, size, op, old):
@@ -243,20 +296,140 @@ def _shape_args(shape):
     return tuple(int(s) for s in shape)
 
 
+def view_strides(shape, strides, new_shape):
+    """PyTorch's rule for viewing memory laid out as ``shape``/``strides`` with ``new_shape``:
+    the new strides, or None when some new dim would span two contiguous subspaces.
+
+    The old dims are grouped into chunks, maximal runs in which each dim steps exactly over the
+    dims inside it (size-1 dims belong to any run: their stride is never used). A view exists
+    when the new dims, read from the innermost, split every chunk exactly, never straddling two.
+    """
+    if builtins.any(s == 0 for s in shape):  # no elements: any strides will do
+        out = []
+        step = 1
+        for s in reversed(new_shape):
+            out.append(step)
+            step *= builtins.max(s, 1)
+        return tuple(reversed(out))
+    chunks = []  # (number of elements, stride of the innermost dim), innermost chunk first
+    for size, stride in zip(reversed(shape), reversed(strides)):
+        if size == 1:
+            continue
+        if chunks and stride == chunks[-1][0] * chunks[-1][1]:
+            chunks[-1] = (chunks[-1][0] * size, chunks[-1][1])
+        else:
+            chunks.append((size, stride))
+    out = [0] * len(new_shape)
+    d = len(new_shape) - 1
+    for numel, base in chunks:
+        n = 1
+        while d >= 0 and n < numel:
+            out[d] = n * base
+            n *= new_shape[d]
+            d -= 1
+        if n != numel:
+            return None
+    while d >= 0:  # what is left can only be size-1 dims
+        if new_shape[d] != 1:
+            return None
+        out[d] = 1
+        d -= 1
+    return tuple(out)
+
+
+def _viewable(arr, shape) -> bool:
+    return arr.flags.c_contiguous or view_strides(arr.shape, arr.strides, shape) is not None
+
+
 def reshape(x, *shape):
-    """Reshape to ``shape`` (one -1 inferred); a view when the layout allows."""
+    """Reshape to ``shape`` (one -1 inferred): a view when the layout allows (PyTorch's view
+    rule), else a copy."""
     shape = _infer_shape(_shape_args(shape), x._data.size, "reshape", x.shape)
     if shape == x.shape:
         return alias(x)
-    return _reshape_view(x, shape)
+    if _viewable(x._data, shape):
+        return _reshape_view(x, shape)
+    out = reshape_(x, shape, x.shape)
+    if B.may_share_memory(out._data, x._data):  # (numpy's rule agrees with PyTorch's; never a view here)
+        out._data = out._data.copy()
+    return out
+
+
+_VIEW_ERROR = ("view size is not compatible with input tensor's size and stride (at least one dimension spans "
+               "across two contiguous subspaces). Use .reshape(...) instead.")
 
 
 def view(x, *shape):
-    """As ``reshape`` (minigrad keeps no strides of its own)."""
+    """The same memory seen with another shape; RuntimeError when the layout allows no view."""
     shape = _infer_shape(_shape_args(shape), x._data.size, "view", x.shape)
     if shape == x.shape:
         return alias(x)
+    if not _viewable(x._data, shape):
+        raise RuntimeError(f"{_VIEW_ERROR} (input shape {tuple(x.shape)}, strides {_elem_strides(x._data)}, "
+                           f"view shape {shape})")
     return _reshape_view(x, shape)
+
+
+def _elem_strides(arr) -> tuple:
+    return tuple(s // arr.itemsize for s in arr.strides)
+
+
+def contiguous(x):
+    """``x`` itself when its memory is C-contiguous, else a contiguous copy (on the graph)."""
+    if x._data.flags.c_contiguous:
+        return x
+    return clone_(x, "C")
+
+
+def narrow(x, dim, start, length):
+    """The view ``x[..., start:start + length, ...]`` along ``dim``."""
+    d = normalize_dims(dim, x.ndim, "narrow")[0]
+    n = x.shape[d]
+    start = int(start)
+    if not -n <= start <= n:
+        raise IndexError(f"narrow(): start ({start}) out of range for dimension {d} of size {n} (shape {x.shape})")
+    start %= n if n else 1
+    if length < 0 or start + length > n:
+        raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n}) "
+                           f"of dim {d} (shape {x.shape})")
+    return x[(slice(None),) * d + (slice(start, start + length),)]
+
+
+def select(x, dim, index):
+    """The view ``x[..., index, ...]`` along ``dim``, that dim removed."""
+    if x.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = normalize_dims(dim, x.ndim, "select")[0]
+    n = x.shape[d]
+    index = int(index)
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {x.shape} at dimension {d}")
+    return x[(slice(None),) * d + (index,)]
+
+
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    """The view of the diagonal over dims ``dim1``, ``dim2`` (removed; the diagonal is the last dim)."""
+    if x.ndim < 2:
+        raise RuntimeError(f"diagonal(): expected a tensor with at least 2 dimensions, got shape {x.shape}")
+    d1 = normalize_dims(dim1, x.ndim, "diagonal")[0]
+    d2 = normalize_dims(dim2, x.ndim, "diagonal")[0]
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    off = int(offset)
+    shape = x.shape
+    return make_view(diagonal_(x, off, d1, d2, shape), x, lambda t: diagonal_(t, off, d1, d2, shape),
+                     lambda v, t: diagonal_scatter_(t, v, off, d1, d2))
+
+
+def diagonal_scatter(x, src, offset=0, dim1=0, dim2=1):
+    """A copy of ``x`` with ``src`` written into its diagonal (see ``diagonal``)."""
+    d1 = normalize_dims(dim1, x.ndim, "diagonal_scatter")[0]
+    d2 = normalize_dims(dim2, x.ndim, "diagonal_scatter")[0]
+    want = out_diag_shape(x, int(offset), d1, d2)
+    if tuple(src.shape) != want:
+        raise RuntimeError(f"diagonal_scatter(): src must have shape {want} (the diagonal of {tuple(x.shape)}), "
+                           f"got {tuple(src.shape)}")
+    return diagonal_scatter_(x, src, int(offset), d1, d2)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -380,6 +553,8 @@ def broadcast_to(x, *shape):
             )
     if full == x.shape:
         return alias(x)
+    if _numel(full) == x._data.size and x._data.size:
+        return reshape(x, full)  # only size-1 dims added: a writable view, as in PyTorch
     old = x.shape
     return make_view(expand_(x, full, old), x, lambda t: expand_(t, full, old), None)  # read-only: no place
 
@@ -486,7 +661,15 @@ def split(x, split_size_or_sections, dim=0):
     for s in sizes:
         out.append(x[(slice(None),) * d + (slice(start, start + s),)])
         start += s
-    return tuple(out)
+    return _multi_output(out, "Split")
+
+
+def _multi_output(views, name: str) -> tuple:
+    """Mark views returned together by one call (see ``make_view``)."""
+    for v in views:
+        if v._base is not None:
+            v._base = v._base[:3] + (name,)
+    return tuple(views)
 
 
 def chunk(x, chunks, dim=0):
@@ -502,7 +685,7 @@ def chunk(x, chunks, dim=0):
 def unbind(x, dim=0):
     """Slices along ``dim``, that dim removed."""
     d = normalize_dims(dim, x.ndim, "unbind")[0]
-    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
+    return _multi_output([x[(slice(None),) * d + (i,)] for i in range(x.shape[d])], "Unbind")
 
 
 def movedim(x, source, destination):

@@ -396,7 +396,10 @@ def _binary_caller(op: Op):
                         versions = _V00  # no counters yet: both at version 0 (a shared tuple, nothing allocated)
                     else:
                         versions = (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0])
-            return _finish(op, parents, params, (a, b) if save else None, versions, in_meta, out)
+            result = _finish(op, parents, params, (a, b) if save else None, versions, in_meta, out)
+            if save and (parents[0] is None or parents[1] is None):
+                mark_saved(result.grad_fn)  # a constant tensor was saved: its numpy() turns read-only
+            return result
         return _make(out, False, None)
 
     return call
@@ -468,8 +471,27 @@ def record(op: Op, tensors: tuple, params: tuple, out) -> object:
             break
     if op.save_inputs:
         versions = tuple([0 if t._vc is None else t._vc[0] for t in tensors])
-        return _finish(op, parents, params, tensors, versions, in_meta, out)
+        result = _finish(op, parents, params, tensors, versions, in_meta, out)
+        if None in parents:
+            mark_saved(result.grad_fn)
+        return result
     return _finish(op, parents, params, None, None, in_meta, out)
+
+
+def mark_saved(node) -> None:
+    """Remember, on each saved input of ``node`` that does not require grad, that ``node`` saved
+    it (by weak reference: no cycle), so that ``numpy()`` hands out a read-only view while the
+    graph may still read it (``Tensor._is_saved``). Tensors that require grad need no mark."""
+    ref = _ref(node)
+    for t in node.inputs:
+        if t.__class__ is not _ndarray and not t._rg:
+            try:
+                refs = t._saved
+            except AttributeError:
+                t._saved = [ref]
+                continue
+            refs[:] = [r for r in refs if (n := r()) is not None and n.inputs]  # drop freed graphs
+            refs.append(ref)
 
 
 def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, out):
