@@ -62,12 +62,13 @@ class Node:
 class Program:
     """Inputs (float64 arrays), constants, and the straight-line source using them."""
 
-    def __init__(self, input_names, inputs, consts, lines, ops) -> None:
+    def __init__(self, input_names, inputs, consts, lines, ops, expect=None) -> None:
         self.input_names = list(input_names)
         self.inputs = [np.array(a, dtype=np.float64) for a in inputs]
         self.consts = list(consts)
         self.lines = list(lines)
         self.ops = list(ops)
+        self.expect = dict(expect or {})  # name -> forward value a numpy model gives at ``inputs``
 
     @property
     def source(self) -> str:
@@ -125,6 +126,7 @@ class Builder:
         self.env: dict = {}
         self.input_elems = 0
         self.counter = itertools.count()
+        self.expect: dict = {}  # name -> the value numpy's model gives (view steps), checked in grad mode
 
     # -- drawing helpers -----------------------------------------------------
     def int(self, lo: int, hi: int) -> int:
@@ -682,8 +684,13 @@ def op_reshape(b: Builder):
         return b.emit("reshape", f"{{o}} = {a.name}.reshape({shape!r})")
     if form == "reshape_tuple":
         return b.emit("reshape", f"{{o}} = mg.reshape({a.name}, {shape!r})")
-    if form == "view":
+    # view() raises where the layout allows no view (PyTorch's rule): reshape there.
+    arr = b.env[a.name].detach().numpy()
+    viewable = arr.flags.c_contiguous or M.view_strides(arr.shape, arr.strides, shape) is not None
+    if form == "view" and viewable:
         return b.emit("view", f"{{o}} = {a.name}.view({shape!r})")
+    if form in ("view", "view_as") and not viewable:
+        return b.emit("reshape", f"{{o}} = {a.name}.reshape({shape!r})")
     if form == "flatten":
         if a.ndim == 0:
             return b.emit("flatten", f"{{o}} = {a.name}.flatten()")
@@ -1029,6 +1036,244 @@ def op_inplace(b: Builder):
     return b.emit(form, f"{{o}} = {a.name}.clone(); {{o}}{src}")
 
 
+# -- in-place ops through views (every kind of view PyTorch returns) --------------------
+# A view is drawn as a chain of 1-3 view steps. Alongside the minigrad code, the same steps are
+# applied with numpy to an array of element positions, which says which elements of the base
+# the view reads and whether a write through it lands there (False after a step that copies).
+# The base after the write and the view's values are checked against that numpy model when the
+# step is drawn; ``check_program`` checks that grad mode computes the same forward values.
+
+def _pos_step(b: Builder, cur, multi_ok: bool):
+    """One view step applicable to ``cur`` (the minigrad view so far): (code suffix, numpy
+    function on a positions array, lands, multi-output)."""
+    shape = tuple(cur.shape)
+    nd = len(shape)
+    kinds = ["ellipsis", "unsqueeze", "expand1", "view"]
+    if nd >= 1:
+        kinds += ["int_all", "basic", "select", "narrow", "permute", "squeeze", "flatten", "movedim"]
+        if multi_ok:
+            kinds += ["split", "chunk", "unbind"]
+    if nd >= 2:
+        kinds += ["diagonal", "transpose", "mT"]
+    if nd == 2:
+        kinds += ["T", "t"]
+    kind = b.choice(kinds)
+    if kind == "ellipsis":
+        return "[...]", lambda P: P[...], True, False
+    if kind == "int_all":
+        ix = tuple(b.int(-n, n - 1) for n in shape)
+        return f"[{', '.join(map(str, ix))}]", lambda P: np.asarray(P[ix + (Ellipsis,)]), True, False
+    if kind == "basic":
+        ix = _basic_index(b, shape)
+        return f"[{_idx_src(ix)}]", lambda P: np.asarray(P[ix]), True, False
+    if kind == "select":
+        d = b.int(-nd, nd - 1)
+        i = b.int(-shape[d], shape[d] - 1)
+        return f".select({d}, {i})", lambda P: np.asarray(np.take(P, i, axis=d)), True, False
+    if kind == "narrow":
+        d = b.int(0, nd - 1)
+        start = b.int(0, shape[d] - 1)
+        length = b.int(1, shape[d] - start)
+        return (f".narrow({d}, {start}, {length})",
+                lambda P: P[(slice(None),) * d + (slice(start, start + length),)], True, False)
+    if kind in ("split", "chunk", "unbind"):
+        d = b.int(0, nd - 1)
+        n = shape[d]
+        if kind == "unbind":
+            k = b.int(0, n - 1)
+            return f".unbind({d})[{k}]", lambda P: np.asarray(np.take(P, k, axis=d)), True, True
+        size = b.int(1, n)
+        pieces = -(-n // size)
+        if kind == "chunk":
+            chunks = b.int(1, n)
+            size = -(-n // chunks)
+            pieces = -(-n // size)
+        k = b.int(0, pieces - 1)
+        sl = (slice(None),) * d + (slice(k * size, min(n, (k + 1) * size)),)
+        call = f".split({size}, {d})" if kind == "split" else f".chunk({chunks}, {d})"
+        return f"{call}[{k}]", lambda P: P[sl], True, True
+    if kind == "diagonal":
+        d1, d2 = b.draw(st.permutations(range(nd)))[:2]
+        off = b.int(-1, 1)
+        if min(shape[d1] + min(off, 0), shape[d2] - max(off, 0)) <= 0:
+            off = 0
+        return f".diagonal({off}, {d1}, {d2})", lambda P: np.diagonal(P, off, d1, d2), True, False
+    if kind == "transpose":
+        d0, d1 = b.int(-nd, nd - 1), b.int(-nd, nd - 1)
+        return f".transpose({d0}, {d1})", lambda P: np.swapaxes(P, d0, d1), True, False
+    if kind == "mT":
+        return ".mT", lambda P: np.swapaxes(P, -2, -1), True, False
+    if kind in ("T", "t"):
+        return f".{'T' if kind == 'T' else 't()'}", lambda P: P.T, True, False
+    if kind == "permute":
+        perm = tuple(b.draw(st.permutations(range(nd))))
+        return f".permute{perm if nd > 1 else '(0)'}", lambda P: np.transpose(P, perm), True, False
+    if kind == "movedim":
+        src, dst = b.int(-nd, nd - 1), b.int(-nd, nd - 1)
+        return f".movedim({src}, {dst})", lambda P: np.moveaxis(P, src, dst), True, False
+    if kind == "squeeze":
+        ones = [i for i, n in enumerate(shape) if n == 1]
+        if ones and b.bool():
+            d = b.choice(ones)
+            return f".squeeze({d})", lambda P: np.squeeze(P, d), True, False
+        return ".squeeze()", lambda P: np.squeeze(P), True, False
+    if kind == "unsqueeze":
+        d = b.int(-nd - 1, nd)
+        return f".unsqueeze({d})", lambda P: np.expand_dims(P, d), True, False
+    if kind == "expand1":
+        return f".expand({', '.join(['1'] + [str(n) for n in shape])})", lambda P: P[None], True, False
+    # view / reshape / flatten: a view when the layout allows (else view raises, reshape copies)
+    n = int(np.prod(shape, dtype=np.int64))
+    if kind == "flatten":
+        new = (n,)
+    else:
+        new = []
+        m = n
+        while m > 1:
+            f = b.choice([d for d in range(2, m + 1) if m % d == 0])
+            new.append(f)
+            m //= f
+        for _ in range(b.int(0, 1)):
+            new.insert(b.int(0, len(new)), 1)
+        new = tuple(new)
+    ok = M.view_strides(shape, cur.numpy().strides, new) is not None or cur.numpy().flags.c_contiguous
+    form = "flatten" if kind == "flatten" else ("view" if ok and b.bool() else "reshape")
+    code = ".flatten()" if form == "flatten" else f".{form}{new if len(new) != 1 else f'({new[0]})'}"
+    return code, lambda P: P.reshape(new), ok, False
+
+
+def _draw_view(b: Builder, base_expr: str, env_base, multi_ok: bool):
+    """(code of a view of ``base_expr``, positions it reads, lands, multi) for a chain of steps."""
+    code = ""
+    P = np.arange(env_base.numel()).reshape(tuple(env_base.shape))
+    lands = True
+    multi = False
+    cur = env_base
+    for _ in range(b.int(1, 3)):
+        suffix, fn, ok, m = _pos_step(b, cur, multi_ok)
+        with mg.no_grad():
+            nxt = eval(f"_t{suffix}", {"mg": mg}, {"_t": cur})
+        if nxt.numel() == 0:
+            break
+        code += suffix
+        P = fn(P)
+        lands = lands and ok
+        multi = multi or m
+        cur = nxt
+        if b.int(0, 2) == 0:
+            break
+    return code, np.asarray(P), lands, multi
+
+
+def _apply_np(form: str, vals, operand):
+    """numpy model of an in-place op on the view's values."""
+    return {
+        "add_": lambda: vals + 0.5 * operand, "sub_": lambda: vals - operand, "mul_": lambda: vals * operand,
+        "div_": lambda: vals / operand, "iadd": lambda: vals + operand, "isub": lambda: vals - operand,
+        "imul": lambda: vals * operand, "idiv": lambda: vals / operand, "copy_": lambda: vals * 0 + operand,
+        "setitem": lambda: vals * 0 + operand, "fill_": lambda: vals * 0 + operand, "zero_": lambda: vals * 0,
+        "pow_": lambda: vals ** 1.5, "clamp_": lambda: np.maximum(vals, operand), "relu_": lambda: np.maximum(vals, 0),
+        "sigmoid_": lambda: 1 / (1 + np.exp(-vals)), "tanh_": lambda: np.tanh(vals), "exp_": lambda: np.exp(vals),
+    }[form]()
+
+
+def op_view_inplace(b: Builder):
+    """An in-place op through a (chain of) view(s) of a fresh base; maybe a sibling view read after."""
+    a = b.pick()
+    variant = b.choice(["clone", "clone", "zeros", "plain"])
+    k = next(b.counter)
+    base_name, vname, sname = f"b{k}", f"v{k}", f"s{k}"
+    if variant == "clone":
+        base_code = f"{base_name} = {a.name}.clone()"
+        A = a.value.copy()
+    elif variant == "zeros":  # a tensor that does not require grad joins the graph through the write
+        base_code = f"{base_name} = mg.zeros({a.shape!r}, dtype=mg.float64)"
+        A = np.zeros(a.shape)
+    else:  # a constant base and a constant write: split/chunk/unbind pieces may be written too
+        base_code = f"{base_name} = mg.tensor({b.const(b.rng().uniform(-1, 1, a.shape))}, dtype=mg.float64)"
+        A = np.asarray(b.consts[-1]).copy()
+    with mg.no_grad():  # laid out as the program's base will be (clone keeps the layout)
+        base_t = b.env[a.name].detach().clone() if variant == "clone" else mg.tensor(A, dtype=mg.float64)
+    vcode, P, lands, _ = _draw_view(b, base_name, base_t, multi_ok=variant == "plain")
+    sib = None
+    if b.int(0, 2) == 0:
+        scode, SP, slands, _ = _draw_view(b, base_name, base_t, multi_ok=False)
+        sib = (scode, SP, slands, A.flat[SP].copy())
+    vals = A.flat[P] if P.size else np.zeros(P.shape)
+    forms = ["add_", "sub_", "mul_", "div_", "iadd", "isub", "imul", "idiv", "copy_", "setitem", "fill_", "zero_",
+             "uniform_", "normal_", "sigmoid_", "tanh_", "exp_"]
+    if vals.size and vals.min() >= 0.1:
+        forms.append("pow_")
+    if vals.size and (np.abs(vals) >= MARGIN).all():
+        forms.append("relu_")
+    form = b.choice(forms + ["clamp_"])
+    operand_src, operand = "", None
+    if form in ("add_", "sub_", "mul_", "div_", "iadd", "isub", "imul", "idiv", "copy_", "setitem", "fill_"):
+        if variant == "plain" or b.int(0, 3) == 0:
+            operand = b.choice([0.5, -1.25, 2.0])
+            operand_src = repr(operand) if form != "copy_" else f"mg.tensor({operand!r}, dtype=mg.float64)"
+        else:
+            o = b.operand_like(() if form == "fill_" else _bcast_shape(b, P.shape, into=True))
+            if o is None:
+                return None
+            operand_src, operand = o.name, o.value
+            if form in ("div_", "idiv"):
+                operand_src = b.nonzero(o)
+                with mg.no_grad():
+                    operand = eval(operand_src, b.ns, b.env).numpy().copy()
+    elif form == "clamp_":
+        lo = _bound_between(b, vals) if vals.size else 0.0
+        operand, operand_src = lo, repr(lo)
+    op_src = {
+        "add_": f".add_({operand_src}, alpha=0.5)", "sub_": f".sub_({operand_src})", "mul_": f".mul_({operand_src})",
+        "div_": f".div_({operand_src})", "copy_": f".copy_({operand_src})", "fill_": f".fill_({operand_src})",
+        "zero_": ".zero_()", "pow_": ".pow_(1.5)", "clamp_": f".clamp_(min={operand_src})", "relu_": ".relu_()",
+        "sigmoid_": ".sigmoid_()", "tanh_": ".tanh_()", "exp_": ".exp_()",
+        "uniform_": ".uniform_(-1.0, 1.0)", "normal_": ".normal_(0.0, 0.5)",
+    }.get(form)
+    aug = {"iadd": "+=", "isub": "-=", "imul": "*=", "idiv": "/="}.get(form)
+    lines = [base_code]
+    if sib is not None:
+        lines.append(f"{sname} = {base_name}{sib[0]}")
+    lines.append(f"{vname} = {base_name}{vcode}")
+    if aug:
+        lines.append(f"{vname} {aug} {operand_src}")
+    elif form == "setitem":
+        lines.append(f"{vname}[...] = {operand_src}")
+    elif form in ("uniform_", "normal_"):
+        lines.append(f"mg.manual_seed({b.int(0, 1000)}); {vname}{op_src}")  # the same draw on every run
+    else:
+        lines.append(f"{vname}{op_src}")
+    lines.append(f"{{o}} = {base_name} * 1.0")
+    node = b.emit(f"view_{form}", "; ".join(lines))
+    if node is None:
+        return None
+    # The numpy model: the view's new values, written into the base where they land.
+    v_now = b.env[vname].detach().numpy()
+    if form in ("uniform_", "normal_"):
+        new = v_now.copy()
+        assert form == "normal_" or ((new >= -1) & (new <= 1)).all(), new
+    else:
+        new = np.broadcast_to(_apply_np(form, vals, operand), P.shape)
+    want = A.copy()
+    if lands:
+        want.flat[P] = new
+    with mg.no_grad():
+        got_base = b.env[base_name].detach().numpy()
+    np.testing.assert_allclose(got_base, want, rtol=1e-12, atol=1e-12, err_msg=f"base after {lines}")
+    np.testing.assert_allclose(v_now, new, rtol=1e-12, atol=1e-12, err_msg=f"view after {lines}")
+    b.expect[base_name] = want
+    b.expect[vname] = np.array(new)
+    if sib is not None:
+        s_want = want.flat[sib[1]] if sib[2] else sib[3]
+        np.testing.assert_allclose(b.env[sname].detach().numpy(), s_want, rtol=1e-12, atol=1e-12,
+                                   err_msg=f"sibling view after {lines}")
+        b.expect[sname] = np.array(s_want)
+        if b.bool():
+            return b.emit("view_sibling", f"{{o}} = {sname} * 1.0")
+    return node
+
+
 def op_gather(b: Builder):
     a = b.pick(lambda n: n.ndim >= 1)
     if a is None:
@@ -1359,13 +1604,21 @@ OPS = [
     op_arith, op_smooth, op_positive, op_nonzero, op_tan, op_rpow, op_kink, op_clamp, op_pow_tensor, op_maxmin,
     op_remainder, op_where, op_ternary, op_reduce, op_prod_norm, op_dim_select, op_reshape, op_permute, op_expand, op_squeeze,
     op_flip_roll, op_cat, op_stack, op_split, op_triangle, op_getitem, op_setitem, op_inplace, op_gather,
-    op_matmul, op_outer, op_einsum, op_linear, op_conv, op_nn, op_new_input,
+    op_matmul, op_outer, op_einsum, op_linear, op_conv, op_nn, op_new_input, op_view_inplace,
 ]
 
 
+# Programs about views: mostly in-place ops through views, among a few ops that make new values
+# and layouts (transposed results, size-1 dims, 0-d values) for them to act on.
+VIEW_OPS = [op_view_inplace] * 6 + [op_smooth, op_arith, op_permute, op_reshape, op_squeeze, op_getitem,
+                                    op_reduce, op_new_input]
+
+
 @st.composite
-def programs(draw, min_ops: int = 1, max_ops: int = 40) -> Program:
-    """A random program of ``min_ops``-``max_ops`` steps over 1+ float64 inputs."""
+def programs(draw, min_ops: int = 1, max_ops: int = 40, ops=None) -> Program:
+    """A random program of ``min_ops``-``max_ops`` steps over 1+ float64 inputs (steps drawn from
+    ``ops``, by default all of ``OPS``)."""
+    ops = OPS if ops is None else ops
     b = Builder(draw)
     first = tuple(b.int(1, 3) for _ in range(b.int(0, 3)))
     b.new_input(first)
@@ -1374,7 +1627,7 @@ def programs(draw, min_ops: int = 1, max_ops: int = 40) -> Program:
     tries = 0
     while steps < n_ops and tries < 4 * n_ops:
         tries += 1
-        op = draw(st.sampled_from(OPS))
+        op = draw(st.sampled_from(ops))
         if b.emit_count_before(op):
             steps += 1
     # The output: a weighted sum of the values no later step uses (so every step
@@ -1390,7 +1643,7 @@ def programs(draw, min_ops: int = 1, max_ops: int = 40) -> Program:
         w = b.rng().uniform(-1.0, 1.0, n.shape)
         terms.append(f"({n.name} * {b.const(np.asarray(w, dtype=np.float64))}).sum()")
     b.lines.append("return " + " + ".join(terms))
-    return Program(b.input_names, b.inputs, b.consts, b.lines, b.ops)
+    return Program(b.input_names, b.inputs, b.consts, b.lines, b.ops, b.expect)
 
 
 def _emit_count_before(self: Builder, op) -> bool:
@@ -1410,6 +1663,11 @@ def check_program(p: Program, *, second_order: bool = True, seed: int = 0) -> No
     agreeing with ``autograd.grad``, and second derivatives along a random direction."""
     fn = p.function()
     xs = [mg.tensor(a, dtype=mg.float64, requires_grad=True) for a in p.inputs]
+    if p.expect:  # grad mode (writes recorded on the graph) computes what the numpy model says
+        _, values = p.function(with_values=True)(*xs)
+        for name, want in p.expect.items():
+            np.testing.assert_allclose(values[name].detach().numpy(), want, rtol=1e-10, atol=1e-12,
+                                       err_msg=f"forward value of {name} in grad mode")
     gradcheck(fn, xs, eps=1e-6, atol=1e-5, rtol=1e-3)
 
     y = fn(*xs)
@@ -1489,4 +1747,4 @@ def check_hvp(fn, arrays, *, seed: int = 0, eps: float = 1e-5, atol: float = 1e-
             )
 
 
-__all__ = ["MARGIN", "OPS", "Program", "check_hvp", "check_intermediate_grads", "check_program", "programs"]
+__all__ = ["MARGIN", "OPS", "VIEW_OPS", "Program", "check_hvp", "check_intermediate_grads", "check_program", "programs"]

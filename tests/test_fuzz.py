@@ -7,7 +7,8 @@ derivatives are checked against float64 central differences (``gradcheck``),
 intermediate's ``.grad``, and its second derivatives along a random direction
 (double backward against central differences of the gradient).
 
-``MINIGRAD_FUZZ_EXAMPLES=N`` runs N programs (default 200); ``.ci/run`` runs 600.
+``MINIGRAD_FUZZ_EXAMPLES=N`` runs N programs (default 200); ``.ci/run`` runs 600. As many
+programs again (60 by default) are about in-place ops through views (``VIEW_OPS``).
 ``MINIGRAD_FUZZ_RANDOM=1`` draws fresh programs each run (the default run is
 derandomized, so CI sees the same programs every time). A failing program,
 shrunk by hypothesis, is printed as ``Program(...)``; paste it into
@@ -22,12 +23,15 @@ import os
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
-from strategies import Program, check_program, programs
+from strategies import VIEW_OPS, Program, check_program, programs
 
 import minigrad as mg
 from minigrad.ops.registry import REGISTRY
 
 N_EXAMPLES = int(os.environ.get("MINIGRAD_FUZZ_EXAMPLES", "200"))
+# Programs of in-place ops through views: as many as MINIGRAD_FUZZ_EXAMPLES when it is set (CI's
+# batch), else 60 (the default suite); MINIGRAD_FUZZ_VIEW_EXAMPLES sets them alone.
+N_VIEW_EXAMPLES = int(os.environ.get("MINIGRAD_FUZZ_VIEW_EXAMPLES", os.environ.get("MINIGRAD_FUZZ_EXAMPLES", "60")))
 RANDOM = os.environ.get("MINIGRAD_FUZZ_RANDOM") == "1"
 
 _SETTINGS = dict(
@@ -42,6 +46,16 @@ _SETTINGS = dict(
 @given(programs())
 def test_random_programs(program):
     check_program(program)
+
+
+@settings(max_examples=N_VIEW_EXAMPLES, **_SETTINGS)
+@given(programs(max_ops=8, ops=VIEW_OPS))
+def test_random_view_programs(program):
+    """In-place ops through every kind of view (0-d and size-1 dims included) on bases that require
+    grad or join the graph through the write: each step's base and view against a numpy model when
+    drawn, the same forward values in grad mode, first derivatives against finite differences
+    (second derivatives: the general programs above draw these steps too)."""
+    check_program(program, second_order=False)
 
 
 # ---------------------------------------------------------------------------

@@ -230,19 +230,24 @@ def inplace(x: Tensor, name: str, fn, *others, keeps_input: bool = False) -> Ten
     old = Tensor._make(x._data if keeps_input else x._data.copy(), x._rg, x.grad_fn)
     if keeps_input:
         old._vc = x._counter()
-    result = fn(old)
-    if result.grad_fn is None:
-        # The new value ignores the old one (zero_, fill_, copy_ of a constant): as in PyTorch
-        # (ZeroBackward, FillBackward ...), x stays on the graph and its old value gets a zero gradient.
-        from .ops.elementwise import sign
-
-        result = M.where_(constant(xp.ones((), dtype=bool)), result, sign(old))
+    result = _keep_on_graph(fn(old), old)
     _write(x, result._data, name)
     x.grad_fn = result.grad_fn
     x._rg = True
     x.grad_fn.out_ref = weakref.ref(x)
     _refresh_views(x)
     return x
+
+
+def _keep_on_graph(result: Tensor, old: Tensor) -> Tensor:
+    """``result``, on the graph of ``old`` when it is not already: a new value that ignores the old
+    one (zero_, fill_, copy_ of a constant) leaves the tensor on the graph, as in PyTorch (ZeroBackward,
+    FillBackward ...), its old value getting a zero gradient."""
+    if result.grad_fn is not None or not old._rg:
+        return result
+    from .ops.elementwise import sign
+
+    return M.where_(constant(xp.ones((), dtype=bool)), result, sign(old))
 
 
 def _inplace_on_view(x: Tensor, name: str, fn) -> Tensor:
@@ -267,7 +272,7 @@ def _inplace_on_view(x: Tensor, name: str, fn) -> Tensor:
         )
     old_root = Tensor._make(root._data.copy(), root._rg, root.grad_fn)
     result = fn(replay(old_root))
-    new_root = place(result, old_root)
+    new_root = _keep_on_graph(place(result, old_root), old_root)
     _write(root, new_root._data, name)  # x shares the memory and sees the new values
     if new_root.grad_fn is not None:
         root.grad_fn = new_root.grad_fn
