@@ -491,7 +491,7 @@ def _(draw):
 
 
 _BASIC_INDEX = [
-    (0,), (-1,), (slice(None),), (slice(1, None),), (slice(None, None, -1),), (Ellipsis, 0), (None, Ellipsis),
+    (0,), (-1,), (slice(None),), (slice(1, None),), (Ellipsis, 0), (None, Ellipsis),
     (slice(0, 2), None, Ellipsis), (Ellipsis, slice(None, None, 2)), (0, Ellipsis, None),
 ]
 
