@@ -307,8 +307,9 @@ class Tensor:
     requires_grad=...)`` is the constructor to use in new code.
     """
 
-    # (``_saved`` is set only on a tensor that a recorded op saved without it requiring grad.)
-    __slots__ = ("_data", "_rg", "grad_fn", "grad", "_vc", "_hooks", "_base", "_saved", "__weakref__")
+    # Set only where needed (else unset): ``_saved`` on a tensor that a recorded op saved without it
+    # requiring grad (registry.mark_saved), ``_views`` on a root tensor with live views (movement.make_view).
+    __slots__ = ("_data", "_rg", "grad_fn", "grad", "_vc", "_hooks", "_base", "_saved", "_views", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
     __array_priority__ = 1000
 
@@ -549,7 +550,7 @@ class Tensor:
             refs = self._saved
         except AttributeError:
             return False
-        for r in refs:
+        for r in (refs if refs.__class__ is list else (refs,)):
             node = r()
             if node is not None and node.inputs:
                 return True

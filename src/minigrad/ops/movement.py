@@ -192,36 +192,31 @@ def sum_to(x, shape):
     return sum_to_(x, shape, x.shape)
 
 
-# Live views of each base tensor that requires grad (weak references), so that an in-place
-# write through one view or through the base re-derives every other view's grad_fn (as PyTorch).
-# id(root) -> (weakref to root, [weakrefs to views]); the entry goes when the root dies. (Not a
-# WeakKeyDictionary: its lookups compare tensors with ==, which is elementwise here.)
-_VIEWS: dict = {}
+# Live views of a root tensor are listed on the root itself (``root._views``, weak references),
+# so that an in-place write through one view or through the root re-derives every other view's
+# grad_fn (as PyTorch). The list dies with the root; dead references are dropped as it grows.
+_ref = weakref.ref
 
 
 def views_of(root) -> list:
     """The live views registered for ``root``."""
-    entry = _VIEWS.get(id(root))
-    if entry is None or entry[0]() is not root:
+    try:
+        refs = root._views
+    except AttributeError:
         return []
-    views = [r() for r in entry[1]]
+    views = [r() for r in refs]
     return [v for v in views if v is not None]
 
 
 def _register_view(root, view) -> None:
-    key = id(root)
-    entry = _VIEWS.get(key)
-    if entry is None or entry[0]() is not root:
-        entry = _VIEWS[key] = (weakref.ref(root, lambda _, k=key: _VIEWS.pop(k, None)), [])
-    refs = entry[1]
-    refs.append(weakref.ref(view, lambda r: _discard(refs, r)))  # a dead view leaves the list at once
-
-
-def _discard(refs: list, r) -> None:
     try:
-        refs.remove(r)
-    except ValueError:
-        pass
+        refs = root._views
+    except AttributeError:
+        root._views = [_ref(view)]
+        return
+    if len(refs) % 64 == 0:  # amortised: drop the views that died
+        refs[:] = [r for r in refs if r() is not None]
+    refs.append(_ref(view))
 
 
 def make_view(out, x, replay=None, place=None):

@@ -398,7 +398,9 @@ def _binary_caller(op: Op):
                         versions = (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0])
             result = _finish(op, parents, params, (a, b) if save else None, versions, in_meta, out)
             if save and (parents[0] is None or parents[1] is None):
-                mark_saved(result.grad_fn)  # a constant tensor was saved: its numpy() turns read-only
+                c = a if parents[0] is None else b
+                if c.__class__ is not _ndarray:  # a constant tensor was saved: its numpy() turns read-only
+                    _mark_saved(c, result.grad_fn)
             return result
         return _make(out, False, None)
 
@@ -473,25 +475,32 @@ def record(op: Op, tensors: tuple, params: tuple, out) -> object:
         versions = tuple([0 if t._vc is None else t._vc[0] for t in tensors])
         result = _finish(op, parents, params, tensors, versions, in_meta, out)
         if None in parents:
-            mark_saved(result.grad_fn)
+            node = result.grad_fn
+            for t in tensors:
+                if not t._rg:
+                    _mark_saved(t, node)
         return result
     return _finish(op, parents, params, None, None, in_meta, out)
 
 
-def mark_saved(node) -> None:
-    """Remember, on each saved input of ``node`` that does not require grad, that ``node`` saved
-    it (by weak reference: no cycle), so that ``numpy()`` hands out a read-only view while the
-    graph may still read it (``Tensor._is_saved``). Tensors that require grad need no mark."""
-    ref = _ref(node)
-    for t in node.inputs:
-        if t.__class__ is not _ndarray and not t._rg:
-            try:
-                refs = t._saved
-            except AttributeError:
-                t._saved = [ref]
-                continue
-            refs[:] = [r for r in refs if (n := r()) is not None and n.inputs]  # drop freed graphs
-            refs.append(ref)
+def _mark_saved(t, node) -> None:
+    """Remember on ``t`` (saved by ``node`` without requiring grad) that ``node`` saved it, by
+    weak reference (no cycle), so that ``numpy()`` hands out a read-only view while the graph may
+    still read it (``Tensor._is_saved``). One reference, or a list when graphs overlap."""
+    try:
+        old = t._saved
+    except AttributeError:
+        t._saved = _ref(node)
+        return
+    if old.__class__ is not list:
+        n = old()
+        if n is None or not n.inputs:  # that graph was freed: the common case
+            t._saved = _ref(node)
+            return
+        old = [old]
+    old[:] = [r for r in old if (n := r()) is not None and n.inputs]
+    old.append(_ref(node))
+    t._saved = old
 
 
 def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, out):
