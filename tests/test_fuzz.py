@@ -131,6 +131,16 @@ REGRESSIONS = {
         lines=["n1 = n0 * (n0 * n0) + n0 / (n0 * n0 + 0.1)", "return n1 + n0.addcdiv(n0, n0.abs() + 0.1, value=-0.5)"],
         ops=["mul", "div", "addcdiv"],
     ),
+    # zero_ through a view covering the whole base (unsqueeze): the base's new value was a constant
+    # and the base kept its old graph, so its old value's gradient flowed on (should be zero).
+    "zero_through_full_view": Program(
+        input_names=["n0"],
+        inputs=[np.array(1.0280501935178907)],
+        consts=[np.array(0.2739233746429086)],
+        lines=["b1 = n0.clone(); s1 = b1[...]; v1 = b1.unsqueeze(0); v1.zero_(); n2 = b1 * 1.0",
+               "return (n2 * C[0]).sum()"],
+        ops=["view_zero_"],
+    ),
 }
 
 
