@@ -947,13 +947,18 @@ class Tensor:
         t._vc = self._counter()  # a view: in-place changes through it count for self too
         return t
 
-    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+    def narrow(self, dim: int | None = None, start: int | None = None, length: int | None = None, *,
+               axis: int | None = None) -> Tensor:
         """The view of ``length`` elements from ``start`` along ``dim``."""
-        return M.narrow(self, dim, start, length)
+        if start is None or length is None:
+            raise TypeError("narrow() missing required arguments 'start' and 'length'")
+        return M.narrow(self, R.dim_alias("narrow", dim, axis, required=True), start, length)
 
-    def select(self, dim: int, index: int) -> Tensor:
+    def select(self, dim: int | None = None, index: int | None = None, *, axis: int | None = None) -> Tensor:
         """The view at ``index`` along ``dim`` (that dim removed)."""
-        return M.select(self, dim, index)
+        if index is None:
+            raise TypeError("select() missing required argument 'index'")
+        return M.select(self, R.dim_alias("select", dim, axis, required=True), index)
 
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
         """The view of the diagonal over ``dim1``, ``dim2`` (appended as the last dim)."""
