@@ -947,13 +947,6 @@ class Tensor:
         t._vc = self._counter()  # a view: in-place changes through it count for self too
         return t
 
-    def narrow(self, dim: int | None = None, start: int | None = None, length: int | None = None, *,
-               axis: int | None = None) -> Tensor:
-        """The view of ``length`` elements from ``start`` along ``dim``."""
-        if start is None or length is None:
-            raise TypeError("narrow() missing required arguments 'start' and 'length'")
-        return M.narrow(self, R.dim_alias("narrow", dim, axis, required=True), start, length)
-
     def select(self, dim: int | None = None, index: int | None = None, *, axis: int | None = None) -> Tensor:
         """The view at ``index`` along ``dim`` (that dim removed)."""
         if index is None:

@@ -376,20 +376,6 @@ def contiguous(x):
     return clone_(x, "C")
 
 
-def narrow(x, dim, start, length):
-    """The view ``x[..., start:start + length, ...]`` along ``dim``."""
-    d = normalize_dims(dim, x.ndim, "narrow")[0]
-    n = x.shape[d]
-    start = int(start)
-    if not -n <= start <= n:
-        raise IndexError(f"narrow(): start ({start}) out of range for dimension {d} of size {n} (shape {x.shape})")
-    start %= n if n else 1
-    if length < 0 or start + length > n:
-        raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n}) "
-                           f"of dim {d} (shape {x.shape})")
-    return x[(slice(None),) * d + (slice(start, start + length),)]
-
-
 def select(x, dim, index):
     """The view ``x[..., index, ...]`` along ``dim``, that dim removed."""
     if x.ndim == 0:
