@@ -440,7 +440,6 @@ def test_other_ops_copy(name):
     assert not np.shares_memory(out.numpy(), x.numpy())
 
 
-@pytest.mark.xfail(reason="flip still returns numpy's reversed view (a copy is the conventions change)", strict=False)
 def test_flip_copies():
     x = mg.tensor(_X)
     assert not np.shares_memory(x.flip(0).numpy(), x.numpy())
