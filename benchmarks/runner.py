@@ -35,7 +35,7 @@ INNER = {"tiny_ops": 3, "mlp_step": 5, "cnn_step": 3, "deep_chain": 1, "big_elem
 DEFAULT_ROUNDS = 7
 WORKLOAD_BUDGET_S = 35.0  # stop adding rounds to a workload past this (keeps the 5-minute cap)
 READ_TIMEOUT_S = 300.0
-# minigrad.backend's glibc settings (HEAP_KEEP, OWN_MAP_FROM), for --malloc same.
+# minigrad.runtime's glibc settings (HEAP_KEEP, OWN_MAP_FROM), for --malloc same.
 HEAP_KEEP = 128 * 2**20
 OWN_MAP_FROM = 16 * 2**20
 
@@ -86,7 +86,7 @@ class Worker:
         self.lib = lib
         env = dict(os.environ)
         if malloc == "same":
-            # minigrad sets glibc's trim and mmap thresholds when imported (backend._keep_freed_heap),
+            # minigrad sets glibc's trim and mmap thresholds when imported (runtime.keep_freed_heap),
             # so a step reuses the last step's freed pages instead of faulting them in again.
             # Every library's process gets the same settings: no one wins by allocator settings.
             env["MALLOC_TRIM_THRESHOLD_"] = str(HEAP_KEEP)

@@ -7,7 +7,7 @@ import os
 import pytest
 
 import minigrad as mg
-from minigrad.autograd import engine as _engine
+from minigrad.autograd import graph as _graph
 
 
 @pytest.fixture(autouse=True)
@@ -15,12 +15,12 @@ def _minigrad_defaults():
     """Restore the default dtype, grad mode and anomaly mode after each test (a failing test
     that changed them must not make later, unrelated tests fail)."""
     dtype = mg.get_default_dtype()
-    enabled = _engine._state.enabled
-    anomaly = _engine._state.anomaly
+    enabled = _graph._state.enabled
+    anomaly = _graph._state.anomaly
     yield
     mg.set_default_dtype(dtype)
-    _engine._state.enabled = enabled
-    _engine._state.anomaly = anomaly
+    _graph._state.enabled = enabled
+    _graph._state.anomaly = anomaly
 
 
 def pytest_collection_modifyitems(config, items):

@@ -11,6 +11,7 @@ import pytest
 
 import minigrad
 import minigrad.ops.conv as C
+import minigrad.runtime as runtime
 from minigrad.autograd import gradcheck, gradgradcheck
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -336,8 +337,8 @@ def test_conv_modules_init_repr_and_padding_modes():
 def test_batch_split_across_threads_gives_the_same_values(monkeypatch):
     # Force the thread-pool path on small inputs (chunks of one or two images) and compare with
     # the torch fixtures: forward, input/weight/bias gradients, stride 1 and strided paths.
-    monkeypatch.setattr(C, "_NUM_THREADS", 3)
-    monkeypatch.setattr(C, "_MIN_WORK", 1)
+    monkeypatch.setattr(runtime, "_NUM_THREADS", 3)
+    monkeypatch.setattr(runtime, "_MIN_WORK", 1)
     for i in (0, 1, 2, 4):
         test_conv2d_matches_torch(i)
     test_conv_transpose2d_matches_torch(0)

@@ -235,7 +235,7 @@ def test_check_program_catches_a_wrong_second_derivative(monkeypatch):
     """A VJP right in value but built off the graph (so double backward sees a constant) is caught."""
     op = REGISTRY["sin"]
     monkeypatch.setattr(op, "vjps", (lambda g, out, x: g * mg.cos(x.detach()),))
-    monkeypatch.setattr(op, "raw", False)  # the injected VJP uses a Tensor method (not array-safe)
+    monkeypatch.setattr(op, "array_safe", False)  # the injected VJP uses a Tensor method (not array-safe)
     monkeypatch.setattr(op, "array_backward", None)
     p = Program(input_names=["n0"], inputs=[np.array([0.3, -0.8, 1.1])], consts=[],
                 lines=["n1 = mg.sin(n0)", "return n1.sum()"], ops=["sin"])

@@ -217,7 +217,7 @@ def test_keep_intermediates_is_scoped_and_frees_with_the_result():
     import gc
     import weakref
 
-    from minigrad.autograd.engine import _state
+    from minigrad.autograd.graph import _state
     from minigrad.viz import keep_intermediates
 
     a = mg.tensor([1.0, 2.0], requires_grad=True)

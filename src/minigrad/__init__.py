@@ -14,11 +14,12 @@ from . import (
     func,
     nn,
     optim,
+    runtime,  # process-level tuning (malloc, GC, thread pool), applied at import
     sparse,
     utils,
 )
 from .amp import autocast
-from .autograd.engine import (
+from .autograd.graph import (
     enable_grad,
     inference_mode,
     is_grad_enabled,
@@ -26,7 +27,6 @@ from .autograd.engine import (
     set_grad_enabled,
 )
 from .backends.cuda import get_float32_matmul_precision, set_float32_matmul_precision
-from .composite import argsort, multinomial, sort, topk
 from .dtypes import (
     bfloat16,
     bool,
@@ -75,7 +75,7 @@ from .factories import (
     zeros_like,
 )
 from .histogram import histc, histogram
-from .ops import docs as _docs  # one-line docstrings for the table-made ops
+from .ops.composite import argsort, multinomial, sort, topk
 from .ops.elementwise import (
     abs,
     ceil,

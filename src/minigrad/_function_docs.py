@@ -428,7 +428,7 @@ Examples:
 
 def _members() -> dict:
     """{(class, name): docstring} for one-line methods and properties outside the tables."""
-    from .autograd.engine import Node
+    from .autograd.graph import Node
     from .optim import lr_scheduler as S
     from .tensor import Tensor
     from .utils.data import RandomSampler

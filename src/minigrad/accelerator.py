@@ -8,7 +8,7 @@ as PyTorch's do on a machine without one.
 
 from __future__ import annotations
 
-from .tensor import DeviceUnavailableError, device
+from .backend import DeviceUnavailableError, device
 
 __all__ = ["current_accelerator", "current_device_index", "device_count", "empty_cache", "is_available",
            "synchronize"]

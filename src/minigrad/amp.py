@@ -18,7 +18,7 @@ import warnings
 from typing import Any, Callable
 
 from . import backend as B
-from .autograd.engine import no_grad
+from .autograd.graph import no_grad
 from .tensor import Tensor
 
 __all__ = ["GradScaler", "autocast", "is_autocast_available"]

@@ -1,7 +1,10 @@
 """The array module behind every Tensor: the only module that names numpy.
 
 Everything else imports ``xp`` (and the few helpers here) from this module, so a
-cupy backend can slot in later by changing this file alone.
+cupy backend can slot in later by changing this file alone: what differs per array
+library (dtypes, RNG, FP error state, finiteness tests, fast paths around numpy's
+dispatchers) and the ``device`` a tensor lives on. Process-level tuning (malloc, the
+garbage collector, thread pools) is in ``runtime.py``.
 """
 
 from __future__ import annotations
@@ -116,64 +119,92 @@ except Exception:  # pragma: no cover - other numpy layouts
         ctx.__exit__(None, None, None)
 
 
-# glibc malloc settings made at import (see _keep_freed_heap); benchmarks/runner.py repeats them.
-HEAP_KEEP = 128 << 20  # M_TRIM_THRESHOLD: freed memory at the heap's top kept for reuse, bytes
-OWN_MAP_FROM = 16 << 20  # M_MMAP_THRESHOLD: allocations this big get their own mapping, bytes
+# Every device type PyTorch's parser knows; only 'cpu' holds tensors in minigrad today.
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
+                 "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
 
 
-def _keep_freed_heap(keep: int = HEAP_KEEP, own_map_from: int = OWN_MAP_FROM) -> None:
-    """Ask glibc's malloc to keep up to ``keep`` bytes of freed memory at the top of its heap,
-    and to map allocations of ``own_map_from`` bytes or more on their own.
+class DeviceUnavailableError(RuntimeError, AssertionError):
+    """Raised where a program asks for a device minigrad cannot use.
 
-    Training allocates and frees the same large arrays every step (im2col columns,
-    activations, gradients). By default glibc hands the top of its heap back to the OS
-    as soon as it is free, so the next step faults every page in again, zero-filled by
-    the kernel: about 40% of a small CNN's training step. Kept, memory freed by one step
-    is reused by the next. Arrays of 16 MiB and more get their own mapping, returned to the
-    OS when freed: a one-off big temporary (say float64 data before a cast to float32) then
-    leaves no hole in the heap that the next arrays cannot fill (seen: +15 MiB of peak
-    memory on 4M-element float32 work). Only glibc has ``mallopt``; elsewhere, or with
-    ``MINIGRAD_MALLOC_TUNING=0``, nothing changes.
+    PyTorch raises ``AssertionError("Torch not compiled with CUDA enabled")`` in its CPU build
+    and ``RuntimeError`` in a CUDA build on a machine without a GPU; this is both, so a
+    program's ``except`` written for either catches it.
     """
-    import os
-    import sys
-
-    if os.environ.get("MINIGRAD_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        return
-    M_TRIM_THRESHOLD = -1
-    M_MMAP_THRESHOLD = -3
-    # Setting either turns off glibc's adaptive thresholds (which start by mapping every
-    # array over 128 KiB afresh, zero-filled page faults on each step).
-    mallopt(M_TRIM_THRESHOLD, int(keep))
-    mallopt(M_MMAP_THRESHOLD, int(own_map_from))
 
 
-_keep_freed_heap()
+def device_unavailable(what: str, kind: str = "cuda") -> DeviceUnavailableError:
+    """The error for ``what`` (an op or call) needing the unavailable device type ``kind``."""
+    if kind == "cuda":
+        why = "CUDA is not available: minigrad runs on the CPU only (minigrad.cuda.is_available() is False)"
+    else:
+        why = f"device type {kind!r} is not available: minigrad runs on the CPU only"
+    return DeviceUnavailableError(f"{what}: {why}; use device='cpu'")
 
 
-def _fewer_gc_passes(threshold0: int = 10_000) -> None:
-    """Run Python's cyclic garbage collector less often, unless the program chose its own
-    thresholds.
+class device:
+    """A device, as ``torch.device``: ``device('cpu')``, ``device('cuda:0')``, ``device('cuda', 0)``.
 
-    Every recorded op leaves a few container objects (its Node, output Tensor, weak reference
-    and tuples) that live until backward; with the default first-generation threshold (700
-    allocations) the collector runs every hundred or so ops and its older generations rescan
-    the whole graph held so far: about 40% of a 20,000-op chain's forward pass (graphs are freed
-    by reference counting, so the collector finds nothing there). A threshold of 10,000 keeps
-    its cost small. ``MINIGRAD_GC_TUNING=0`` leaves Python's settings alone.
+    Any device type PyTorch knows can be named (so ``device('cuda' if cuda.is_available() else
+    'cpu')`` and the like run); only ``'cpu'`` can hold tensors, others raise where used.
     """
-    import gc
-    import os
 
-    if os.environ.get("MINIGRAD_GC_TUNING", "1") == "0" or gc.get_threshold() != (700, 10, 10):
-        return
-    gc.set_threshold(threshold0, 10, 10)
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: str | device | int = "cpu", index: int | None = None) -> None:  # noqa: A002
+        if isinstance(type, device):
+            type, index = type.type, type.index  # noqa: A001
+        elif isinstance(type, int) and not isinstance(type, bool):
+            type, index = "cuda", type  # noqa: A001 - torch.device(0) is the first accelerator
+        if not isinstance(type, str):
+            raise TypeError(f"device() received an invalid combination of arguments: got {type!r}")
+        kind, sep, num = type.partition(":")
+        if kind not in _DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of device "
+                               f"string: {type}")
+        if sep:
+            if not num.isdigit() or ":" in num:
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            if index is not None:
+                raise RuntimeError("type (string) must not include an index because index was passed "
+                                   f"explicitly: {type}")
+            index = int(num)
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        self.type = kind
+        self.index = index
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and other.type == self.type and other.index == self.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __enter__(self) -> device:
+        if self.type != "cpu":
+            raise device_unavailable("with device(...)", self.type)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
 
 
-_fewer_gc_passes()
+_CPU = device("cpu")
+
+
+def check_device(dev) -> None:
+    """Raise unless ``dev`` (a device, a device string, an int or None) is the CPU."""
+    if dev is not None and dev is not _CPU and dev != "cpu":
+        d = device(dev)
+        if d.type != "cpu":
+            raise device_unavailable(f"placing a tensor on {str(d)!r}", d.type)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .autograd.engine import enable_grad
+from .autograd.graph import enable_grad
 
 
 def _prepare(args, argnums):

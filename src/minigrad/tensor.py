@@ -10,106 +10,17 @@ from typing import Callable
 
 from . import backend as B
 from . import dtypes as D
-from .autograd import engine as E
+from .autograd import graph
+from .backend import _CPU, check_device, device, device_unavailable
 from .size import Size
 from .size import as_size as _as_size
 
 xp = B.xp
-_BUMPS = E.BUMPS
+_BUMPS = graph.BUMPS
 _ndarray = B.ndarray
-_state = E._state
 _WRAP = D._BY_NP.get
 
 
-# Every device type PyTorch's parser knows; only 'cpu' holds tensors in minigrad today.
-_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
-                 "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
-
-
-class DeviceUnavailableError(RuntimeError, AssertionError):
-    """Raised where a program asks for a device minigrad cannot use.
-
-    PyTorch raises ``AssertionError("Torch not compiled with CUDA enabled")`` in its CPU build
-    and ``RuntimeError`` in a CUDA build on a machine without a GPU; this is both, so a
-    program's ``except`` written for either catches it.
-    """
-
-
-def device_unavailable(what: str, kind: str = "cuda") -> DeviceUnavailableError:
-    """The error for ``what`` (an op or call) needing the unavailable device type ``kind``."""
-    if kind == "cuda":
-        why = "CUDA is not available: minigrad runs on the CPU only (minigrad.cuda.is_available() is False)"
-    else:
-        why = f"device type {kind!r} is not available: minigrad runs on the CPU only"
-    return DeviceUnavailableError(f"{what}: {why}; use device='cpu'")
-
-
-class device:
-    """A device, as ``torch.device``: ``device('cpu')``, ``device('cuda:0')``, ``device('cuda', 0)``.
-
-    Any device type PyTorch knows can be named (so ``device('cuda' if cuda.is_available() else
-    'cpu')`` and the like run); only ``'cpu'`` can hold tensors, others raise where used.
-    """
-
-    __slots__ = ("type", "index")
-
-    def __init__(self, type: str | device | int = "cpu", index: int | None = None) -> None:  # noqa: A002
-        if isinstance(type, device):
-            type, index = type.type, type.index  # noqa: A001
-        elif isinstance(type, int) and not isinstance(type, bool):
-            type, index = "cuda", type  # noqa: A001 - torch.device(0) is the first accelerator
-        if not isinstance(type, str):
-            raise TypeError(f"device() received an invalid combination of arguments: got {type!r}")
-        kind, sep, num = type.partition(":")
-        if kind not in _DEVICE_TYPES:
-            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of device "
-                               f"string: {type}")
-        if sep:
-            if not num.isdigit() or ":" in num:
-                raise RuntimeError(f"Invalid device string: '{type}'")
-            if index is not None:
-                raise RuntimeError("type (string) must not include an index because index was passed "
-                                   f"explicitly: {type}")
-            index = int(num)
-        if index is not None and (not isinstance(index, int) or index < 0):
-            raise RuntimeError(f"Device index must not be negative, got {index}")
-        self.type = kind
-        self.index = index
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, str):
-            other = device(other)
-        return isinstance(other, device) and other.type == self.type and other.index == self.index
-
-    def __hash__(self) -> int:
-        return hash((self.type, self.index))
-
-    def __repr__(self) -> str:
-        if self.index is None:
-            return f"device(type='{self.type}')"
-        return f"device(type='{self.type}', index={self.index})"
-
-    def __str__(self) -> str:
-        return self.type if self.index is None else f"{self.type}:{self.index}"
-
-    def __enter__(self) -> device:
-        if self.type != "cpu":
-            raise device_unavailable("with device(...)", self.type)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-
-_CPU = device("cpu")
-
-
-def check_device(dev) -> None:
-    """Raise unless ``dev`` (a device, a device string, an int or None) is the CPU."""
-    if dev is not None and dev is not _CPU and dev != "cpu":
-        d = device(dev)
-        if d.type != "cpu":
-            raise device_unavailable(f"placing a tensor on {str(d)!r}", d.type)
 
 
 def parse_to_args(args: tuple, kwargs: dict) -> tuple:
@@ -473,12 +384,10 @@ class Tensor:
             d = self._data
             seed = Tensor._make(B.scalar_array(1, d.dtype).copy() if d.ndim == 0 else xp.ones(d.shape, d.dtype), False,
                                 None)
-            E.run_backward((self,), (seed,), retain_graph=create_graph if retain_graph is None else retain_graph,
+            engine.run_backward((self,), (seed,), retain_graph=create_graph if retain_graph is None else retain_graph,
                            create_graph=create_graph)
             return
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def detach(self) -> Tensor:
         """The same array, cut off the graph (shares the version counter)."""
@@ -509,7 +418,7 @@ class Tensor:
             hooks = self.grad_fn.hooks
         else:
             if self._hooks is None:
-                self._hooks = E.LeafHooks()
+                self._hooks = graph.LeafHooks()
             hooks = self._hooks.grad
             hooks.append(hook)
         return _RemovableHandle(hooks, hook)
@@ -526,7 +435,7 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         if self._hooks is None:
-            self._hooks = E.LeafHooks()
+            self._hooks = graph.LeafHooks()
         hooks = self._hooks.post_accumulate
         hooks.append(hook)
         return _RemovableHandle(hooks, hook)
@@ -1300,10 +1209,11 @@ from .ops import registry as _registry  # noqa: E402
 
 _registry._set_tensor_class(Tensor)
 
-from . import composite as C  # noqa: E402
-from . import indexing as I  # noqa: E402
 from . import random as RNG  # noqa: E402
+from .autograd import engine  # noqa: E402
+from .ops import composite as C  # noqa: E402
 from .ops import elementwise as E_  # noqa: E402
+from .ops import indexing as I  # noqa: E402
 from .ops import linalg as L  # noqa: E402
 from .ops import movement as M  # noqa: E402
 from .ops import reduce as R  # noqa: E402

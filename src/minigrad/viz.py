@@ -42,7 +42,7 @@ import shutil
 
 import numpy as np
 
-from .autograd.engine import Node, _state
+from .autograd.graph import Node, _state
 from .tensor import Tensor
 
 __all__ = ["to_dot", "draw_graph", "keep_intermediates"]

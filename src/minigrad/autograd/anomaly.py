@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .engine import _state
+from .graph import _state
 
 
 class detect_anomaly:

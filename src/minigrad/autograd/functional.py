@@ -38,7 +38,7 @@ def _grads(outputs, xs, vs, create_graph):
 
 def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """(func(inputs), v^T J): the vector-Jacobian product at ``inputs``."""
-    from ..autograd.engine import enable_grad
+    from ..autograd.graph import enable_grad
 
     with enable_grad():
         xs, single = _prep(inputs, create_graph)
@@ -59,7 +59,7 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
 
 def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """(func(inputs), J v): the Jacobian-vector product, by the double-vjp trick."""
-    from ..autograd.engine import enable_grad
+    from ..autograd.graph import enable_grad
     from ..factories import ones_like, zeros_like
     from . import grad
 
@@ -89,7 +89,7 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
 def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
              strategy: str = "reverse-mode"):
     """d func / d inputs, shaped ``out.shape + in.shape`` (tuples as in PyTorch)."""
-    from ..autograd.engine import enable_grad
+    from ..autograd.graph import enable_grad
     from ..ops.movement import stack
     from ..ops.registry import constant
 
@@ -137,7 +137,7 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
 
 def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """(func(inputs), H v) for a scalar ``func``."""
-    from ..autograd.engine import enable_grad
+    from ..autograd.graph import enable_grad
     from . import grad
 
     with enable_grad():

@@ -36,7 +36,7 @@ def _diff_outputs(outs):
 
 def numerical_jacobian(fn, inputs, eps: float):
     """Per differentiable input, an array (n_out_total, n_in) of central differences."""
-    from .engine import no_grad
+    from .graph import no_grad
 
     jacs = []
     for t in inputs:
@@ -144,7 +144,7 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
     diff_inputs_idx = [i for i, t in enumerate(inputs) if getattr(t, "requires_grad", False)]
 
     def first_order(*args):
-        from .engine import enable_grad
+        from .graph import enable_grad
 
         xs, vs = args[:n_in], args[n_in:]
         with enable_grad():  # finite differences call this under no_grad

@@ -9,7 +9,7 @@ PyTorch build without CUDA: the queries a program asks before choosing a device
 
 from __future__ import annotations
 
-from ..tensor import device_unavailable
+from ..backend import device_unavailable
 from . import amp
 
 __all__ = [

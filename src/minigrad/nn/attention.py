@@ -1,4 +1,5 @@
-"""Attention: ``F.scaled_dot_product_attention`` and ``MultiheadAttention`` (PyTorch's names and semantics).
+"""Attention: ``MultiheadAttention`` (PyTorch's names and semantics); its kernel,
+``F.scaled_dot_product_attention``, is in ``functional.py``.
 
 Composites of matmul, softmax and masking: no gradient code. Mask conventions differ between
 the two, as in PyTorch: in ``scaled_dot_product_attention`` a boolean ``attn_mask`` is True where
@@ -15,85 +16,11 @@ from ..ops.movement import cat
 from ..ops.registry import constant
 from ..tensor import Tensor
 from . import init
+from .functional import _additive, dropout
 from .linear import Linear, _empty
 from .module import Module
 
 xp = B.xp
-
-
-def _dropout(t: Tensor, p: float) -> Tensor:
-    from .functional import dropout
-
-    return dropout(t, p, True)
-
-
-def _additive(mask, dtype, allowed_when_true: bool):
-    """A mask as something to add to attention scores: 0 where allowed, -inf where not."""
-    if isinstance(mask, Tensor) and mask._data.dtype.kind != "b":
-        return mask if mask._data.dtype == dtype else mask.to(dtype)
-    m = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
-    if m.dtype.kind != "b":
-        return constant(m.astype(dtype))
-    blocked = ~m if allowed_when_true else m
-    return constant(xp.where(blocked, -xp.inf, 0.0).astype(dtype))
-
-
-def _repeat_heads(t: Tensor, heads: int) -> Tensor:
-    """(..., Hkv, S, E) -> (..., heads, S, E), each key/value head repeated for its query group."""
-    hkv = t.shape[-3]
-    if heads % hkv:
-        raise RuntimeError(f"scaled_dot_product_attention: {heads} query heads are not a multiple of {hkv} "
-                           "key/value heads")
-    lead = t.shape[:-3]
-    t = t.unsqueeze(-3).expand(*lead, hkv, heads // hkv, *t.shape[-2:])
-    return t.reshape(*lead, heads, *t.shape[-2:])
-
-
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: float | None = None,
-                                 enable_gqa: bool = False) -> Tensor:
-    """``softmax(q k^T * scale + mask) v``: query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev).
-
-    ``attn_mask`` broadcasts to (..., L, S): bool (True = may attend) or float (added).
-    ``is_causal`` masks key positions after each query (top-left aligned; not together with
-    ``attn_mask``); ``scale`` defaults to 1/sqrt(E); ``dropout_p`` drops attention weights.
-    A query row with every key masked gives zeros (PyTorch's safe softmax), not NaN.
-    """
-    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
-        raise RuntimeError(f"scaled_dot_product_attention: expected query, key, value with at least 2 dims, got "
-                           f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
-    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
-        raise RuntimeError(f"scaled_dot_product_attention: query {tuple(query.shape)}, key {tuple(key.shape)} and "
-                           f"value {tuple(value.shape)} do not fit (need q.size(-1) == k.size(-1) and "
-                           "k.size(-2) == v.size(-2))")
-    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
-        key, value = _repeat_heads(key, query.shape[-3]), _repeat_heads(value, query.shape[-3])
-    dt = query._data.dtype
-    n_l, n_s = query.shape[-2], key.shape[-2]
-    s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    scores = (query @ key.transpose(-2, -1)) * s
-    if is_causal and attn_mask is not None:
-        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
-    bias = None
-    if is_causal:
-        bias = _additive(xp.tril(xp.ones((n_l, n_s), dtype=bool)), dt, True)
-    elif attn_mask is not None:
-        bias = _additive(attn_mask, dt, True)
-    if bias is not None:
-        scores = scores + bias
-    # Safe softmax: rows whose scores are all -inf give zeros instead of 0/0.
-    peak = scores.detach().amax(-1, keepdim=True)
-    dead = xp.isneginf(peak._data)
-    if dead.any():
-        peak = constant(xp.where(dead, 0.0, peak._data).astype(dt))
-    e = (scores - peak).exp()
-    denom = e.sum(-1, keepdim=True)
-    if dead.any():
-        denom = denom + constant(dead.astype(dt))
-    weights = e / denom
-    if dropout_p > 0.0:
-        weights = _dropout(weights, dropout_p)
-    return weights @ value
 
 
 class MultiheadAttention(Module):
@@ -242,7 +169,7 @@ class MultiheadAttention(Module):
             scores = scores + mask
         weights = scores.softmax(-1)
         if self.dropout > 0.0 and self.training:
-            weights = _dropout(weights, self.dropout)
+            weights = dropout(weights, self.dropout, True)
         out = (weights @ v).permute(2, 0, 1, 3).reshape(n_l, n, e)
         out = self.out_proj(out)
         if unbatched:

@@ -11,9 +11,8 @@ import warnings
 
 from .. import backend as B
 from .. import dtypes as D
-from ..autograd.engine import no_grad
+from ..autograd.graph import no_grad
 from ..factories import empty as _empty
-from ..indexing import inplace as _inplace
 from ..ops import elementwise as E
 from ..ops.conv import (  # noqa: F401  (re-exported: convolution and pooling live in ops/conv.py)
     adaptive_avg_pool1d,
@@ -27,6 +26,7 @@ from ..ops.conv import (  # noqa: F401  (re-exported: convolution and pooling li
     max_pool2d,
 )
 from ..ops.conv import pad as _pad_modes
+from ..ops.indexing import inplace as _inplace
 from ..ops.linalg import linear as _fused_linear
 from ..ops.movement import pad_constant
 from ..ops.reduce import _nll
@@ -34,7 +34,6 @@ from ..ops.reduce import log_softmax as _log_softmax
 from ..ops.reduce import softmax as _softmax
 from ..ops.registry import constant
 from ..tensor import Tensor
-from .attention import scaled_dot_product_attention  # noqa: F401  (re-exported)
 
 xp = B.xp
 
@@ -1093,3 +1092,77 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     if swap:
         d_neg = E.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
     return _reduce(E.relu(margin + d_pos - d_neg), reduction)
+
+
+# ---------------------------------------------------------------------------
+# Attention (MultiheadAttention in attention.py is built on this). Composites of matmul,
+# softmax and masking: no gradient code. A boolean ``attn_mask`` is True where attention
+# is *allowed* here (PyTorch's convention for this function).
+
+def _additive(mask, dtype, allowed_when_true: bool):
+    """A mask as something to add to attention scores: 0 where allowed, -inf where not."""
+    if isinstance(mask, Tensor) and mask._data.dtype.kind != "b":
+        return mask if mask._data.dtype == dtype else mask.to(dtype)
+    m = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
+    if m.dtype.kind != "b":
+        return constant(m.astype(dtype))
+    blocked = ~m if allowed_when_true else m
+    return constant(xp.where(blocked, -xp.inf, 0.0).astype(dtype))
+
+
+def _repeat_heads(t: Tensor, heads: int) -> Tensor:
+    """(..., Hkv, S, E) -> (..., heads, S, E), each key/value head repeated for its query group."""
+    hkv = t.shape[-3]
+    if heads % hkv:
+        raise RuntimeError(f"scaled_dot_product_attention: {heads} query heads are not a multiple of {hkv} "
+                           "key/value heads")
+    lead = t.shape[:-3]
+    t = t.unsqueeze(-3).expand(*lead, hkv, heads // hkv, *t.shape[-2:])
+    return t.reshape(*lead, heads, *t.shape[-2:])
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """``softmax(q k^T * scale + mask) v``: query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev).
+
+    ``attn_mask`` broadcasts to (..., L, S): bool (True = may attend) or float (added).
+    ``is_causal`` masks key positions after each query (top-left aligned; not together with
+    ``attn_mask``); ``scale`` defaults to 1/sqrt(E); ``dropout_p`` drops attention weights.
+    A query row with every key masked gives zeros (PyTorch's safe softmax), not NaN.
+    """
+    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
+        raise RuntimeError(f"scaled_dot_product_attention: expected query, key, value with at least 2 dims, got "
+                           f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(f"scaled_dot_product_attention: query {tuple(query.shape)}, key {tuple(key.shape)} and "
+                           f"value {tuple(value.shape)} do not fit (need q.size(-1) == k.size(-1) and "
+                           "k.size(-2) == v.size(-2))")
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        key, value = _repeat_heads(key, query.shape[-3]), _repeat_heads(value, query.shape[-3])
+    dt = query._data.dtype
+    n_l, n_s = query.shape[-2], key.shape[-2]
+    s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    scores = (query @ key.transpose(-2, -1)) * s
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
+    bias = None
+    if is_causal:
+        bias = _additive(xp.tril(xp.ones((n_l, n_s), dtype=bool)), dt, True)
+    elif attn_mask is not None:
+        bias = _additive(attn_mask, dt, True)
+    if bias is not None:
+        scores = scores + bias
+    # Safe softmax: rows whose scores are all -inf give zeros instead of 0/0.
+    peak = scores.detach().amax(-1, keepdim=True)
+    dead = xp.isneginf(peak._data)
+    if dead.any():
+        peak = constant(xp.where(dead, 0.0, peak._data).astype(dt))
+    e = (scores - peak).exp()
+    denom = e.sum(-1, keepdim=True)
+    if dead.any():
+        denom = denom + constant(dead.astype(dt))
+    weights = e / denom
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p, True)
+    return weights @ value

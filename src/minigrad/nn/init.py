@@ -11,7 +11,7 @@ import math
 import warnings
 
 from .. import backend as B
-from ..autograd.engine import no_grad
+from ..autograd.graph import no_grad
 from ..tensor import Tensor
 
 xp = B.xp

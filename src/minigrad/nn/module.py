@@ -8,7 +8,8 @@ from typing import Any, Callable, Iterator
 from .. import backend as B
 from .. import dtypes as D
 from ..autograd.engine import no_grad
-from ..tensor import Tensor, device_unavailable, parse_to_args
+from ..backend import device_unavailable
+from ..tensor import Tensor, parse_to_args
 from .parameter import Parameter
 
 xp = B.xp

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import backend as B
-from ..autograd.engine import no_grad
+from ..autograd.graph import no_grad
 from ..tensor import Tensor
 from . import functional as F
 from . import init

@@ -19,7 +19,7 @@ import warnings
 from typing import Callable
 
 from .. import backend as B
-from ..autograd.engine import is_grad_enabled
+from ..autograd.graph import is_grad_enabled
 from ..factories import full
 from ..ops.movement import triu
 from ..ops.registry import constant

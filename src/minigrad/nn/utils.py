@@ -6,7 +6,7 @@ import math
 from typing import Iterable
 
 from .. import backend as B
-from ..autograd.engine import no_grad
+from ..autograd.graph import no_grad
 from ..ops.registry import constant
 from ..tensor import Tensor
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 
-from . import backend as B
-from .autograd.engine import is_grad_enabled as _grad_enabled
-from .autograd.engine import no_grad
-from .ops import elementwise as E
-from .ops.movement import gather
-from .ops.reduce import normalize_dims, values_indices
-from .ops.registry import constant
+from .. import backend as B
+from ..autograd.graph import is_grad_enabled as _grad_enabled
+from ..autograd.graph import no_grad
+from . import elementwise as E
+from .movement import gather
+from .reduce import normalize_dims, values_indices
+from .registry import constant
 
 xp = B.xp
 

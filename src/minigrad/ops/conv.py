@@ -26,10 +26,9 @@ conv1d is conv2d on a height-1 image. ``pad`` (reflect/replicate/circular) and
 
 from __future__ import annotations
 
-import os
-
 from .. import backend as B
-from .registry import constant, defop, defunary
+from ..runtime import split_batch as _split_batch
+from .registry import constant, defop, defunary, is_tensor
 
 xp = B.xp
 _as_strided = xp.lib.stride_tricks.as_strided
@@ -49,57 +48,6 @@ class _Saved:
 
     def __repr__(self) -> str:
         return "<saved>"
-
-
-# ---------------------------------------------------------------------------
-# Batch splitting across cores. numpy's copies, ufuncs and BLAS calls release the GIL, so the
-# big convolution kernels run their batch in a few chunks on a small thread pool (as PyTorch's
-# intra-op threads do). The count follows MINIGRAD_NUM_THREADS, else OMP/OPENBLAS/MKL_NUM_THREADS,
-# else the CPUs this process may use; small work stays on the calling thread.
-
-_NUM_THREADS = None
-_POOL = None
-_MIN_WORK = 1 << 17  # elements of work that pay for handing a chunk to another thread
-
-
-def _num_threads() -> int:
-    global _NUM_THREADS
-    if _NUM_THREADS is None:
-        n = None
-        for var in ("MINIGRAD_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            v = os.environ.get(var, "")
-            if v.isdigit() and int(v) > 0:
-                n = int(v)
-                break
-        if n is None:
-            try:
-                n = len(os.sched_getaffinity(0))
-            except AttributeError:  # pragma: no cover - not Linux
-                n = os.cpu_count() or 1
-        _NUM_THREADS = max(1, min(n, 8))
-    return _NUM_THREADS
-
-
-def _quiet(part, lo, hi):
-    with xp.errstate(all="ignore"):  # as the op's own thread (PyTorch returns inf/nan silently)
-        return part(lo, hi)
-
-
-def _split_batch(part, n: int, work: int) -> list:
-    """``[part(lo, hi), ...]`` over chunks of ``range(n)``, the first chunk on this thread."""
-    global _POOL
-    k = min(_num_threads(), n, max(1, work // _MIN_WORK))
-    if k <= 1:
-        return [part(0, n)]
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=_num_threads() - 1, thread_name_prefix="minigrad-conv")
-    step = -(-n // k)
-    bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
-    futures = [_POOL.submit(_quiet, part, lo, hi) for lo, hi in bounds[1:]]
-    results = [part(*bounds[0])]
-    return results + [f.result() for f in futures]
 
 
 # ---------------------------------------------------------------------------
@@ -499,9 +447,7 @@ def _tuple(value, n, name, op):
 
 
 def _as_tensor(x, op):
-    from ..tensor import Tensor
-
-    if isinstance(x, Tensor):
+    if is_tensor(x):
         return x
     if isinstance(x, B.ndarray):
         return constant(x)

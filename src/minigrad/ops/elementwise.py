@@ -14,15 +14,12 @@ import warnings
 from .. import backend as B
 from .. import dtypes as D
 from .registry import (
-    array_backward,
-    array_safe,
     constant,
     defbinary,
     defop,
     defunary,
     identity_vjp,
     is_tensor,
-    number_operands,
     result_dtype,
 )
 from .special import erf_array
@@ -89,105 +86,13 @@ def _sigmoid_backward(g, y, in_place=False):
     return t
 
 
-_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-
-# fmt: off
-#        maker       name          forward(x, *params) or a ufunc      VJP(g, out, x, *params)
-neg     = defunary("neg",        xp.negative,                             lambda g, out, x: -g)
-exp     = defunary("exp",        xp.exp,                                  lambda g, out, x: g * out, save="out", dtype_rule="float")  # noqa: E501
-log     = defunary("log",        xp.log,                                  lambda g, out, x: g / x, save="inputs", dtype_rule="float")  # noqa: E501
-log1p   = defunary("log1p",      xp.log1p,                                lambda g, out, x: g / (x + 1), save="inputs", dtype_rule="float")  # noqa: E501
-expm1   = defunary("expm1",      xp.expm1,                                lambda g, out, x: g * (out + 1), save="out", dtype_rule="float")  # noqa: E501
-sqrt    = defunary("sqrt",       xp.sqrt,                                 lambda g, out, x: g / (out * 2), save="out", dtype_rule="float")  # noqa: E501
-rsqrt   = defunary("rsqrt",      lambda x: 1 / xp.sqrt(x),            lambda g, out, x: g * out * out * out * -0.5, save="out", dtype_rule="float")  # noqa: E501
-sin     = defunary("sin",        xp.sin,                                  lambda g, out, x: g * cos(x), save="inputs", dtype_rule="float")  # noqa: E501
-cos     = defunary("cos",        xp.cos,                                  lambda g, out, x: -g * sin(x), save="inputs", dtype_rule="float")  # noqa: E501
-tan     = defunary("tan",        xp.tan,                                  lambda g, out, x: g * (out * out + 1), save="out", dtype_rule="float")  # noqa: E501
-tanh    = defunary("tanh",       xp.tanh,                                 lambda g, out, x: tanh_backward(g, out), save="out", dtype_rule="float")  # noqa: E501
-sigmoid = defunary("sigmoid",    _sigmoid,                                lambda g, out, x: sigmoid_backward(g, out), save="out", dtype_rule="float")  # noqa: E501
-erf     = defunary("erf",        lambda x: erf_array(x),              lambda g, out, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI, save="inputs", dtype_rule="float")  # noqa: E501
-relu    = defunary("relu",       lambda x: xp.maximum(x, B.scalar_array(0, x.dtype)), lambda g, out, x: relu_backward(g, out), save="out")  # noqa: E501
-abs     = defunary("abs",        xp.abs,                                  lambda g, out, x: g * sign(x), save="inputs")  # noqa: A001
-sign    = defunary("sign",       xp.sign,                                 lambda g, out, x: _zeros(g))
-floor   = defunary("floor",      xp.floor,                                lambda g, out, x: _zeros(g))
-ceil    = defunary("ceil",       xp.ceil,                                 lambda g, out, x: _zeros(g))
-round   = defunary("round",      lambda x, decimals: xp.round(x, decimals), lambda g, out, x, decimals: _zeros(g))  # noqa: A001, E501
-clamp_  = defunary("clamp",      lambda x, lo, hi: xp.clip(x, lo, hi),
-                   lambda g, out, x, lo, hi: g * _within(x, lo, hi), save="inputs")
-# The engine casts each input's gradient back to that input's dtype, so a cast's VJP is g.
-cast    = defunary("to",         lambda x, dtype: x.astype(dtype),   identity_vjp)
-# Not differentiable (bool or integer results).
-logical_not = defunary("logical_not", xp.logical_not,                  None)
-bitwise_not = defunary("bitwise_not", xp.invert,                  None)
-isnan   = defunary("isnan",      xp.isnan,                  None)
-isinf   = defunary("isinf",      xp.isinf,                  None)
-isfinite = defunary("isfinite",  xp.isfinite,                  None)
-
-#        maker        name       forward: a ufunc of (a, b)        VJP for a                 VJP for b
-add     = defbinary("add",       xp.add,                           identity_vjp,             identity_vjp)
-sub     = defbinary("sub",       xp.subtract,                      identity_vjp,             lambda g, out, a, b: -g)
-mul     = defbinary("mul",       xp.multiply,                      lambda g, out, a, b: g * b,
-                                                                   lambda g, out, a, b: g * a, save="inputs")
-div     = defbinary("div",       xp.true_divide,                   lambda g, out, a, b: g / b,
-                                                                   lambda g, out, a, b: -(g / b) * (a / b),
-                    save="inputs", dtype_rule="promote_float")
-pow     = defbinary("pow",       xp.power,                         lambda g, out, a, b: _pow_vjp_base(g, a, b),  # noqa: A001
-                                                                   lambda g, out, a, b: g * out * _log_or_zero(a, b),
-                    save="both")
-maximum = defbinary("maximum",   xp.maximum,                       lambda g, out, a, b: g * _pick(a, b),
-                                                                   lambda g, out, a, b: g * _pick(b, a), save="inputs")
-minimum = defbinary("minimum",   xp.minimum,                       lambda g, out, a, b: g * _pick(b, a),
-                                                                   lambda g, out, a, b: g * _pick(a, b), save="inputs")
-remainder = defbinary("remainder", xp.remainder,                 identity_vjp,
-                                                                   lambda g, out, a, b: -g * floor_divide(a, b), save="inputs")
-floor_divide = defbinary("floor_divide", xp.floor_divide,                  None)
-eq      = defbinary("eq",        xp.equal,                         None)
-ne      = defbinary("ne",        xp.not_equal,                     None)
-lt      = defbinary("lt",        xp.less,                          None)
-le      = defbinary("le",        xp.less_equal,                    None)
-gt      = defbinary("gt",        xp.greater,                       None)
-ge      = defbinary("ge",        xp.greater_equal,                 None)
-logical_and = defbinary("logical_and", xp.logical_and,                   None)
-logical_or  = defbinary("logical_or",  xp.logical_or,                    None)
-logical_xor = defbinary("logical_xor", xp.logical_xor,                   None)
-bitwise_and = defbinary("bitwise_and", xp.bitwise_and,                   None)
-bitwise_or  = defbinary("bitwise_or",  xp.bitwise_or,                    None)
-bitwise_xor = defbinary("bitwise_xor", xp.bitwise_xor,                   None)
-
-# Fused backward rows: one op instead of three in the hot VJPs; still differentiable.
-#        maker        name                 forward(g, y)                          VJP for g                       VJP for y
-tanh_backward = defbinary("tanh_backward", _tanh_backward,                         lambda gg, out, g, y: tanh_backward(gg, y),
-                                                                                    lambda gg, out, g, y: gg * g * y * -2, save="inputs")
-sigmoid_backward = defbinary("sigmoid_backward", _sigmoid_backward,                lambda gg, out, g, y: sigmoid_backward(gg, y),
-                                                                                    lambda gg, out, g, y: gg * g * (1 - y * 2), save="inputs")
-relu_backward = defbinary("relu_backward", _relu_backward,
-                          lambda gg, out, g, y: relu_backward(gg, y), lambda gg, out, g, y: _zeros(gg), save="inputs")
-
-#        maker    name      forward([cond, a, b])                   VJPs(g, out, cond, a, b)
-where_  = defop("where",    lambda arrs: B.where(*arrs), arity=3, dtype_rule="promote_tail",
-                vjps=(None,
-                      lambda g, out, c, a, b: where_(c, g, 0.0),
-                      lambda g, out, c, a, b: where_(c, 0.0, g)), save="inputs")
-# fmt: on
-
-# VJPs above that work on raw arrays too (backward without create_graph runs them on numpy).
-array_safe(neg, exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoid, erf, relu, abs, cast,
-           sign, floor, ceil, round, clamp_, add, sub, mul, div, pow, maximum, minimum, remainder,
-           tanh_backward, sigmoid_backward, relu_backward, where_)
-# VJPs above that also take a Python number operand as a 0-d array (no constant Tensor).
-number_operands(add, sub, mul, div, pow, maximum, minimum)
-
-
-# Array backwards (registry.array_backward): without create_graph the walk calls these with
-# numpy arrays, one call for all inputs; the same formulas as the rows above. For large arrays
-# the walk may let them write into the incoming gradient (g_free) or the saved output
-# (out_free) when nothing else references those buffers: fewer new arrays and passes.
+# Fused array backwards, declared on the rows of mul, exp, tanh, sigmoid and relu (the hottest
+# ops): without create_graph the walk calls these on numpy arrays, one call for all inputs,
+# by the same formulas as the rows' VJPs. For large arrays the walk may let them write into the
+# incoming gradient (g_free) or the saved output (out_free) when nothing else references
+# those buffers: fewer new arrays and passes.
 def _product(x, y, into):
     return xp.multiply(x, y) if into is None else xp.multiply(x, y, out=into)  # (out=None costs a keyword parse)
-
-
-def _neg_backward(g, out, inputs, parents, g_free, out_free):
-    return [xp.negative(g, out=g) if g_free else xp.negative(g)]
 
 
 def _exp_backward(g, out, inputs, parents, g_free, out_free):
@@ -221,49 +126,90 @@ def _mul_backward(g, out, inputs, parents, g_free, out_free):
     return [None if pa is None else _product(g, b, into), gb]
 
 
-def _div_backward(g, out, inputs, parents, g_free, out_free):
-    a, b = inputs
-    ga = xp.true_divide(g, b)  # g / b, shared by both formulas
-    gb = None if parents[1] is None else xp.multiply(xp.negative(ga), xp.true_divide(a, b))
-    return [None if parents[0] is None else ga, gb]
+# The shapes part of the rows' one-line docs.
+UNARY = "(x: Tensor) -> Tensor, same shape as x."
+BINARY = "(a, b) -> Tensor of the broadcast shape of a and b; numbers and ndarrays are accepted as constants."
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
+# fmt: off
+#        maker       name          forward(x, *params) or a ufunc      VJP(g, out, x, *params)
+neg     = defunary("neg",        xp.negative,                             lambda g, out, x: -g, array_safe=True, doc="-x elementwise " + UNARY)
+exp     = defunary("exp",        xp.exp,                                  lambda g, out, x: g * out, save="out", dtype_rule="float", array_safe=True, array_backward=_exp_backward, doc="e**x elementwise " + UNARY)
+log     = defunary("log",        xp.log,                                  lambda g, out, x: g / x, save="inputs", dtype_rule="float", array_safe=True, doc="Natural logarithm elementwise (-inf at 0, nan below) " + UNARY)
+log1p   = defunary("log1p",      xp.log1p,                                lambda g, out, x: g / (x + 1), save="inputs", dtype_rule="float", array_safe=True, doc="log(1 + x), accurate near 0, " + UNARY)
+expm1   = defunary("expm1",      xp.expm1,                                lambda g, out, x: g * (out + 1), save="out", dtype_rule="float", array_safe=True, doc="exp(x) - 1, accurate near 0, " + UNARY)
+sqrt    = defunary("sqrt",       xp.sqrt,                                 lambda g, out, x: g / (out * 2), save="out", dtype_rule="float", array_safe=True, doc="Square root elementwise " + UNARY)
+rsqrt   = defunary("rsqrt",      lambda x: 1 / xp.sqrt(x),            lambda g, out, x: g * out * out * out * -0.5, save="out", dtype_rule="float", array_safe=True, doc="1 / sqrt(x) elementwise " + UNARY)
+sin     = defunary("sin",        xp.sin,                                  lambda g, out, x: g * cos(x), save="inputs", dtype_rule="float", array_safe=True, doc="Sine elementwise " + UNARY)
+cos     = defunary("cos",        xp.cos,                                  lambda g, out, x: -g * sin(x), save="inputs", dtype_rule="float", array_safe=True, doc="Cosine elementwise " + UNARY)
+tan     = defunary("tan",        xp.tan,                                  lambda g, out, x: g * (out * out + 1), save="out", dtype_rule="float", array_safe=True, doc="Tangent elementwise " + UNARY)
+tanh    = defunary("tanh",       xp.tanh,                                 lambda g, out, x: tanh_backward(g, out), save="out", dtype_rule="float", array_safe=True, array_backward=_tanh_backward_arrays, doc="Hyperbolic tangent elementwise " + UNARY)
+sigmoid = defunary("sigmoid",    _sigmoid,                                lambda g, out, x: sigmoid_backward(g, out), save="out", dtype_rule="float", array_safe=True, array_backward=_sigmoid_backward_arrays, doc="1 / (1 + exp(-x)), finite for any x, " + UNARY)
+erf     = defunary("erf",        lambda x: erf_array(x),              lambda g, out, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI, save="inputs", dtype_rule="float", array_safe=True, doc="Gauss error function elementwise " + UNARY)
+relu    = defunary("relu",       lambda x: xp.maximum(x, B.scalar_array(0, x.dtype)), lambda g, out, x: relu_backward(g, out), save="out", array_safe=True, array_backward=_relu_backward_arrays, doc="max(x, 0) elementwise (gradient 0 at 0) " + UNARY)
+abs     = defunary("abs",        xp.abs,                                  lambda g, out, x: g * sign(x), save="inputs", array_safe=True, doc="|x| elementwise (gradient 0 at 0) " + UNARY)  # noqa: A001
+sign    = defunary("sign",       xp.sign,                                 lambda g, out, x: _zeros(g), array_safe=True, doc="-1, 0 or 1 elementwise (zero gradient) " + UNARY)
+floor   = defunary("floor",      xp.floor,                                lambda g, out, x: _zeros(g), array_safe=True, doc="Largest integer <= x (zero gradient) " + UNARY)
+ceil    = defunary("ceil",       xp.ceil,                                 lambda g, out, x: _zeros(g), array_safe=True, doc="Smallest integer >= x (zero gradient) " + UNARY)
+round   = defunary("round",      lambda x, decimals: xp.round(x, decimals), lambda g, out, x, decimals: _zeros(g), array_safe=True, doc="Round half to even, to `decimals` places (zero gradient) " + UNARY)  # noqa: A001
+clamp_scalar = defunary("clamp",      lambda x, lo, hi: xp.clip(x, lo, hi),
+                   lambda g, out, x, lo, hi: g * _within(x, lo, hi), save="inputs", array_safe=True)
+# The engine casts each input's gradient back to that input's dtype, so a cast's VJP is g.
+cast    = defunary("to",         lambda x, dtype: x.astype(dtype),   identity_vjp, array_safe=True)
+# Not differentiable (bool or integer results).
+logical_not = defunary("logical_not", xp.logical_not,                  None, doc="Elementwise not (bool result) " + UNARY)
+bitwise_not = defunary("bitwise_not", xp.invert,                  None)
+isnan   = defunary("isnan",      xp.isnan,                  None, doc="True where x is nan " + UNARY)
+isinf   = defunary("isinf",      xp.isinf,                  None, doc="True where x is +-inf " + UNARY)
+isfinite = defunary("isfinite",  xp.isfinite,                  None, doc="True where x is finite " + UNARY)
 
-def _log_backward(g, out, inputs, parents, g_free, out_free):
-    (x,) = inputs
-    if g_free and g.dtype is x.dtype:
-        return [xp.true_divide(g, x, out=g)]
-    return [xp.true_divide(g, x)]
+#        maker        name       forward: a ufunc of (a, b)        VJP for a                 VJP for b
+add     = defbinary("add",       xp.add,                           identity_vjp,             identity_vjp, array_safe=True, number_operands=True, doc="a + b " + BINARY)
+sub     = defbinary("sub",       xp.subtract,                      identity_vjp,             lambda g, out, a, b: -g, array_safe=True, number_operands=True, doc="a - b " + BINARY)
+mul     = defbinary("mul",       xp.multiply,                      lambda g, out, a, b: g * b,
+                                                                   lambda g, out, a, b: g * a, save="inputs", array_safe=True, number_operands=True, array_backward=_mul_backward, doc="a * b " + BINARY)
+div     = defbinary("div",       xp.true_divide,                   lambda g, out, a, b: g / b,
+                                                                   lambda g, out, a, b: -(g / b) * (a / b),
+                    save="inputs", dtype_rule="promote_float", array_safe=True, number_operands=True)
+pow     = defbinary("pow",       xp.power,                         lambda g, out, a, b: _pow_vjp_base(g, a, b),  # noqa: A001
+                                                                   lambda g, out, a, b: g * out * _log_or_zero(a, b),
+                    save="both", array_safe=True, number_operands=True, doc="a ** b (gradient in both a and b) " + BINARY)
+maximum = defbinary("maximum",   xp.maximum,                       lambda g, out, a, b: g * _pick(a, b),
+                                                                   lambda g, out, a, b: g * _pick(b, a), save="inputs", array_safe=True, number_operands=True, doc="Elementwise maximum; ties give each side half the gradient. " + BINARY)
+minimum = defbinary("minimum",   xp.minimum,                       lambda g, out, a, b: g * _pick(b, a),
+                                                                   lambda g, out, a, b: g * _pick(a, b), save="inputs", array_safe=True, number_operands=True, doc="Elementwise minimum; ties give each side half the gradient. " + BINARY)
+remainder = defbinary("remainder", xp.remainder,                 identity_vjp,
+                                                                   lambda g, out, a, b: -g * floor_divide(a, b), save="inputs", array_safe=True, doc="a mod b with the sign of b (Python's %) " + BINARY)
+floor_divide = defbinary("floor_divide", xp.floor_divide,                  None, doc="floor(a / b) (not differentiable) " + BINARY)
+eq      = defbinary("eq",        xp.equal,                         None, doc="a == b (bool, not differentiable) " + BINARY)
+ne      = defbinary("ne",        xp.not_equal,                     None, doc="a != b (bool, not differentiable) " + BINARY)
+lt      = defbinary("lt",        xp.less,                          None, doc="a < b (bool, not differentiable) " + BINARY)
+le      = defbinary("le",        xp.less_equal,                    None, doc="a <= b (bool, not differentiable) " + BINARY)
+gt      = defbinary("gt",        xp.greater,                       None, doc="a > b (bool, not differentiable) " + BINARY)
+ge      = defbinary("ge",        xp.greater_equal,                 None, doc="a >= b (bool, not differentiable) " + BINARY)
+logical_and = defbinary("logical_and", xp.logical_and,                   None, doc="Elementwise and (bool) " + BINARY)
+logical_or  = defbinary("logical_or",  xp.logical_or,                    None, doc="Elementwise or (bool) " + BINARY)
+logical_xor = defbinary("logical_xor", xp.logical_xor,                   None, doc="Elementwise xor (bool) " + BINARY)
+bitwise_and = defbinary("bitwise_and", xp.bitwise_and,                   None)
+bitwise_or  = defbinary("bitwise_or",  xp.bitwise_or,                    None)
+bitwise_xor = defbinary("bitwise_xor", xp.bitwise_xor,                   None)
 
+# Fused backward rows: one op instead of three in the hot VJPs; still differentiable.
+#        maker        name                 forward(g, y)                          VJP for g                       VJP for y
+tanh_backward = defbinary("tanh_backward", _tanh_backward,                         lambda gg, out, g, y: tanh_backward(gg, y),
+                                                                                    lambda gg, out, g, y: gg * g * y * -2, save="inputs", array_safe=True)
+sigmoid_backward = defbinary("sigmoid_backward", _sigmoid_backward,                lambda gg, out, g, y: sigmoid_backward(gg, y),
+                                                                                    lambda gg, out, g, y: gg * g * (1 - y * 2), save="inputs", array_safe=True)
+relu_backward = defbinary("relu_backward", _relu_backward,
+                          lambda gg, out, g, y: relu_backward(gg, y), lambda gg, out, g, y: _zeros(gg), save="inputs", array_safe=True)
 
-def _sqrt_backward(g, out, inputs, parents, g_free, out_free):
-    twice = _product(out, B.scalar_array(2, out.dtype), out if out_free else None)
-    return [xp.true_divide(g, twice, out=twice) if out_free and g.dtype is out.dtype else xp.true_divide(g, twice)]
+#        maker    name      forward([cond, a, b])                   VJPs(g, out, cond, a, b)
+where_  = defop("where",    lambda arrs: B.where(*arrs), arity=3, dtype_rule="promote_tail",
+                vjps=(None,
+                      lambda g, out, c, a, b: where_(c, g, 0.0),
+                      lambda g, out, c, a, b: where_(c, 0.0, g)), save="inputs", array_safe=True)
+# fmt: on
 
-
-def _sin_backward(g, out, inputs, parents, g_free, out_free):
-    return [xp.multiply(g, xp.cos(inputs[0]))]
-
-
-def _cos_backward(g, out, inputs, parents, g_free, out_free):
-    return [xp.multiply(xp.negative(g), xp.sin(inputs[0]))]
-
-
-def _abs_backward(g, out, inputs, parents, g_free, out_free):
-    return [xp.multiply(g, xp.sign(inputs[0]))]
-
-
-array_backward(neg, _neg_backward)
-array_backward(exp, _exp_backward)
-array_backward(tanh, _tanh_backward_arrays)
-array_backward(sigmoid, _sigmoid_backward_arrays)
-array_backward(relu, _relu_backward_arrays)
-array_backward(mul, _mul_backward)
-array_backward(div, _div_backward)
-array_backward(log, _log_backward)
-array_backward(sqrt, _sqrt_backward)
-array_backward(sin, _sin_backward)
-array_backward(cos, _cos_backward)
-array_backward(abs, _abs_backward)
 
 
 def _within(x, lo, hi):
@@ -334,14 +280,16 @@ def clamp(x, min=None, max=None):  # noqa: A002
         return out
     if x._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
         x = x.to(result_dtype([x] + [b for b in (min, max) if b is not None], "promote"))  # int -> default float
-    return clamp_(x, min, max)
+    return clamp_scalar(x, min, max)
 
 
 def square(x):
+    """x * x (x: Tensor) -> Tensor, same shape as x."""
     return mul(x, x)
 
 
 def reciprocal(x):
+    """1 / x (x: Tensor) -> Tensor, same shape as x."""
     return div(1.0, x)
 
 

@@ -9,16 +9,20 @@ applied to the old value, and the tensor takes over the new node.
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
-from . import backend as B
-from .autograd import engine as E
-from .ops import movement as M
-from .ops.registry import constant
-from .tensor import Tensor
+from .. import backend as B
+from ..autograd import graph
+from . import movement as M
+from .elementwise import sign
+from .registry import constant, is_tensor, make_tensor
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 xp = B.xp
-_state = E._state
-_GRAD_OFF = E.GRAD_OFF
+_state = graph._state
+_GRAD_OFF = graph.GRAD_OFF
 
 
 def normalize_index(index, shape):
@@ -33,7 +37,7 @@ def normalize_index(index, shape):
             pos = None
         elif pos is not None and item is not None:
             pos += 1
-        if isinstance(item, Tensor):
+        if is_tensor(item):
             item = item._data
             if item.ndim == 0 and item.dtype.kind in "iu":
                 item = int(item)
@@ -107,7 +111,7 @@ def getitem(x: Tensor, index) -> Tensor:
 
 def setitem(x: Tensor, index, value) -> None:
     idx, advanced = normalize_index(index, x.shape)
-    if not isinstance(value, Tensor):
+    if not is_tensor(value):
         value = constant(value if isinstance(value, B.ndarray) else xp.asarray(value, dtype=x._data.dtype))
     if value._data.dtype != x._data.dtype:
         value = value.to(x._data.dtype) if value._rg else constant(value._data.astype(x._data.dtype))
@@ -185,7 +189,7 @@ def arith_inplace(x: Tensor, ufunc, other, alpha=1):
     """The common untracked case of ``add_``/``sub_``/``mul_``/``div_`` (optimizer steps):
     one numpy ufunc writing into x's array. Returns None when the general path is needed
     (recording, dtype or shape questions, read-only views), which then decides or raises."""
-    other_is_tensor = isinstance(other, Tensor)
+    other_is_tensor = is_tensor(other)
     if (x._rg or (other_is_tensor and other._rg)) and (not _GRAD_OFF or _state._enabled):
         return None  # recorded: the general path
     dst = x._data
@@ -214,7 +218,7 @@ def inplace(x: Tensor, name: str, fn, *others, keeps_input: bool = False) -> Ten
 
     ``keeps_input``: fn's VJPs never read x's old value, so no copy of it is kept.
     """
-    recording = _state.enabled and (x._rg or any(isinstance(o, Tensor) and o._rg for o in others))
+    recording = _state.enabled and (x._rg or any(is_tensor(o) and o._rg for o in others))
     _check_leaf(x, name)
     if not recording:
         prev = _state.enabled
@@ -227,7 +231,7 @@ def inplace(x: Tensor, name: str, fn, *others, keeps_input: bool = False) -> Ten
         return x
     if x._base is not None:
         return _inplace_on_view(x, name, fn)
-    old = Tensor._make(x._data if keeps_input else x._data.copy(), x._rg, x.grad_fn)
+    old = make_tensor(x._data if keeps_input else x._data.copy(), x._rg, x.grad_fn)
     if keeps_input:
         old._vc = x._counter()
     result = _keep_on_graph(fn(old), old)
@@ -245,8 +249,6 @@ def _keep_on_graph(result: Tensor, old: Tensor) -> Tensor:
     FillBackward ...), its old value getting a zero gradient."""
     if result.grad_fn is not None or not old._rg:
         return result
-    from .ops.elementwise import sign
-
     return M.where_(constant(xp.ones((), dtype=bool)), result, sign(old))
 
 
@@ -270,7 +272,7 @@ def _inplace_on_view(x: Tensor, name: str, fn) -> Tensor:
             f"{name}: a view of a leaf Variable that requires grad is being used in an in-place operation "
             "(wrap the update in `with minigrad.no_grad():`)"
         )
-    old_root = Tensor._make(root._data.copy(), root._rg, root.grad_fn)
+    old_root = make_tensor(root._data.copy(), root._rg, root.grad_fn)
     result = fn(replay(old_root))
     new_root = _keep_on_graph(place(result, old_root), old_root)
     _write(root, new_root._data, name)  # x shares the memory and sees the new values
@@ -297,19 +299,19 @@ def _refresh_views(root: Tensor, also: Tensor | None = None) -> None:
 
 def fill(x: Tensor, name: str, value) -> Tensor:
     _check_leaf(x, name)
-    if _state.enabled and (x.grad_fn is not None or isinstance(value, Tensor) and value._rg):
-        if not isinstance(value, Tensor):
+    if _state.enabled and (x.grad_fn is not None or is_tensor(value) and value._rg):
+        if not is_tensor(value):
             value = constant(xp.asarray(value, dtype=x._data.dtype))
         return inplace(x, name, lambda s: M.broadcast_to(value.to(x.dtype), x.shape), value, keeps_input=True)
     if not x._data.flags.writeable:
         raise RuntimeError(f"{name}: the tensor (shape {tuple(x.shape)}) is a read-only expanded view")
-    x._data[...] = value._data if isinstance(value, Tensor) else value
+    x._data[...] = value._data if is_tensor(value) else value
     x._bump()
     return x
 
 
 def copy_(x: Tensor, src) -> Tensor:
-    if not isinstance(src, Tensor):
+    if not is_tensor(src):
         src = constant(xp.asarray(src))
     if src._rg and _state.enabled or x.grad_fn is not None and _state.enabled:
         return inplace(x, "copy_", lambda s: M.broadcast_to(src.to(x.dtype), x.shape), src, keeps_input=True)

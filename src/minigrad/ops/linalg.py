@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 
 from .. import backend as B
-from .registry import _TENSOR_CLASSES, array_backward, array_safe, constant, defbinary, defop, is_tensor
+from .registry import _TENSOR_CLASSES, constant, defbinary, defop, is_tensor
 
 xp = B.xp
 
@@ -81,24 +81,15 @@ def _linear_vjp(g, out, inputs, params, mask):
 # fmt: off
 #          maker       name       forward                                        VJPs
 matmul_  = defbinary("matmul",   xp.matmul,                                 lambda g, out, a, b: g @ b.mT,
-                                                                                lambda g, out, a, b: a.mT @ g, save="inputs")
+                                                                                lambda g, out, a, b: a.mT @ g, save="inputs", array_safe=True)
 einsum_  = defop("einsum",       lambda arrs, eq, parsed: xp.einsum(eq, *arrs, optimize=len(arrs) > 2),
                  _einsum_vjp, save="inputs", dtype_rule="promote")
 # Fused x @ w.T + b (as PyTorch's addmm): one node instead of three, and w's gradient
 # comes out contiguous in w's layout (a transposed view would slow every optimizer step).
-linear_  = defop("linear",       _linear_fwd, _linear_vjp, save="inputs")
+linear_  = defop("linear",       _linear_fwd, _linear_vjp, save="inputs", array_safe=True)
 # fmt: on
 
-array_safe(matmul_, linear_)  # their VJPs work on raw arrays too (see registry.array_safe)
 
-
-def _matmul_backward(g, out, inputs, parents, g_free, out_free):
-    """matmul's VJPs on raw arrays in one call (registry.array_backward)."""
-    a, b = inputs
-    return [None if parents[0] is None else xp.matmul(g, b.mT), None if parents[1] is None else xp.matmul(a.mT, g)]
-
-
-array_backward(matmul_, _matmul_backward)
 
 
 def linear(x, weight, bias=None):

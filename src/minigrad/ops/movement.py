@@ -10,9 +10,9 @@ import builtins
 import weakref
 
 from .. import backend as B
-from ..autograd.engine import _state as _grad_state
+from ..autograd.graph import _state as _grad_state
 from .reduce import dim_alias, normalize_dims
-from .registry import array_safe, constant, defop, defunary, identity_vjp, is_tensor
+from .registry import constant, defop, defunary, identity_vjp, is_tensor
 
 xp = B.xp
 _as_strided = xp.lib.stride_tricks.as_strided
@@ -131,22 +131,22 @@ def _pad_vjp(g, out, x, widths, value):
 
 # fmt: off
 #          maker      name            forward(x, *params)                                VJP(g, out, x, *params)
-reshape_  = defunary("reshape",      lambda x, shape, old: x.reshape(shape),            lambda g, out, x, shape, old: reshape_(g, old, shape))  # noqa: E501
-permute_  = defunary("permute",      lambda x, dims, inv: x.transpose(dims),            lambda g, out, x, dims, inv: permute_(g, inv, dims))  # noqa: E501
-expand_   = defunary("broadcast_to", lambda x, shape, old: B.broadcast_to(x, shape),     lambda g, out, x, shape, old: sum_to(g, old))  # noqa: E501
-sum_to_   = defunary("sum_to",       lambda x, shape, old: _sum_to_fwd(x, shape),     lambda g, out, x, shape, old: expand_(g, old, shape))  # noqa: E501
+reshape_  = defunary("reshape",      lambda x, shape, old: x.reshape(shape),            lambda g, out, x, shape, old: reshape_(g, old, shape), array_safe=True)
+permute_  = defunary("permute",      lambda x, dims, inv: x.transpose(dims),            lambda g, out, x, dims, inv: permute_(g, inv, dims), array_safe=True)
+expand_   = defunary("broadcast_to", lambda x, shape, old: B.broadcast_to(x, shape),     lambda g, out, x, shape, old: sum_to(g, old), array_safe=True)
+sum_to_   = defunary("sum_to",       lambda x, shape, old: _sum_to_fwd(x, shape),     lambda g, out, x, shape, old: expand_(g, old, shape), array_safe=True)
 getitem_  = defunary("getitem",      lambda x, index, shape, advanced: x[index],
-                     lambda g, out, x, index, shape, advanced: getitem_backward(g, index, shape, advanced))
+                     lambda g, out, x, index, shape, advanced: getitem_backward(g, index, shape, advanced), array_safe=True)
 getitem_backward = defunary("getitem_backward", _getitem_backward_fwd,
-                     lambda g, out, x, index, shape, advanced: getitem_(g, index, shape, advanced))
-flip_     = defunary("flip",         lambda x, dims: xp.flip(x, dims).copy(),            lambda g, out, x, dims: flip_(g, dims))  # a copy, as PyTorch (numpy's flip is a view)  # noqa: E501
-roll_     = defunary("roll",         lambda x, shifts, dims: xp.roll(x, shifts, dims),   lambda g, out, x, shifts, dims: roll_(g, tuple(-s for s in shifts), dims))  # noqa: E501
-pad_      = defunary("pad",          _pad_fwd,                                               _pad_vjp)
-clone_    = defunary("clone",        lambda x, order="K": x.copy(order),                 identity_vjp)
+                     lambda g, out, x, index, shape, advanced: getitem_(g, index, shape, advanced), array_safe=True)
+flip_     = defunary("flip",         lambda x, dims: xp.flip(x, dims).copy(),            lambda g, out, x, dims: flip_(g, dims), array_safe=True)  # a copy, as PyTorch (numpy's flip is a view)  # noqa: E501
+roll_     = defunary("roll",         lambda x, shifts, dims: xp.roll(x, shifts, dims),   lambda g, out, x, shifts, dims: roll_(g, tuple(-s for s in shifts), dims), array_safe=True)  # noqa: E501
+pad_      = defunary("pad",          _pad_fwd,                                               _pad_vjp, array_safe=True)
+clone_    = defunary("clone",        lambda x, order="K": x.copy(order),                 identity_vjp, array_safe=True)
 #          maker      name            forward(arrays, *params)                         VJPs
-cat_      = defop("cat",             lambda arrs, dim, sizes: xp.concatenate(arrs, axis=dim), _cat_vjp, dtype_rule="promote")  # noqa: E501
+cat_      = defop("cat",             lambda arrs, dim, sizes: xp.concatenate(arrs, axis=dim), _cat_vjp, dtype_rule="promote", array_safe=True)
 gather_   = defop("gather",          lambda arrs, dim: xp.take_along_axis(arrs[0], arrs[1], axis=dim), arity=2,
-                  vjps=(lambda g, out, x, index, dim: scatter_add_(zeros_of(x), index, g, dim), None), save="inputs")
+                  vjps=(lambda g, out, x, index, dim: scatter_add_(zeros_of(x), index, g, dim), None), save="inputs", array_safe=True)
 scatter_add_ = defop("scatter_add",  _scatter_add_fwd, arity=3, save="inputs",
                      vjps=(lambda g, out, x, index, src, dim: g,
                            None,
@@ -158,15 +158,12 @@ scatter_  = defop("scatter",         _scatter_fwd, arity=3, save="inputs",
 index_put_ = defop("index_put",      _index_put_fwd, arity=2,
                    vjps=(_index_put_vjp_x, lambda g, out, x, v, index: g[index]))
 diagonal_ = defunary("diagonal",    lambda x, off, d1, d2, shape: _diagonal_view(x, off, d1, d2),
-                     lambda g, out, x, off, d1, d2, shape: diagonal_scatter_(zeros_of_shape(g, shape), g, off, d1, d2))
+                     lambda g, out, x, off, d1, d2, shape: diagonal_scatter_(zeros_of_shape(g, shape), g, off, d1, d2), array_safe=True)
 diagonal_scatter_ = defop("diagonal_scatter", _diagonal_scatter_fwd, arity=2,
                           vjps=(lambda g, out, x, v, off, d1, d2: diagonal_scatter_(g, zeros_of_shape(g, out_diag_shape(g, off, d1, d2)), off, d1, d2),  # noqa: E501
-                                lambda g, out, x, v, off, d1, d2: diagonal_(g, off, d1, d2, g.shape)))
+                                lambda g, out, x, v, off, d1, d2: diagonal_(g, off, d1, d2, g.shape)), array_safe=True)
 # fmt: on
 
-# VJPs above that work on raw arrays too (backward without create_graph runs them on numpy).
-array_safe(reshape_, permute_, expand_, sum_to_, getitem_, getitem_backward, flip_, roll_, pad_, clone_, cat_, gather_,
-           diagonal_, diagonal_scatter_)
 
 
 def zeros_of(t):

@@ -12,8 +12,8 @@ from collections import namedtuple
 
 from .. import backend as B
 from .. import dtypes as D
-from ..autograd.engine import _state as _grad_state
-from .registry import array_safe, constant, defunary, is_tensor
+from ..autograd.graph import _state as _grad_state
+from .registry import constant, defunary, is_tensor
 
 xp = B.xp
 
@@ -213,31 +213,30 @@ def _softmax_vjp(g, out, x, d, log):
 
 # fmt: off
 #         maker      name       forward(x, *params)                                  VJP(g, out, x, *params)
-_sum    = defunary("sum",     _sum_fwd,                                                  _sum_vjp)
+_sum    = defunary("sum",     _sum_fwd,                                                  _sum_vjp, array_safe=True)
 # sum / count in one node (sum's forward and VJP with the divisor param), as PyTorch's MeanBackward0
-_mean   = defunary("mean",    _sum_fwd,                                                  _sum_vjp)
+_mean   = defunary("mean",    _sum_fwd,                                                  _sum_vjp, array_safe=True)
 # NLL of picked log-probabilities, -sum(x[rows, targets]) / divisor, in one node (nn.functional.nll_loss's
 # common case); its VJP scatters -g / divisor back (the picks are distinct, so plain assignment).
 _nll    = defunary("nll_loss", lambda x, picks, divisor, shape: xp.true_divide(-xp.add.reduce(x[picks]), divisor),
                    lambda g, out, x, picks, divisor, shape: _movement().getitem_backward(-(g / divisor), picks, shape,
-                                                                                          False))
+                                                                                          False), array_safe=True)
 # softmax and log_softmax: one forward and one VJP, a flag telling which (PyTorch's two backward nodes)
-_softmax = defunary("softmax",     _softmax_fwd,                                         _softmax_vjp, save="out", dtype_rule="float")  # noqa: E501
-_log_softmax = defunary("log_softmax", _softmax_fwd,                                     _softmax_vjp, save="out", dtype_rule="float")  # noqa: E501
-_amax   = defunary("amax",    lambda x, dims, keepdim: _extreme(xp.maximum, x, dims, keepdim), _amax_vjp, save="both")
-_amin   = defunary("amin",    lambda x, dims, keepdim: _extreme(xp.minimum, x, dims, keepdim), _amax_vjp, save="both")
+_softmax = defunary("softmax",     _softmax_fwd,                                         _softmax_vjp, save="out", dtype_rule="float", array_safe=True)
+_log_softmax = defunary("log_softmax", _softmax_fwd,                                     _softmax_vjp, save="out", dtype_rule="float", array_safe=True)
+_amax   = defunary("amax",    lambda x, dims, keepdim: _extreme(xp.maximum, x, dims, keepdim), _amax_vjp, save="both", array_safe=True)
+_amin   = defunary("amin",    lambda x, dims, keepdim: _extreme(xp.minimum, x, dims, keepdim), _amax_vjp, save="both", array_safe=True)
 _prod   = defunary("prod",    lambda x, dims, keepdim: xp.prod(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
-                   _prod_vjp, save="inputs")
+                   _prod_vjp, save="inputs", array_safe=True)
 _cumsum = defunary("cumsum",  lambda x, dim: xp.cumsum(x, axis=dim if x.ndim else None).reshape(x.shape),
-                   _cumsum_vjp)
-_norm   = defunary("norm",    _norm_fwd, _norm_vjp, save="both")
+                   _cumsum_vjp, array_safe=True)
+_norm   = defunary("norm",    _norm_fwd, _norm_vjp, save="both", array_safe=True)
 _argmax = defunary("argmax",  lambda x, axis, keepdim: xp.argmax(x, axis=axis, keepdims=keepdim), None)
 _argmin = defunary("argmin",  lambda x, axis, keepdim: xp.argmin(x, axis=axis, keepdims=keepdim), None)
 _all    = defunary("all",     lambda x, dims, keepdim: xp.all(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
 _any    = defunary("any",     lambda x, dims, keepdim: xp.any(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
 # fmt: on
 
-array_safe(_sum, _mean, _nll, _softmax, _log_softmax, _amax, _amin, _prod, _cumsum, _norm)  # VJPs that work on raw arrays too (registry.array_safe)
 
 
 def _where(c, a, b):

@@ -1,9 +1,12 @@
 """Turn a table row into a callable op: ``defunary``, ``defbinary``, ``defop``.
 
 An op is a forward on arrays plus one VJP per input written with Tensor ops (so
-the backward pass is itself differentiable). Calling an op converts its operands,
+the backward pass is itself differentiable). Everything else about the op is a
+column of its row: what it saves, its dtype rule, whether its VJPs also run on raw
+arrays, whether it takes Python numbers as operands, a fused array backward (only
+on the hottest ops), its one-line doc. Calling an op converts its operands,
 applies PyTorch's type promotion, runs the forward and, only when grad mode is on
-and some input requires grad, records a ``Node`` holding what the VJPs read.
+and some input requires grad, records a ``Node`` (``record``: the one recording path).
 """
 
 from __future__ import annotations
@@ -14,18 +17,18 @@ from typing import Callable
 
 from .. import backend as B
 from .. import dtypes as D
-from ..autograd import engine as E
+from ..autograd import graph
 
 xp = B.xp
 _ndarray = B.ndarray
-_state = E._state
-_GRAD_OFF = E.GRAD_OFF
-_ANOMALY_ON = E.ANOMALY_ON
-_KEEP_ON = E.KEEP_ON
-_Node = E.Node
+_state = graph._state
+_GRAD_OFF = graph.GRAD_OFF
+_ANOMALY_ON = graph.ANOMALY_ON
+_KEEP_ON = graph.KEEP_ON
+_Node = graph.Node
 _new_object = object.__new__
-_next_seq = E.next_seq
-_BUMPS = E.BUMPS
+_next_seq = graph.next_seq
+_BUMPS = graph.BUMPS
 _ref = weakref.ref
 _fp_set = B.fp_var_set
 _fp_reset = B.fp_var_reset
@@ -53,6 +56,11 @@ def register_tensor_subclass(cls) -> None:
     _TENSOR_CLASSES.add(cls)
 
 
+def make_tensor(data, requires_grad: bool = False, grad_fn=None):
+    """``Tensor._make``, for the ops modules (which do not import the tensor module)."""
+    return _make(data, requires_grad, grad_fn)
+
+
 def is_tensor(x) -> bool:
     """``isinstance(x, Tensor)`` for the modules the tensor module imports (a function-level
     ``from ..tensor import Tensor`` costs microseconds per call)."""
@@ -64,25 +72,41 @@ def _camel(name: str) -> str:
 
 
 class Op:
-    """A primitive op: forward on arrays, VJPs on Tensors, and what to save.
+    """A primitive op: its table row.
 
     ``forward`` is ``forward(*arrays, *params)``, or a numpy ufunc taking the arrays.
-
+    ``vjps``: one VJP per input, ``vjp(g, out, *inputs, *params)`` on Tensors (None for an
+    input that takes no gradient); or ``vjp_all(g, out, inputs, params, mask)`` for all.
     ``save`` names what the VJPs read: ``"inputs"``, ``"out"``, ``"both"`` or
     ``None``; VJPs receive ``None`` in place of what is not saved.
     ``dtype_rule``: ``"same"`` keeps the input dtype, ``"float"`` casts integer
     inputs to the default float, ``"promote"`` applies PyTorch's promotion to all
-    tensor inputs, ``"promote_float"`` also makes an integer result floating.
+    tensor inputs, ``"promote_float"`` also makes an integer result floating,
+    ``"promote_tail"`` promotes all inputs but the first.
+    ``array_safe``: the VJPs work on raw numpy arrays as well as on Tensors (they use only
+    arithmetic operators, ``shape``/``reshape``/``mT``/``@``/indexing and calls of other
+    ops), so backward without create_graph hands them arrays, skipping Tensor dispatch.
+    ``number_operands``: a binary op whose VJPs accept a Python number's 0-d array as
+    either operand (no constant Tensor is made for ``x * 2.0``), also under create_graph.
+    ``array_backward``: a fused backward on raw arrays for all inputs at once, which the walk
+    calls instead of the VJPs when there is no create_graph (only where it measurably pays:
+    mul, exp, tanh, sigmoid, relu). ``array_backward(g, out, inputs, parents, g_free,
+    out_free)`` returns one gradient (or None) per input, by the same formulas as the VJPs,
+    computing none for an input whose parent is None (``parents[0] is parents[1]``: the same
+    tensor twice, as in ``x * x``). For large arrays the walk sets ``g_free`` / ``out_free``
+    when the incoming gradient / the saved output is an array nothing else references: it
+    may then be overwritten instead of allocating.
+    ``doc``: the op's one-line docstring.
     """
 
     __slots__ = (
         "name", "forward", "vjps", "vjp_all", "save_inputs", "save_out", "saves",
-        "differentiable", "backward_name", "dtype_rule", "arity", "fn", "raw", "number_operands",
+        "differentiable", "backward_name", "dtype_rule", "arity", "fn", "array_safe", "number_operands",
         "array_backward", "table", "__weakref__",
     )
 
-    def __init__(self, name: str, forward: Callable, vjps=None, vjp_all=None, *,
-                 save=None, dtype_rule="same", arity=1, differentiable=True):
+    def __init__(self, name: str, forward: Callable, vjps=None, vjp_all=None, *, save=None, dtype_rule="same",
+                 arity=1, array_safe=False, number_operands=False, array_backward=None, doc=None):
         if name in REGISTRY:
             raise ValueError(f"op {name!r} defined twice")
         self.name = name
@@ -93,14 +117,14 @@ class Op:
         self.save_inputs = save in ("inputs", "both")
         self.save_out = save in ("out", "both")
         self.saves = self.save_inputs or self.save_out
-        self.differentiable = differentiable
+        self.differentiable = vjps is not None or vjp_all is not None
         self.backward_name = _camel(name) + "Backward0"
         self.dtype_rule = dtype_rule
         self.arity = arity
-        self.raw = False  # VJPs accept and return raw arrays (see array_safe)
-        self.number_operands = False  # VJPs accept Python numbers as operands (see number_operands)
-        self.array_backward = None  # one backward for all inputs on raw arrays (see array_backward)
-        self.fn = _make_caller(self)
+        self.array_safe = array_safe
+        self.number_operands = number_operands
+        self.array_backward = array_backward
+        self.fn = _make_caller(self, doc)
         REGISTRY[name] = self
 
     def __repr__(self) -> str:
@@ -110,67 +134,31 @@ class Op:
         return self.fn(*args)
 
 
-def array_safe(*ops) -> None:
-    """Mark ops whose VJPs work on raw numpy arrays as well as on Tensors.
-
-    Such a VJP uses only arithmetic operators, ``shape``/``reshape``/``mT``/``@``/indexing
-    and calls of other ops; without create_graph the backward walk then hands it arrays,
-    skipping Tensor dispatch (checked by the same gradcheck harness).
-    """
-    for f in ops:
-        f.op.raw = True
-
-
-def array_backward(f, backward: Callable) -> None:
-    """Give the array-safe op ``f`` a backward on raw arrays for all its inputs at once, which
-    the walk calls instead of the per-input VJPs when there is no create_graph.
-
-    ``backward(g, out, inputs, parents, g_free, out_free)`` returns one gradient (or None) per
-    input, by the same formulas as the op's VJPs, computing none for an input whose parent is
-    None (``parents[0] is parents[1]``: the same tensor twice, as in ``x * x``). For large
-    arrays the walk sets ``g_free`` / ``out_free`` when the incoming gradient / the saved output
-    is an array nothing else references: it may then be overwritten instead of allocating.
-    """
-    f.op.array_backward = backward
-
-
 def identity_vjp(g, out, *inputs_and_params):
     """The VJP that hands ``g`` on unchanged (add, sub's first input, casts, clone); the
     backward walk recognises it and skips the call."""
     return g
 
 
-def number_operands(*ops) -> None:
-    """Mark binary ops whose VJPs accept a Python number as either operand.
-
-    Calling such an op with a floating tensor and an ``int``/``float`` records the number as
-    a 0-d array (no constant Tensor, no version counter); its VJPs receive that array, also
-    under create_graph, where they otherwise get Tensors.
-    """
-    for f in ops:
-        f.op.number_operands = True
-
-
-def defunary(name: str, forward: Callable, vjp: Callable | None, *, save=None,
-             dtype_rule="same") -> Op:
+def defunary(name: str, forward: Callable, vjp: Callable | None, *, save=None, dtype_rule="same",
+             array_safe=False, array_backward=None, doc=None):
     """One-input op. ``forward(x, *params)``; ``vjp(g, out, x, *params)``.
 
     Returns the op's callable ``f(x, *params)``; ``f.op`` is the ``Op``.
     """
-    return Op(name, forward, None if vjp is None else (vjp,), save=save,
-              dtype_rule=dtype_rule, arity=1, differentiable=vjp is not None).fn
+    return Op(name, forward, None if vjp is None else (vjp,), save=save, dtype_rule=dtype_rule, arity=1,
+              array_safe=array_safe, array_backward=array_backward, doc=doc).fn
 
 
-def defbinary(name: str, forward: Callable, vjp_a: Callable | None, vjp_b: Callable | None = None,
-              *, save=None, dtype_rule="promote") -> Op:
+def defbinary(name: str, forward: Callable, vjp_a: Callable | None, vjp_b: Callable | None = None, *, save=None,
+              dtype_rule="promote", array_safe=False, number_operands=False, array_backward=None, doc=None):
     """Two-input broadcasting op. ``forward(a, b)``; ``vjp_*(g, out, a, b)``."""
-    vjps = None if vjp_a is None else (vjp_a, vjp_b)
-    return Op(name, forward, vjps, save=save, dtype_rule=dtype_rule, arity=2,
-              differentiable=vjp_a is not None).fn
+    return Op(name, forward, None if vjp_a is None else (vjp_a, vjp_b), save=save, dtype_rule=dtype_rule, arity=2,
+              array_safe=array_safe, number_operands=number_operands, array_backward=array_backward, doc=doc).fn
 
 
-def defop(name: str, forward: Callable, vjp_all: Callable | None = None, *, vjps=None,
-          save=None, dtype_rule="same", arity=-1) -> Op:
+def defop(name: str, forward: Callable, vjp_all: Callable | None = None, *, vjps=None, save=None,
+          dtype_rule="same", arity=-1, array_safe=False, doc=None):
     """Op on a sequence of tensors, or with per-input VJPs over several inputs.
 
     ``forward(arrays, *params)``; ``vjp_all(g, out, inputs, params, mask)``
@@ -179,8 +167,7 @@ def defop(name: str, forward: Callable, vjp_all: Callable | None = None, *, vjps
     ``op(sequence_of_tensors, *params)``.
     """
     return Op(name, forward, vjps, vjp_all, save=save, dtype_rule=dtype_rule,
-              arity=-1 if arity < 0 else 100 + arity,
-              differentiable=vjp_all is not None or vjps is not None).fn
+              arity=-1 if arity < 0 else 100 + arity, array_safe=array_safe, doc=doc).fn
 
 
 # ---------------------------------------------------------------------------
@@ -236,7 +223,7 @@ def _cast(t, dt):
     return _make(t._data.astype(dt), False, None)
 
 
-def _make_caller(op: Op):
+def _make_caller(op: Op, doc: str | None):
     """The function that calls ``op``: specialised per arity, since this is the hot path."""
     if op.arity == 1:
         f = _unary_caller(op)
@@ -252,7 +239,7 @@ def _make_caller(op: Op):
             return apply_variadic(op, args[:n], args[n:])
     f.__name__ = op.name
     f.__qualname__ = op.name
-    f.__doc__ = f"The ``{op.name}`` op (see its table row)."
+    f.__doc__ = doc or f"The ``{op.name}`` op (see its table row)."
     f.op = op
     return f
 
@@ -261,8 +248,6 @@ def _unary_caller(op: Op):
     fwd = op.forward
     to_float = op.dtype_rule == "float"
     diff = op.differentiable
-    save_inputs = op.save_inputs
-    keeps_shape = isinstance(fwd, xp.ufunc)  # a one-input ufunc's result has its input's shape
 
     def call(x, *params):
         if x.__class__ is not _Tensor and not isinstance(x, _Tensor):
@@ -284,13 +269,7 @@ def _unary_caller(op: Op):
         if out.__class__ is not _ndarray:
             out = xp.asarray(out)
         if x._rg and diff and (not _GRAD_OFF or _state.enabled):
-            # Record (as ``record`` does, unrolled for one input).
-            in_meta = None if data.dtype is out.dtype and (keeps_shape or data.shape == out.shape) \
-                else ((data.shape, data.dtype),)
-            if save_inputs:
-                return _finish(op, (x.grad_fn or x,), params, (x,), _V0 if x._vc is None else (x._vc[0],), in_meta,
-                               out)
-            return _finish(op, (x.grad_fn or x,), params, None, None, in_meta, out)
+            return record(op, (x,), params, out)
         return _make(out, False, None)
 
     return call
@@ -303,7 +282,6 @@ def _binary_caller(op: Op):
     diff = op.differentiable
     name = op.name
     tensor_classes = _TENSOR_CLASSES
-    save = op.save_inputs
 
     def call(a, b, *params):
         ca = a.__class__
@@ -367,49 +345,12 @@ def _binary_caller(op: Op):
                     b = _make(bd, False, None)
                 else:
                     a = _make(ad, False, None)
-            # Record (as ``record`` does, unrolled for two inputs). Either may be a Python number's
-            # 0-d array (ops marked ``number_operands``): it has no parent and no version.
-            versions = None
-            # A number never changes the other operand's shape or dtype: its in_meta entry is None.
-            if a.__class__ is _ndarray:
-                parents = (None, b.grad_fn or b)
-                in_meta = ((a.shape, a.dtype), None)
-                if save:
-                    versions = (None, 0 if b._vc is None else b._vc[0])
-            elif b.__class__ is _ndarray:
-                parents = (a.grad_fn or a, None)
-                in_meta = (None, (b.shape, b.dtype))
-                if save:
-                    versions = (0 if a._vc is None else a._vc[0], None)
-            else:
-                parents = ((a.grad_fn or a) if a._rg else None, (b.grad_fn or b) if b._rg else None)
-                ad = a._data
-                bd = b._data
-                shape = out.shape
-                dt = out.dtype
-                if ad.shape == shape and bd.shape == shape and ad.dtype is dt and bd.dtype is dt:
-                    in_meta = None
-                else:
-                    in_meta = ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
-                if save:
-                    if a._vc is None and b._vc is None:
-                        versions = _V00  # no counters yet: both at version 0 (a shared tuple, nothing allocated)
-                    else:
-                        versions = (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0])
-            result = _finish(op, parents, params, (a, b) if save else None, versions, in_meta, out)
-            if save and (parents[0] is None or parents[1] is None):
-                c = a if parents[0] is None else b
-                if c.__class__ is not _ndarray:  # a constant tensor was saved: its numpy() turns read-only
-                    _mark_saved(c, result.grad_fn)
-            return result
+            return record(op, (a, b), params, out)
         return _make(out, False, None)
 
     return call
 
 
-# Shared version tuples for the common case (saves allocating one per node).
-_V0 = (0,)
-_V00 = (0, 0)
 def _promote_pair(a, b, rule):
     dt = result_dtype((a, b), rule)
     return _as_operand(a, dt), _as_operand(b, dt)
@@ -457,30 +398,63 @@ def apply_variadic(op: Op, tensors, params: tuple):
     return _make(out, False, None)
 
 
-def record(op: Op, tensors: tuple, params: tuple, out) -> object:
-    """Make the output Tensor of a recorded op call, with its Node.
+def record(op: Op, inputs: tuple, params: tuple, out):
+    """The output Tensor of a recorded op call, and its Node: the one recording path.
 
-    (The unary and binary callers do the same for one and two inputs, unrolled.)
+    ``inputs`` are the op's operands: Tensors, or the 0-d array a Python number became (ops
+    with ``number_operands``: no parent, no version). The node holds ``parents`` (each
+    input's node, the input itself for a leaf that requires grad, None where no gradient is
+    wanted), ``params``; the inputs when the VJPs read them, with ``versions`` (their
+    version counters' values now: backward refuses a value changed in place since);
+    ``in_meta``, each input's (shape, dtype) when some input differs from ``out`` (the walk
+    reduces gradients back to them); ``out`` when saved; a weak reference to the output
+    Tensor; and ``seq``, its creation number. Nodes are built with object.__new__ and slot
+    stores: half the cost of a Python ``__init__``.
     """
-    parents = tuple([(t.grad_fn or t) if t._rg else None for t in tensors])
+    parents = []
+    versions = []
     shape = out.shape
-    dt = out.dtype
+    dtype = out.dtype
     in_meta = None
-    for t in tensors:
+    for t in inputs:
+        if t.__class__ is _ndarray:  # a Python number: needs no gradient, never changes
+            parents.append(None)
+            versions.append(None)
+            continue
+        parents.append((t.grad_fn or t) if t._rg else None)
+        versions.append(0 if t._vc is None else t._vc[0])
         d = t._data
-        if d.shape != shape or d.dtype is not dt:
-            in_meta = tuple([(t._data.shape, t._data.dtype) for t in tensors])
-            break
+        if d.shape != shape or d.dtype is not dtype:
+            in_meta = True
+    node = _new_object(_Node)
+    node.op = op
+    node.parents = tuple(parents)
+    node.params = params
     if op.save_inputs:
-        versions = tuple([0 if t._vc is None else t._vc[0] for t in tensors])
-        result = _finish(op, parents, params, tensors, versions, in_meta, out)
-        if None in parents:
-            node = result.grad_fn
-            for t in tensors:
-                if not t._rg:
-                    _mark_saved(t, node)
-        return result
-    return _finish(op, parents, params, None, None, in_meta, out)
+        node.inputs = inputs
+        node.versions = tuple(versions)
+    else:
+        node.inputs = node.versions = None
+    node.in_meta = None if in_meta is None else tuple([(t.shape, t.dtype) for t in inputs])
+    node.hooks = None
+    node.seq = _next_seq()
+    node.bumps = _BUMPS[0]
+    node.out = out if op.save_out else None
+    node.out_vc = None  # the output's version counter, once it has one (Tensor._counter links it)
+    result = _make(out, True, node)
+    node.out_ref = _ref(result)
+    if op.save_inputs:
+        for p in parents:
+            if p is None:  # a constant was saved: its numpy() turns read-only while the graph may read it
+                for t in inputs:
+                    if t.__class__ is not _ndarray and not t._rg:
+                        _mark_saved(t, node)
+                break
+    if _ANOMALY_ON and _state.anomaly:
+        node.trace = graph.creation_site()
+    if _KEEP_ON and _state.keep:  # minigrad.viz.keep_intermediates(): hold the inputs' tensors
+        node.kept = (tuple([p.out_ref() for p in parents if p.__class__ is _Node]), node.inputs)
+    return result
 
 
 def _mark_saved(t, node) -> None:
@@ -501,40 +475,3 @@ def _mark_saved(t, node) -> None:
     old[:] = [r for r in old if (n := r()) is not None and n.inputs]
     old.append(_ref(node))
     t._saved = old
-
-
-def _finish(op: Op, parents: tuple, params: tuple, inputs, versions, in_meta, out):
-    """The recorded call's Node and output Tensor: the one place both are built.
-
-    ``inputs``: the saved input Tensors (0-d arrays for number operands), or None;
-    ``versions``: their version counters' values now (None for numbers), or None;
-    ``in_meta``: ((shape, dtype) or None, ...) when some input differs from ``out``
-    (None: this input has out's shape and dtype). Nodes are built with object.__new__
-    and slot stores: half the cost of a Python ``__init__``.
-    """
-    node = _new_object(_Node)
-    node.op = op
-    node.parents = parents
-    node.params = params
-    node.inputs = inputs
-    node.versions = versions
-    node.in_meta = in_meta
-    node.hooks = None
-    node.seq = _next_seq()
-    node.bumps = _BUMPS[0]
-    result = _new_object(_Tensor)  # Tensor._make(out, True, node), inlined: ~2% of a recorded op
-    result._data = out
-    result._rg = True
-    result.grad_fn = node
-    result.grad = None
-    result._vc = None
-    result._hooks = None
-    result._base = None
-    node.out = out if op.save_out else None
-    node.out_vc = None  # the output's version counter, once it has one (Tensor._counter links it)
-    node.out_ref = _ref(result)
-    if _ANOMALY_ON and _state.anomaly:
-        node.trace = E.creation_site()
-    if _KEEP_ON and _state.keep:  # minigrad.viz.keep_intermediates(): hold the inputs' tensors
-        node.kept = (tuple([p.out_ref() for p in parents if p.__class__ is _Node]), inputs)
-    return result

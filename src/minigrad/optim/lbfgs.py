@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .. import backend as B
-from ..autograd.engine import enable_grad
+from ..autograd.graph import enable_grad
 from ..tensor import Tensor
 from .optimizer import Optimizer, _check_lr, _state_tensor
 
