@@ -7,7 +7,8 @@ from typing import Any, Callable, Iterator
 
 from .. import backend as B
 from .. import dtypes as D
-from ..autograd.engine import no_grad
+from ..autograd.engine import zero_grads
+from ..autograd.graph import no_grad
 from ..backend import device_unavailable
 from ..tensor import Tensor, parse_to_args
 from .parameter import Parameter
@@ -335,17 +336,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of every parameter (to None by default, as PyTorch)."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                g = p.grad
-                if g.grad_fn is not None:
-                    g = p.grad = Tensor._make(xp.zeros_like(g._data), False, None)
-                else:
-                    g._data[...] = 0  # in place, as PyTorch's grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every sub-module (children first) and then on self; returns self."""

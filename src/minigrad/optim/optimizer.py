@@ -21,7 +21,8 @@ from itertools import chain
 from typing import Any, Callable, Iterable
 
 from .. import backend as B
-from ..autograd.engine import enable_grad
+from ..autograd.engine import zero_grads
+from ..autograd.graph import enable_grad
 from ..tensor import Tensor
 
 xp = B.xp
@@ -161,23 +162,7 @@ class Optimizer:
     # -- gradients -------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad`` (to None by default, else to zeros)."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    g = p.grad
-                    if g.grad_fn is not None:
-                        g.detach_()
-                    else:
-                        g._rg = False
-                    if g._data.flags.writeable:
-                        g._data[...] = 0
-                    else:  # e.g. a broadcast view handed out by backward
-                        g._data = xp.zeros_like(g._data)
-                    g._bump()
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update the parameters once; ``closure`` re-evaluates the loss and returns it."""
