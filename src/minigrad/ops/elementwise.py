@@ -132,82 +132,145 @@ BINARY = "(a, b) -> Tensor of the broadcast shape of a and b; numbers and ndarra
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 # fmt: off
-#        maker       name          forward(x, *params) or a ufunc      VJP(g, out, x, *params)
-neg     = defunary("neg",        xp.negative,                             lambda g, out, x: -g, array_safe=True, doc="-x elementwise " + UNARY)
-exp     = defunary("exp",        xp.exp,                                  lambda g, out, x: g * out, save="out", dtype_rule="float", array_safe=True, array_backward=_exp_backward, doc="e**x elementwise " + UNARY)
-log     = defunary("log",        xp.log,                                  lambda g, out, x: g / x, save="inputs", dtype_rule="float", array_safe=True, doc="Natural logarithm elementwise (-inf at 0, nan below) " + UNARY)
-log1p   = defunary("log1p",      xp.log1p,                                lambda g, out, x: g / (x + 1), save="inputs", dtype_rule="float", array_safe=True, doc="log(1 + x), accurate near 0, " + UNARY)
-expm1   = defunary("expm1",      xp.expm1,                                lambda g, out, x: g * (out + 1), save="out", dtype_rule="float", array_safe=True, doc="exp(x) - 1, accurate near 0, " + UNARY)
-sqrt    = defunary("sqrt",       xp.sqrt,                                 lambda g, out, x: g / (out * 2), save="out", dtype_rule="float", array_safe=True, doc="Square root elementwise " + UNARY)
-rsqrt   = defunary("rsqrt",      lambda x: 1 / xp.sqrt(x),            lambda g, out, x: g * out * out * out * -0.5, save="out", dtype_rule="float", array_safe=True, doc="1 / sqrt(x) elementwise " + UNARY)
-sin     = defunary("sin",        xp.sin,                                  lambda g, out, x: g * cos(x), save="inputs", dtype_rule="float", array_safe=True, doc="Sine elementwise " + UNARY)
-cos     = defunary("cos",        xp.cos,                                  lambda g, out, x: -g * sin(x), save="inputs", dtype_rule="float", array_safe=True, doc="Cosine elementwise " + UNARY)
-tan     = defunary("tan",        xp.tan,                                  lambda g, out, x: g * (out * out + 1), save="out", dtype_rule="float", array_safe=True, doc="Tangent elementwise " + UNARY)
-tanh    = defunary("tanh",       xp.tanh,                                 lambda g, out, x: tanh_backward(g, out), save="out", dtype_rule="float", array_safe=True, array_backward=_tanh_backward_arrays, doc="Hyperbolic tangent elementwise " + UNARY)
-sigmoid = defunary("sigmoid",    _sigmoid,                                lambda g, out, x: sigmoid_backward(g, out), save="out", dtype_rule="float", array_safe=True, array_backward=_sigmoid_backward_arrays, doc="1 / (1 + exp(-x)), finite for any x, " + UNARY)
-erf     = defunary("erf",        lambda x: erf_array(x),              lambda g, out, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI, save="inputs", dtype_rule="float", array_safe=True, doc="Gauss error function elementwise " + UNARY)
-relu    = defunary("relu",       lambda x: xp.maximum(x, B.scalar_array(0, x.dtype)), lambda g, out, x: relu_backward(g, out), save="out", array_safe=True, array_backward=_relu_backward_arrays, doc="max(x, 0) elementwise (gradient 0 at 0) " + UNARY)
-abs     = defunary("abs",        xp.abs,                                  lambda g, out, x: g * sign(x), save="inputs", array_safe=True, doc="|x| elementwise (gradient 0 at 0) " + UNARY)  # noqa: A001
-sign    = defunary("sign",       xp.sign,                                 lambda g, out, x: _zeros(g), array_safe=True, doc="-1, 0 or 1 elementwise (zero gradient) " + UNARY)
-floor   = defunary("floor",      xp.floor,                                lambda g, out, x: _zeros(g), array_safe=True, doc="Largest integer <= x (zero gradient) " + UNARY)
-ceil    = defunary("ceil",       xp.ceil,                                 lambda g, out, x: _zeros(g), array_safe=True, doc="Smallest integer >= x (zero gradient) " + UNARY)
-round   = defunary("round",      lambda x, decimals: xp.round(x, decimals), lambda g, out, x, decimals: _zeros(g), array_safe=True, doc="Round half to even, to `decimals` places (zero gradient) " + UNARY)  # noqa: A001
-clamp_scalar = defunary("clamp",      lambda x, lo, hi: xp.clip(x, lo, hi),
-                   lambda g, out, x, lo, hi: g * _within(x, lo, hi), save="inputs", array_safe=True)
+# Each row: name, forward(x, *params) on arrays (often a ufunc), VJP(g, out, x, *params) on
+# Tensors, then the columns (registry.Op says what each means).
+neg     = defunary("neg", xp.negative, lambda g, out, x: -g,
+                   array_safe=True, doc="-x elementwise " + UNARY)
+exp     = defunary("exp", xp.exp, lambda g, out, x: g * out,
+                   save="out", dtype_rule="float", array_safe=True, array_backward=_exp_backward,
+                   doc="e**x elementwise " + UNARY)
+log     = defunary("log", xp.log, lambda g, out, x: g / x,
+                   save="inputs", dtype_rule="float", array_safe=True,
+                   doc="Natural logarithm elementwise (-inf at 0, nan below) " + UNARY)
+log1p   = defunary("log1p", xp.log1p, lambda g, out, x: g / (x + 1),
+                   save="inputs", dtype_rule="float", array_safe=True, doc="log(1 + x), accurate near 0, " + UNARY)
+expm1   = defunary("expm1", xp.expm1, lambda g, out, x: g * (out + 1),
+                   save="out", dtype_rule="float", array_safe=True, doc="exp(x) - 1, accurate near 0, " + UNARY)
+sqrt    = defunary("sqrt", xp.sqrt, lambda g, out, x: g / (out * 2),
+                   save="out", dtype_rule="float", array_safe=True, doc="Square root elementwise " + UNARY)
+rsqrt   = defunary("rsqrt", lambda x: 1 / xp.sqrt(x), lambda g, out, x: g * out * out * out * -0.5,
+                   save="out", dtype_rule="float", array_safe=True, doc="1 / sqrt(x) elementwise " + UNARY)
+sin     = defunary("sin", xp.sin, lambda g, out, x: g * cos(x),
+                   save="inputs", dtype_rule="float", array_safe=True, doc="Sine elementwise " + UNARY)
+cos     = defunary("cos", xp.cos, lambda g, out, x: -g * sin(x),
+                   save="inputs", dtype_rule="float", array_safe=True, doc="Cosine elementwise " + UNARY)
+tan     = defunary("tan", xp.tan, lambda g, out, x: g * (out * out + 1),
+                   save="out", dtype_rule="float", array_safe=True, doc="Tangent elementwise " + UNARY)
+tanh    = defunary("tanh", xp.tanh, lambda g, out, x: tanh_backward(g, out),
+                   save="out", dtype_rule="float", array_safe=True, array_backward=_tanh_backward_arrays,
+                   doc="Hyperbolic tangent elementwise " + UNARY)
+sigmoid = defunary("sigmoid", _sigmoid, lambda g, out, x: sigmoid_backward(g, out),
+                   save="out", dtype_rule="float", array_safe=True, array_backward=_sigmoid_backward_arrays,
+                   doc="1 / (1 + exp(-x)), finite for any x, " + UNARY)
+erf     = defunary("erf", lambda x: erf_array(x), lambda g, out, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI,
+                   save="inputs", dtype_rule="float", array_safe=True,
+                   doc="Gauss error function elementwise " + UNARY)
+relu    = defunary("relu",
+                   lambda x: xp.maximum(x, B.scalar_array(0, x.dtype)),
+                   lambda g, out, x: relu_backward(g, out),
+                   save="out", array_safe=True, array_backward=_relu_backward_arrays,
+                   doc="max(x, 0) elementwise (gradient 0 at 0) " + UNARY)
+abs     = defunary("abs", xp.abs, lambda g, out, x: g * sign(x),
+                   save="inputs", array_safe=True, doc="|x| elementwise (gradient 0 at 0) " + UNARY)  # noqa: A001
+sign    = defunary("sign", xp.sign, lambda g, out, x: _zeros(g),
+                   array_safe=True, doc="-1, 0 or 1 elementwise (zero gradient) " + UNARY)
+floor   = defunary("floor", xp.floor, lambda g, out, x: _zeros(g),
+                   array_safe=True, doc="Largest integer <= x (zero gradient) " + UNARY)
+ceil    = defunary("ceil", xp.ceil, lambda g, out, x: _zeros(g),
+                   array_safe=True, doc="Smallest integer >= x (zero gradient) " + UNARY)
+round   = defunary("round", lambda x, decimals: xp.round(x, decimals), lambda g, out, x, decimals: _zeros(g),
+                   array_safe=True, doc="Round half to even, to `decimals` places (zero gradient) " + UNARY)  # noqa: A001
+clamp_scalar = defunary("clamp",
+                        lambda x, lo, hi: xp.clip(x, lo, hi),
+                        lambda g, out, x, lo, hi: g * _within(x, lo, hi),
+                        save="inputs", array_safe=True)
 # The engine casts each input's gradient back to that input's dtype, so a cast's VJP is g.
-cast    = defunary("to",         lambda x, dtype: x.astype(dtype),   identity_vjp, array_safe=True)
+cast    = defunary("to", lambda x, dtype: x.astype(dtype), identity_vjp,
+                   array_safe=True)
 # Not differentiable (bool or integer results).
-logical_not = defunary("logical_not", xp.logical_not,                  None, doc="Elementwise not (bool result) " + UNARY)
-bitwise_not = defunary("bitwise_not", xp.invert,                  None)
-isnan   = defunary("isnan",      xp.isnan,                  None, doc="True where x is nan " + UNARY)
-isinf   = defunary("isinf",      xp.isinf,                  None, doc="True where x is +-inf " + UNARY)
-isfinite = defunary("isfinite",  xp.isfinite,                  None, doc="True where x is finite " + UNARY)
+logical_not = defunary("logical_not", xp.logical_not, None,
+                       doc="Elementwise not (bool result) " + UNARY)
+bitwise_not = defunary("bitwise_not", xp.invert, None)
+isnan   = defunary("isnan", xp.isnan, None,
+                   doc="True where x is nan " + UNARY)
+isinf   = defunary("isinf", xp.isinf, None,
+                   doc="True where x is +-inf " + UNARY)
+isfinite = defunary("isfinite", xp.isfinite, None,
+                    doc="True where x is finite " + UNARY)
 
-#        maker        name       forward: a ufunc of (a, b)        VJP for a                 VJP for b
-add     = defbinary("add",       xp.add,                           identity_vjp,             identity_vjp, array_safe=True, number_operands=True, doc="a + b " + BINARY)
-sub     = defbinary("sub",       xp.subtract,                      identity_vjp,             lambda g, out, a, b: -g, array_safe=True, number_operands=True, doc="a - b " + BINARY)
-mul     = defbinary("mul",       xp.multiply,                      lambda g, out, a, b: g * b,
-                                                                   lambda g, out, a, b: g * a, save="inputs", array_safe=True, number_operands=True, array_backward=_mul_backward, doc="a * b " + BINARY)
-div     = defbinary("div",       xp.true_divide,                   lambda g, out, a, b: g / b,
-                                                                   lambda g, out, a, b: -(g / b) * (a / b),
+# Binary rows: name, forward(a, b) (a ufunc), VJP for a, VJP for b, then the columns.
+add     = defbinary("add", xp.add, identity_vjp, identity_vjp,
+                    array_safe=True, number_operands=True, doc="a + b " + BINARY)
+sub     = defbinary("sub", xp.subtract, identity_vjp, lambda g, out, a, b: -g,
+                    array_safe=True, number_operands=True, doc="a - b " + BINARY)
+mul     = defbinary("mul", xp.multiply, lambda g, out, a, b: g * b, lambda g, out, a, b: g * a,
+                    save="inputs", array_safe=True, number_operands=True, array_backward=_mul_backward,
+                    doc="a * b " + BINARY)
+div     = defbinary("div", xp.true_divide, lambda g, out, a, b: g / b, lambda g, out, a, b: -(g / b) * (a / b),
                     save="inputs", dtype_rule="promote_float", array_safe=True, number_operands=True)
-pow     = defbinary("pow",       xp.power,                         lambda g, out, a, b: _pow_vjp_base(g, a, b),  # noqa: A001
-                                                                   lambda g, out, a, b: g * out * _log_or_zero(a, b),
-                    save="both", array_safe=True, number_operands=True, doc="a ** b (gradient in both a and b) " + BINARY)
-maximum = defbinary("maximum",   xp.maximum,                       lambda g, out, a, b: g * _pick(a, b),
-                                                                   lambda g, out, a, b: g * _pick(b, a), save="inputs", array_safe=True, number_operands=True, doc="Elementwise maximum; ties give each side half the gradient. " + BINARY)
-minimum = defbinary("minimum",   xp.minimum,                       lambda g, out, a, b: g * _pick(b, a),
-                                                                   lambda g, out, a, b: g * _pick(a, b), save="inputs", array_safe=True, number_operands=True, doc="Elementwise minimum; ties give each side half the gradient. " + BINARY)
-remainder = defbinary("remainder", xp.remainder,                 identity_vjp,
-                                                                   lambda g, out, a, b: -g * floor_divide(a, b), save="inputs", array_safe=True, doc="a mod b with the sign of b (Python's %) " + BINARY)
-floor_divide = defbinary("floor_divide", xp.floor_divide,                  None, doc="floor(a / b) (not differentiable) " + BINARY)
-eq      = defbinary("eq",        xp.equal,                         None, doc="a == b (bool, not differentiable) " + BINARY)
-ne      = defbinary("ne",        xp.not_equal,                     None, doc="a != b (bool, not differentiable) " + BINARY)
-lt      = defbinary("lt",        xp.less,                          None, doc="a < b (bool, not differentiable) " + BINARY)
-le      = defbinary("le",        xp.less_equal,                    None, doc="a <= b (bool, not differentiable) " + BINARY)
-gt      = defbinary("gt",        xp.greater,                       None, doc="a > b (bool, not differentiable) " + BINARY)
-ge      = defbinary("ge",        xp.greater_equal,                 None, doc="a >= b (bool, not differentiable) " + BINARY)
-logical_and = defbinary("logical_and", xp.logical_and,                   None, doc="Elementwise and (bool) " + BINARY)
-logical_or  = defbinary("logical_or",  xp.logical_or,                    None, doc="Elementwise or (bool) " + BINARY)
-logical_xor = defbinary("logical_xor", xp.logical_xor,                   None, doc="Elementwise xor (bool) " + BINARY)
-bitwise_and = defbinary("bitwise_and", xp.bitwise_and,                   None)
-bitwise_or  = defbinary("bitwise_or",  xp.bitwise_or,                    None)
-bitwise_xor = defbinary("bitwise_xor", xp.bitwise_xor,                   None)
+pow     = defbinary("pow",
+                    xp.power,
+                    lambda g, out, a, b: _pow_vjp_base(g, a, b),
+                    lambda g, out, a, b: g * out * _log_or_zero(a, b),
+                    save="both", array_safe=True, number_operands=True,
+                    doc="a ** b (gradient in both a and b) " + BINARY)
+maximum = defbinary("maximum", xp.maximum, lambda g, out, a, b: g * _pick(a, b), lambda g, out, a, b: g * _pick(b, a),
+                    save="inputs", array_safe=True, number_operands=True,
+                    doc="Elementwise maximum; ties give each side half the gradient. " + BINARY)
+minimum = defbinary("minimum", xp.minimum, lambda g, out, a, b: g * _pick(b, a), lambda g, out, a, b: g * _pick(a, b),
+                    save="inputs", array_safe=True, number_operands=True,
+                    doc="Elementwise minimum; ties give each side half the gradient. " + BINARY)
+remainder = defbinary("remainder", xp.remainder, identity_vjp, lambda g, out, a, b: -g * floor_divide(a, b),
+                      save="inputs", array_safe=True, doc="a mod b with the sign of b (Python's %) " + BINARY)
+floor_divide = defbinary("floor_divide", xp.floor_divide, None,
+                         doc="floor(a / b) (not differentiable) " + BINARY)
+eq      = defbinary("eq", xp.equal, None,
+                    doc="a == b (bool, not differentiable) " + BINARY)
+ne      = defbinary("ne", xp.not_equal, None,
+                    doc="a != b (bool, not differentiable) " + BINARY)
+lt      = defbinary("lt", xp.less, None,
+                    doc="a < b (bool, not differentiable) " + BINARY)
+le      = defbinary("le", xp.less_equal, None,
+                    doc="a <= b (bool, not differentiable) " + BINARY)
+gt      = defbinary("gt", xp.greater, None,
+                    doc="a > b (bool, not differentiable) " + BINARY)
+ge      = defbinary("ge", xp.greater_equal, None,
+                    doc="a >= b (bool, not differentiable) " + BINARY)
+logical_and = defbinary("logical_and", xp.logical_and, None,
+                        doc="Elementwise and (bool) " + BINARY)
+logical_or = defbinary("logical_or", xp.logical_or, None,
+                       doc="Elementwise or (bool) " + BINARY)
+logical_xor = defbinary("logical_xor", xp.logical_xor, None,
+                        doc="Elementwise xor (bool) " + BINARY)
+bitwise_and = defbinary("bitwise_and", xp.bitwise_and, None)
+bitwise_or = defbinary("bitwise_or", xp.bitwise_or, None)
+bitwise_xor = defbinary("bitwise_xor", xp.bitwise_xor, None)
 
 # Fused backward rows: one op instead of three in the hot VJPs; still differentiable.
-#        maker        name                 forward(g, y)                          VJP for g                       VJP for y
-tanh_backward = defbinary("tanh_backward", _tanh_backward,                         lambda gg, out, g, y: tanh_backward(gg, y),
-                                                                                    lambda gg, out, g, y: gg * g * y * -2, save="inputs", array_safe=True)
-sigmoid_backward = defbinary("sigmoid_backward", _sigmoid_backward,                lambda gg, out, g, y: sigmoid_backward(gg, y),
-                                                                                    lambda gg, out, g, y: gg * g * (1 - y * 2), save="inputs", array_safe=True)
-relu_backward = defbinary("relu_backward", _relu_backward,
-                          lambda gg, out, g, y: relu_backward(gg, y), lambda gg, out, g, y: _zeros(gg), save="inputs", array_safe=True)
+# (name, forward(g, y), VJP for g, VJP for y)
+tanh_backward = defbinary("tanh_backward",
+                          _tanh_backward,
+                          lambda gg, out, g, y: tanh_backward(gg, y),
+                          lambda gg, out, g, y: gg * g * y * -2,
+                          save="inputs", array_safe=True)
+sigmoid_backward = defbinary("sigmoid_backward",
+                             _sigmoid_backward,
+                             lambda gg, out, g, y: sigmoid_backward(gg, y),
+                             lambda gg, out, g, y: gg * g * (1 - y * 2),
+                             save="inputs", array_safe=True)
+relu_backward = defbinary("relu_backward",
+                          _relu_backward,
+                          lambda gg, out, g, y: relu_backward(gg, y),
+                          lambda gg, out, g, y: _zeros(gg),
+                          save="inputs", array_safe=True)
 
-#        maker    name      forward([cond, a, b])                   VJPs(g, out, cond, a, b)
-where_  = defop("where",    lambda arrs: B.where(*arrs), arity=3, dtype_rule="promote_tail",
+# (name, forward([cond, a, b]), VJPs(g, out, cond, a, b))
+where_  = defop("where", lambda arrs: B.where(*arrs),
+                arity=3, dtype_rule="promote_tail",
                 vjps=(None,
                       lambda g, out, c, a, b: where_(c, g, 0.0),
-                      lambda g, out, c, a, b: where_(c, 0.0, g)), save="inputs", array_safe=True)
+                      lambda g, out, c, a, b: where_(c, 0.0, g)),
+                save="inputs", array_safe=True)
 # fmt: on
 
 
