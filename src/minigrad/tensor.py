@@ -5,7 +5,6 @@ No math lives here: every method forwards to a function in ``minigrad.ops``.
 
 from __future__ import annotations
 
-import weakref
 from typing import Callable
 
 from . import backend as B
@@ -17,6 +16,7 @@ from .size import as_size as _as_size
 
 xp = B.xp
 _BUMPS = graph.BUMPS
+_new_object = object.__new__
 _ndarray = B.ndarray
 _WRAP = D._BY_NP.get
 
@@ -232,9 +232,12 @@ class Tensor:
     def __init__(self, *args, **kwargs) -> None:
         pass  # Tensor(...) is built whole by __new__
 
-    @classmethod
-    def _make(cls, data, requires_grad: bool, grad_fn):
-        t = object.__new__(Tensor)
+    @staticmethod
+    def _make(data, requires_grad: bool, grad_fn) -> Tensor:
+        """The Tensor holding the array ``data`` as is: the one way minigrad builds a Tensor
+        (``Tensor(data)`` converts user data first). Slot stores, no ``__init__``: this runs
+        once per op."""
+        t = _new_object(Tensor)
         t._data = data
         t._rg = requires_grad
         t.grad_fn = grad_fn
@@ -1197,7 +1200,7 @@ class _RemovableHandle:
     __slots__ = ("_hooks", "_hook")
 
     def __init__(self, hooks, hook) -> None:
-        self._hooks = weakref.ref(hooks) if False else hooks
+        self._hooks = hooks
         self._hook = hook
 
     def remove(self) -> None:

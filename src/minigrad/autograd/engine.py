@@ -43,7 +43,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
     leaves: list = []  # leaves that have a gradient, finished after all nodes
     for t, g in zip(roots, root_grads):
         key = t if t.grad_fn is None else t.grad_fn
-        if _accumulate(grads, key, g._data if raw else g):
+        if key in grads:
+            _accumulate(grads, key, g._data if raw else g)
+        else:
+            grads[key] = g._data if raw else g
             _schedule(key, heap, leaves)
     targets = None if capture is None else _Targets(capture, grads)
     owned = {id(g._data) for g in root_grads}  # buffers stored as some .grad in this walk
@@ -53,9 +56,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
         ready = None  # the node scheduled last waits beside the heap: a chain never touches it
         while True:
             # 1. Pop the newest node: every consumer has sent its gradient.
-            if ready is not None:
-                node = ready if not heap or heap[0][0] > -ready.seq else heappushpop(heap, (-ready.seq, ready))[1]
-                ready = None
+            if ready is not None:  # taken next, unless the heap holds a newer node
+                if heap and heap[0][0] < -ready.seq:
+                    ready = heappushpop(heap, (-ready.seq, ready))[1]
+                node, ready = ready, None
             elif heap:
                 node = heappop(heap)[1]
             else:
@@ -95,11 +99,16 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
                     gi = _to_input(gi, meta[i])
                 if anomaly:
                     _check_finite(node, gi)
-                if _accumulate(grads, p, gi):  # p's first gradient: schedule p
-                    if ready is None and p.__class__ is Node:
+                if p in grads:
+                    _accumulate(grads, p, gi)
+                else:  # p's first gradient: schedule p
+                    grads[p] = gi
+                    if p.__class__ is not Node:
+                        leaves.append(p)
+                    elif ready is None:
                         ready = p
                     else:
-                        _schedule(p, heap, leaves)
+                        heappush(heap, (-p.seq, p))
             gins = gi = None
         _finish_leaves(leaves, grads, raw, targets, owned)
     finally:
@@ -115,21 +124,17 @@ def _schedule(key, heap: list, leaves: list) -> None:
         leaves.append(key)
 
 
-def _accumulate(grads: dict, key, g) -> bool:
-    """Add ``g`` into ``grads[key]``; True when it is ``key``'s first gradient."""
-    prev = grads.get(key)
-    if prev is None:
-        grads[key] = g
-        return True
+def _accumulate(grads: dict, key, g) -> None:
+    """Add ``g`` into ``grads[key]``, the gradient ``key`` has so far."""
+    prev = grads[key]
     if prev.__class__ is _ndarray and prev.base is None and _refcount(prev) == _SOLE + 1 \
             and prev.shape == g.shape and prev.flags.writeable:
         # Only ``grads`` and this frame hold this buffer (numpy's own test for reusing a
         # temporary): add into it, no new array.
         prev += g
-        return False
-    total = prev + g
-    grads[key] = B.xp.asarray(total) if isinstance(total, B.generic) else total  # 0-d sums give numpy scalars
-    return False
+    else:
+        total = prev + g
+        grads[key] = B.xp.asarray(total) if isinstance(total, B.generic) else total  # (0-d sums: numpy scalars)
 
 
 def _to_input(g, meta: tuple):
@@ -169,12 +174,21 @@ def _call_vjps(node, g, raw: bool, create_graph: bool, targets):
     if op.vjp_all is not None:
         return list(op.vjp_all(g, out, inputs, node.params, [p is not None for p in parents]))
     args = (inputs or _NONES[len(parents)]) + node.params
+    if len(parents) == 1 and parents[0] is not None:  # most nodes: no comprehension
+        vjp = op.vjps[0]
+        return [g if vjp is identity_vjp else vjp(g, out, *args)]
     return [None if p is None else g if vjp is identity_vjp else vjp(g, out, *args)
             for vjp, p in zip(op.vjps, parents)]
 
 
 def _arrays(inputs: tuple) -> tuple:
     """Saved inputs as arrays (a Python number operand is a 0-d array already)."""
+    if len(inputs) == 1:  # the common cases, without a comprehension
+        (x,) = inputs
+        return (x if x.__class__ is _ndarray else x._data,)
+    if len(inputs) == 2:
+        a, b = inputs
+        return (a if a.__class__ is _ndarray else a._data, b if b.__class__ is _ndarray else b._data)
     return tuple([t if t.__class__ is _ndarray else t._data for t in inputs])
 
 
