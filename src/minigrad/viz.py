@@ -239,32 +239,8 @@ def to_dot(tensor: Tensor, show_values: bool = True, show_grad: bool = True, *, 
         b.tensor_node(tid, b.tensor_label(tensor, tensor.shape, tensor.dtype), root=True, leaf=tensor._rg)
         return "\n".join(header + b.lines + ["}"]) + "\n"
 
-    # Nodes are visited consumers-first (Kahn order over consumer counts), so the
-    # shape of a released output is known from a consumer before its node is drawn.
     root = tensor.grad_fn
-    consumers: dict[int, int] = {}
-    stack = [root]
-    seen = {id(root)}
-    nodes = []
-    while stack:
-        node = stack.pop()
-        nodes.append(node)
-        for p in node.parents:
-            if p.__class__ is Node:
-                consumers[id(p)] = consumers.get(id(p), 0) + 1
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    stack.append(p)
-    order = []
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for p in node.parents:
-            if p.__class__ is Node:
-                consumers[id(p)] -= 1
-                if consumers[id(p)] == 0:
-                    ready.append(p)
+    order = _consumers_first(root)
 
     out_shape: dict[int, tuple] = {id(root): (tuple(tensor.shape), tensor.dtype)}
     out_id: dict[int, str] = {}  # id(node) -> DOT id of the tensor it made
@@ -298,20 +274,7 @@ def to_dot(tensor: Tensor, show_values: bool = True, show_grad: bool = True, *, 
                 out_shape.setdefault(id(p), in_shape)
                 src = None  # filled below, once p's output box exists
             elif p is None:
-                # The saved inputs; after backward, the copy keep_intermediates() held (if any).
-                inputs = node.inputs or (getattr(node, "kept", None) or ((), None))[1]
-                saved = inputs[i] if inputs and len(inputs) == len(node.parents) else None
-                number = saved if isinstance(saved, np.ndarray) else None  # a Python number operand
-                if not isinstance(saved, Tensor):
-                    saved = None  # not saved, or already freed by backward
-                src, _ = b.ident(saved if saved is not None else ("const", node, i), "t")
-                if saved is not None and saved.grad_fn is None and not saved._rg:
-                    label = b.tensor_label(saved, saved.shape, saved.dtype, note="constant")
-                elif number is not None:
-                    label = b.tensor_label(None, number.shape, number.dtype, saved_value=number, note="constant")
-                else:
-                    label = b.tensor_label(None, in_shape[0], in_shape[1], note="constant")
-                b.tensor_node(src, label, constant=True)
+                src = _constant_input(b, node, i, in_shape)
             else:  # a leaf tensor that requires grad
                 src, new = b.ident(p, "t")
                 if new:
@@ -330,6 +293,52 @@ def to_dot(tensor: Tensor, show_values: bool = True, show_grad: bool = True, *, 
         lines.append(f"  {src} -> {op_id}{attr};")
     return "\n".join(header + b.lines + lines + ["}"]) + "\n"
 
+
+
+def _consumers_first(root) -> list:
+    """The nodes of ``root``'s graph, each after all its consumers (Kahn order over consumer
+    counts), so the shape of a released output is known from a consumer before its node is drawn."""
+    consumers: dict[int, int] = {}
+    stack = [root]
+    seen = {id(root)}
+    while stack:
+        node = stack.pop()
+        for p in node.parents:
+            if p.__class__ is Node:
+                consumers[id(p)] = consumers.get(id(p), 0) + 1
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    stack.append(p)
+    order = []
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for p in node.parents:
+            if p.__class__ is Node:
+                consumers[id(p)] -= 1
+                if consumers[id(p)] == 0:
+                    ready.append(p)
+    return order
+
+
+def _constant_input(b, node, i: int, in_shape: tuple) -> str:
+    """The box of ``node``'s input ``i`` that needs no gradient (a constant); its DOT id."""
+    # The saved inputs; after backward, the copy keep_intermediates() held (if any).
+    inputs = node.inputs or (getattr(node, "kept", None) or ((), None))[1]
+    saved = inputs[i] if inputs and len(inputs) == len(node.parents) else None
+    number = saved if isinstance(saved, np.ndarray) else None  # a Python number operand
+    if not isinstance(saved, Tensor):
+        saved = None  # not saved, or already freed by backward
+    src, _ = b.ident(saved if saved is not None else ("const", node, i), "t")
+    if saved is not None and saved.grad_fn is None and not saved._rg:
+        label = b.tensor_label(saved, saved.shape, saved.dtype, note="constant")
+    elif number is not None:
+        label = b.tensor_label(None, number.shape, number.dtype, saved_value=number, note="constant")
+    else:
+        label = b.tensor_label(None, in_shape[0], in_shape[1], note="constant")
+    b.tensor_node(src, label, constant=True)
+    return src
 
 def draw_graph(tensor: Tensor, show_values: bool = True, show_grad: bool = True, *, max_values: int = 8,
                names: dict | None = None, rankdir: str = "LR", format: str = "svg"):  # noqa: A002
