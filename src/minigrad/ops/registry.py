@@ -412,8 +412,9 @@ def record(op: Op, inputs: tuple, params: tuple, out):
     stores: half the cost of a Python ``__init__``.
     """
     # Per input: its node (the input itself for a leaf; None where no gradient is wanted), its
-    # version now, and its (shape, dtype) when some input differs from out's. One and two inputs
-    # are unrolled: a comprehension costs about a tenth of a small op.
+    # version now, and its (shape, dtype) when some input differs from out's (None for an input
+    # that has out's). One and two inputs are unrolled: a comprehension costs about a tenth of a
+    # small op.
     shape = out.shape
     dtype = out.dtype
     n = len(inputs)
@@ -428,11 +429,11 @@ def record(op: Op, inputs: tuple, params: tuple, out):
         if b.__class__ is _ndarray:  # a Python number: no gradient, no version, never widens a
             parents = (a.grad_fn or a, None)
             versions = (0 if a._vc is None else a._vc[0], None)
-            in_meta = None
+            in_meta = (None, (b.shape, b.dtype))
         elif a.__class__ is _ndarray:
             parents = (None, b.grad_fn or b)
             versions = (None, 0 if b._vc is None else b._vc[0])
-            in_meta = None
+            in_meta = ((a.shape, a.dtype), None)
         else:
             ad = a._data
             bd = b._data
