@@ -1,4 +1,4 @@
-"""Array backwards that write into buffers the walk owns (registry.array_backward).
+"""Fused array backwards (the array_backward column of a row) that write into buffers the walk owns.
 
 For large arrays without create_graph, exp / tanh / sigmoid / relu / mul (the rows with a fused array backward) may write
 their gradient into the incoming gradient or the saved output when nothing else references

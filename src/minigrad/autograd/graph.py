@@ -184,7 +184,7 @@ class Node:
     leaf that requires grad, or None when input i needs no gradient. ``seq`` grows
     with creation, so a node's consumers always have larger ``seq`` than the node:
     the backward walk visits nodes in decreasing ``seq``, a topological order.
-    Built by ``ops.registry._finish`` (see there for what each slot holds).
+    Built by ``ops.registry.record`` (see there for what each slot holds).
     """
 
     __slots__ = (
