@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 
 from ... import backend as B
 from ... import distributed as dist
-from ...autograd.engine import is_grad_enabled
+from ...autograd.graph import is_grad_enabled
 from ..module import Module
 
 xp = B.xp
