@@ -30,6 +30,7 @@ import os
 import warnings
 
 from . import backend as B
+from .backend import _CPU, check_device
 
 np = B.xp  # the CPU generator always works on host arrays
 
@@ -89,8 +90,6 @@ class Generator:
     __slots__ = ("_bits", "_seed", "_fresh", "_next_double", "_next_float")
 
     def __init__(self, device="cpu") -> None:
-        from .tensor import check_device
-
         check_device(device)
         self._bits = np.random.MT19937(0)  # state overwritten just below
         self.manual_seed(_DEFAULT_SEED)
@@ -98,9 +97,7 @@ class Generator:
     @property
     def device(self):
         """The device this generator draws for (always ``'cpu'``)."""
-        from .tensor import device
-
-        return device("cpu")
+        return _CPU
 
     def manual_seed(self, seed: int) -> Generator:
         """Seed this generator (the low 32 bits seed the twister, as in PyTorch); returns it."""
