@@ -174,11 +174,11 @@ def _call_vjps(node, g, raw: bool, create_graph: bool, targets):
     if op.vjp_all is not None:
         return list(op.vjp_all(g, out, inputs, node.params, [p is not None for p in parents]))
     args = (inputs or _NONES[len(parents)]) + node.params
-    if len(parents) == 1 and parents[0] is not None:  # most nodes: no comprehension
-        vjp = op.vjps[0]
-        return [g if vjp is identity_vjp else vjp(g, out, *args)]
-    return [None if p is None else g if vjp is identity_vjp else vjp(g, out, *args)
-            for vjp, p in zip(op.vjps, parents)]
+    # (A loop, not a comprehension: one that reads g, out and args would make them cells.)
+    gins = []
+    for vjp, p in zip(op.vjps, parents):
+        gins.append(None if p is None else g if vjp is identity_vjp else vjp(g, out, *args))
+    return gins
 
 
 def _arrays(inputs: tuple) -> tuple:
