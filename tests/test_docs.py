@@ -146,7 +146,7 @@ def fresh_state():
     yield
     mg.set_default_dtype(dtype)
     mg.set_num_threads(threads)
-    mg.autograd.engine._state.enabled = True
+    mg.autograd.graph._state.enabled = True
 
 
 @pytest.mark.parametrize("name,doc", EXAMPLES, ids=[n for n, _ in EXAMPLES])
