@@ -84,7 +84,7 @@ def multinomial(probs, num_samples, replacement=False, *, generator=None):
     as PyTorch's CPU kernel: without replacement (or for one sample) the exponential trick,
     ``argmax``/``topk`` of ``probs / q`` with ``q ~ Exp(1)``; with replacement a search of
     each row's normalised running sums for float64 uniforms."""
-    from . import random as R
+    from .. import random as R
 
     p = probs._data
     if p.ndim not in (1, 2):
