@@ -174,6 +174,9 @@ def _call_vjps(node, g, raw: bool, create_graph: bool, targets):
     if op.vjp_all is not None:
         return list(op.vjp_all(g, out, inputs, node.params, [p is not None for p in parents]))
     args = (inputs or _NONES[len(parents)]) + node.params
+    if len(parents) == 1 and parents[0] is not None:  # most nodes
+        vjp = op.vjps[0]
+        return [g if vjp is identity_vjp else vjp(g, out, *args)]
     # (A loop, not a comprehension: one that reads g, out and args would make them cells.)
     gins = []
     for vjp, p in zip(op.vjps, parents):

@@ -417,45 +417,43 @@ def record(op: Op, inputs: tuple, params: tuple, out):
     # small op.
     shape = out.shape
     dtype = out.dtype
+    save = op.save_inputs
     n = len(inputs)
     if n == 1:
         (x,) = inputs
         xd = x._data
         parents = (x.grad_fn or x,)  # (a one-input op is recorded only when x requires grad)
-        versions = (0 if x._vc is None else x._vc[0],)
+        versions = (0 if x._vc is None else x._vc[0],) if save else None
         in_meta = None if xd.shape == shape and xd.dtype is dtype else ((xd.shape, xd.dtype),)
     elif n == 2:
         a, b = inputs
         if b.__class__ is _ndarray:  # a Python number: no gradient, no version, never widens a
             parents = (a.grad_fn or a, None)
-            versions = (0 if a._vc is None else a._vc[0], None)
+            versions = (0 if a._vc is None else a._vc[0], None) if save else None
             in_meta = (None, (b.shape, b.dtype))
         elif a.__class__ is _ndarray:
             parents = (None, b.grad_fn or b)
-            versions = (None, 0 if b._vc is None else b._vc[0])
+            versions = (None, 0 if b._vc is None else b._vc[0]) if save else None
             in_meta = ((a.shape, a.dtype), None)
         else:
             ad = a._data
             bd = b._data
             parents = ((a.grad_fn or a) if a._rg else None, (b.grad_fn or b) if b._rg else None)
-            versions = (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0])
+            versions = (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0]) if save else None
             in_meta = None if ad.shape == shape and bd.shape == shape and ad.dtype is dtype and bd.dtype is dtype \
                 else ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
     else:
         parents = tuple([(t.grad_fn or t) if t._rg else None for t in inputs])
         versions = tuple([0 if t._vc is None else t._vc[0] for t in inputs])
         in_meta = tuple([(t._data.shape, t._data.dtype) for t in inputs])
-        if all(m == (shape, dtype) for m in in_meta):
-            in_meta = None
+        if in_meta.count(in_meta[0]) == len(in_meta) and in_meta[0] == (shape, dtype):
+            in_meta = None  # (no generator expression here: one reading shape would make it a cell)
     node = _new_object(_Node)
     node.op = op
     node.parents = parents
     node.params = params
-    if op.save_inputs:
-        node.inputs = inputs
-        node.versions = versions
-    else:
-        node.inputs = node.versions = None
+    node.inputs = inputs if save else None
+    node.versions = versions
     node.in_meta = in_meta
     node.hooks = None
     node.seq = _next_seq()
