@@ -60,6 +60,7 @@ from .factories import (
     full_like,
     linspace,
     logspace,
+    multinomial,
     normal,
     ones,
     ones_like,
@@ -75,7 +76,7 @@ from .factories import (
     zeros_like,
 )
 from .histogram import histc, histogram
-from .ops.composite import argsort, multinomial, sort, topk
+from .ops.composite import argsort, sort, topk
 from .ops.elementwise import (
     abs,
     ceil,

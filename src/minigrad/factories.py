@@ -244,3 +244,39 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=N
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     return _finish(xp.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
+
+
+def multinomial(probs, num_samples, replacement=False, *, generator=None):
+    """Indices sampled from the rows of ``probs`` (weights, not necessarily normalised), drawn
+    as PyTorch's CPU kernel: without replacement (or for one sample) the exponential trick,
+    ``argmax``/``topk`` of ``probs / q`` with ``q ~ Exp(1)``; with replacement a search of
+    each row's normalised running sums for float64 uniforms."""
+    p = probs._data
+    if p.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {tuple(probs.shape)}")
+    if p.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got {p.dtype}")
+    if num_samples <= 0:
+        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples (got {num_samples})")
+    if not replacement and num_samples > p.shape[-1]:
+        raise RuntimeError(f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples without "
+                           f"replacement ({num_samples} > {p.shape[-1]})")
+    if (p < 0).any() or not xp.isfinite(p).all():
+        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
+    rows = p.reshape(-1, p.shape[-1])
+    if (rows.sum(-1) <= 0).any():
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
+    gen = R._gen(generator)
+    if not replacement or num_samples == 1:
+        tok = B.fp_var_set(B.FP_IGNORE)  # a zero weight over q gives 0, never a warning
+        try:
+            q = rows / R.exponential(gen, rows.shape, rows.dtype)
+        finally:
+            B.fp_var_reset(tok)
+        if num_samples == 1:
+            result = q.argmax(-1)[:, None]
+        else:
+            result = xp.argsort(-q, axis=-1, kind="stable")[:, :num_samples]
+    else:
+        result = R.multinomial_with_replacement(gen, rows, num_samples)
+    return Tensor._make(result.astype(B.int64).reshape(p.shape[:-1] + (num_samples,)), False, None)

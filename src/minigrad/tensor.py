@@ -979,7 +979,9 @@ class Tensor:
         return C.argsort(self, R.dim_alias("argsort", dim, axis, -1), descending, stable)
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
-        return C.multinomial(self, num_samples, replacement, generator=generator)
+        from .factories import multinomial
+
+        return multinomial(self, num_samples, replacement, generator=generator)
 
     # (the second operand's name is PyTorch's for each: outer(vec2), dot(tensor), mm(mat2) ...)
     def outer(self, vec2):
