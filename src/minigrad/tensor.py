@@ -97,6 +97,7 @@ def _ragged(data, dim: int = 0):
 
 
 def _set_leaf(t, arr) -> None:
+    """The slots of ``t``, a fresh leaf of a Tensor subclass (a Tensor itself is made by ``Tensor._make``)."""
     t._data = arr
     t._rg = False
     t.grad_fn = None
@@ -145,9 +146,7 @@ def legacy_new(fixed, name: str, args: tuple, kwargs: dict) -> Tensor:
         got = ", ".join(type(a).__name__ for a in args)
         raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}): expected sizes "
                         "(ints), one sequence of data, or one tensor")
-    t = object.__new__(Tensor)
-    _set_leaf(t, arr)
-    return t
+    return Tensor._make(arr, False, None)
 
 
 def narrow(input: Tensor, dim: int | None = None, start=None, length: int | None = None, *,  # noqa: A002
