@@ -234,7 +234,7 @@ class Tensor:
     @staticmethod
     def _make(data, requires_grad: bool, grad_fn) -> Tensor:
         """The Tensor holding the array ``data`` as is: the one way minigrad builds a Tensor
-        (``Tensor(data)`` converts user data first). Slot stores, no ``__init__``: this runs
+        (``minigrad.tensor(data)`` converts user data first). Slot stores, no ``__init__``: this runs
         once per op."""
         t = _new_object(Tensor)
         t._data = data
