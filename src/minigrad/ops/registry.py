@@ -444,7 +444,7 @@ def record(op: Op, inputs: tuple, params: tuple, out):
                 else ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
     else:
         parents = tuple([(t.grad_fn or t) if t._rg else None for t in inputs])
-        versions = tuple([0 if t._vc is None else t._vc[0] for t in inputs])
+        versions = tuple([0 if t._vc is None else t._vc[0] for t in inputs]) if save else None
         in_meta = tuple([(t._data.shape, t._data.dtype) for t in inputs])
         if in_meta.count(in_meta[0]) == len(in_meta) and in_meta[0] == (shape, dtype):
             in_meta = None  # (no generator expression here: one reading shape would make it a cell)
