@@ -321,7 +321,7 @@ def main(argv=None) -> int:
     pythons = {"minigrad": args.minigrad_python, "numpy": args.numpy_python, "torch": args.torch_python}
     names = args.only or list(WORKLOADS)
     t0 = time.perf_counter()
-    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    log = lambda s: print(s, file=sys.stderr, flush=True)
     report = {
         "when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine_info(threads), "size": args.size, "api": args.api, "clock": args.clock, "malloc": args.malloc,

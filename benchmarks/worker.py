@@ -93,13 +93,13 @@ def main(argv: list[str]) -> int:
             import minigrad
 
             versions["minigrad"] = getattr(minigrad, "__version__", "?")
-            make = lambda n, d: impl.W.make(L, n, d)  # noqa: E731
+            make = lambda n, d: impl.W.make(L, n, d)
         elif lib == "torch":
             from . import workloads_torch as impl
 
             L = impl.lib(api, threads)
             versions["torch"] = L.T.__version__
-            make = lambda n, d: impl.W.make(L, n, d)  # noqa: E731
+            make = lambda n, d: impl.W.make(L, n, d)
         elif lib == "numpy":
             from . import workloads_numpy as impl
 

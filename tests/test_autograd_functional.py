@@ -144,7 +144,7 @@ def test_func_grad_and_value():
 
 
 def test_func_grad_nested_gives_second_derivative():
-    f = lambda x: (x ** 3).sum()  # noqa: E731
+    f = lambda x: (x ** 3).sum()
     d2 = func.grad(lambda x: func.grad(f)(x).sum())(t(XV))
     np.testing.assert_allclose(d2.numpy(), 6 * XV)
 

@@ -157,7 +157,7 @@ def test_conv1d_and_conv_transpose2d_gradgradcheck():
     assert gradgradcheck(lambda a, b: C.conv1d(a, b, stride=2, padding=1), (x, w))
     xt = _rand(1, 2, 3, 4)
     wt = _rand(2, 3, 2, 3, seed=3)
-    f = lambda a, b: C.conv_transpose2d(a, b, stride=2, padding=1, output_padding=1)  # noqa: E731
+    f = lambda a, b: C.conv_transpose2d(a, b, stride=2, padding=1, output_padding=1)
     assert gradcheck(f, (xt, wt))
     assert gradgradcheck(f, (xt, wt))
 
@@ -188,7 +188,7 @@ def _distinct(*shape, seed=0):
 ])
 def test_max_pool2d_gradcheck_and_gradgradcheck(kernel, stride, padding, dilation, ceil_mode):
     x = _distinct(2, 2, 7, 6)
-    f = lambda a: C.max_pool2d(a, kernel, stride, padding, dilation, ceil_mode)  # noqa: E731
+    f = lambda a: C.max_pool2d(a, kernel, stride, padding, dilation, ceil_mode)
     assert gradcheck(f, (x,))
     assert gradgradcheck(f, (x,))
 
@@ -284,7 +284,7 @@ def test_conv_batchnorm2d_training_matches_torch():
 
     conv = nn.Conv2d(3, 4, 3, padding=1).double()
     bn = nn.BatchNorm2d(4, momentum=0.2).double()
-    init = lambda name: minigrad.tensor(REF[f"bn/init_{name}"])  # noqa: E731
+    init = lambda name: minigrad.tensor(REF[f"bn/init_{name}"])
     conv.load_state_dict({k: init(k) for k in ("weight", "bias")})
     bn.load_state_dict({k: init(f"bn.{k}") for k in bn.state_dict()})
     opt = minigrad.optim.SGD(list(conv.parameters()) + list(bn.parameters()), lr=0.1, momentum=0.9)

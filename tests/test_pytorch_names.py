@@ -318,7 +318,7 @@ def test_size_tuple_behaviour_as_pytorch():
     assert repr(s + mg.Size([5])) == "minigrad.Size([2, 3, 5])"
     assert repr(s * 2) == "minigrad.Size([2, 3, 2, 3])" and type(2 * s) is mg.Size
     with pytest.raises(TypeError, match="can only concatenate tuple"):
-        s + [4]  # noqa: RUF005
+        s + [4]
     assert isinstance(s, tuple) and list(s) == [2, 3] and s.count(2) == 1 and s.index(3) == 1
     assert repr(mg.Size()) == "minigrad.Size([])" and mg.Size().numel() == 1
     assert repr(mg.Size(np.array([2, 3]))) == "minigrad.Size([2, 3])"

@@ -129,8 +129,8 @@ def _train(model, opt_cls, data, steps, barrier=None, losses=None):
 
 def test_two_threads_train_like_sequential():
     steps = 60
-    sgd = lambda ps: mg.optim.SGD(ps, lr=0.05, momentum=0.9)  # noqa: E731
-    adam = lambda ps: mg.optim.Adam(ps, lr=1e-2)  # noqa: E731
+    sgd = lambda ps: mg.optim.SGD(ps, lr=0.05, momentum=0.9)
+    adam = lambda ps: mg.optim.Adam(ps, lr=1e-2)
     a0, b0 = _make_model(1), _make_model(2)
     da, db = _data(10), _data(20)
 

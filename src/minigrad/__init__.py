@@ -227,7 +227,7 @@ def sub(input, other, *, alpha=1):
 subtract = sub
 
 
-def round(input, *, decimals: int = 0):  # noqa: A001
+def round(input, *, decimals: int = 0):
     """Round half to even (zero gradient)."""
     return _round(input, decimals)
 

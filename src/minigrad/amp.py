@@ -240,7 +240,7 @@ def is_autocast_available(device_type: str) -> bool:
     return False
 
 
-class autocast:  # noqa: N801 - PyTorch's name
+class autocast:  # PyTorch's name
     """``torch.autocast``: a context manager (and decorator) for mixed-precision regions.
 
     minigrad does not autocast: with ``enabled=False`` it does nothing; for a device that

@@ -151,11 +151,11 @@ class device:
 
     __slots__ = ("type", "index")
 
-    def __init__(self, type: str | device | int = "cpu", index: int | None = None) -> None:  # noqa: A002
+    def __init__(self, type: str | device | int = "cpu", index: int | None = None) -> None:
         if isinstance(type, device):
-            type, index = type.type, type.index  # noqa: A001
+            type, index = type.type, type.index
         elif isinstance(type, int) and not isinstance(type, bool):
-            type, index = "cuda", type  # noqa: A001 - torch.device(0) is the first accelerator
+            type, index = "cuda", type  # torch.device(0) is the first accelerator
         if not isinstance(type, str):
             raise TypeError(f"device() received an invalid combination of arguments: got {type!r}")
         kind, sep, num = type.partition(":")

@@ -113,16 +113,16 @@ def wrap(np_dtype) -> dtype:
 
 
 float16 = half = _define(B.float16, "float16")
-float32 = float = _define(B.float32, "float32")  # noqa: A001 - PyTorch's alias
+float32 = float = _define(B.float32, "float32")  # PyTorch's alias
 float64 = double = _define(B.float64, "float64")
 bfloat16 = dtype(None, "bfloat16", True, True, 2)
 _BY_NAME["bfloat16"] = bfloat16
 int8 = _define(B.int8, "int8")
 int16 = short = _define(B.int16, "int16")
-int32 = int = _define(B.int32, "int32")  # noqa: A001
+int32 = int = _define(B.int32, "int32")
 int64 = long = _define(B.int64, "int64")
 uint8 = _define(B.uint8, "uint8")
-bool = _define(B.bool_, "bool")  # noqa: A001
+bool = _define(B.bool_, "bool")
 
 _default = [B.float32]  # internal code works with numpy dtypes; the public API hands out the wrappers
 

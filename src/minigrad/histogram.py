@@ -172,7 +172,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = No
     return histogram_result(Tensor._make(hist, False, None), Tensor._make(edges, False, None))
 
 
-def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     """Counts of ``input``'s values in ``bins`` equal-width bins over ``[min, max]`` (legacy form of
     ``histogram``); ``min == max`` (the default) uses the data's own min and max."""
     arr = _float_input(input, "histc")

@@ -343,7 +343,7 @@ def clear_safe_globals() -> None:
     _safe_globals.clear()
 
 
-class safe_globals:  # noqa: N801  (PyTorch's name)
+class safe_globals:  # PyTorch's name
     """Context manager registering globals as safe within its block (as ``torch.serialization.safe_globals``)."""
 
     def __init__(self, safe_globals: list) -> None:

@@ -38,7 +38,7 @@ xp = B.xp
 __all__ = ["SparseTensor", "sparse_coo_tensor", "mm", "spmm", "sum", "layout", "strided", "sparse_coo"]
 
 
-class layout:  # noqa: N801  (PyTorch's name: torch.layout)
+class layout:  # PyTorch's name: torch.layout
     """A tensor's memory layout: ``minigrad.strided`` (dense) or ``minigrad.sparse_coo``."""
 
     __slots__ = ("name",)
@@ -365,7 +365,7 @@ def mm(mat1, mat2, reduce: str | None = None) -> Tensor:
 spmm = mm
 
 
-def sum(input: SparseTensor, dim=None) -> Tensor:  # noqa: A001  (PyTorch's name: torch.sparse.sum)
+def sum(input: SparseTensor, dim=None) -> Tensor:  # PyTorch's name: torch.sparse.sum
     """Sum of a sparse tensor's entries (all, or over ``dim``), as a dense tensor."""
     dense = input.to_dense()
     return dense.sum() if dim is None else dense.sum(dim)

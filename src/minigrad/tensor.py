@@ -149,7 +149,7 @@ def legacy_new(fixed, name: str, args: tuple, kwargs: dict) -> Tensor:
     return Tensor._make(arr, False, None)
 
 
-def narrow(input: Tensor, dim: int | None = None, start=None, length: int | None = None, *,  # noqa: A002
+def narrow(input: Tensor, dim: int | None = None, start=None, length: int | None = None, *,
            axis: int | None = None) -> Tensor:
     """``input`` narrowed to ``length`` elements of ``dim`` from ``start``: a view, as ``torch.narrow``."""
     dim = R.dim_alias("narrow", dim, axis, required=True)
@@ -498,7 +498,7 @@ class Tensor:
         """Raises: CUDA is not available."""
         raise device_unavailable("Tensor.cuda()")
 
-    def float(self) -> Tensor:  # noqa: A003
+    def float(self) -> Tensor:
         return self.to(B.float32)
 
     def double(self) -> Tensor:
@@ -510,10 +510,10 @@ class Tensor:
     def long(self) -> Tensor:
         return self.to(B.int64)
 
-    def int(self) -> Tensor:  # noqa: A003
+    def int(self) -> Tensor:
         return self.to(B.int32)
 
-    def bool(self) -> Tensor:  # noqa: A003
+    def bool(self) -> Tensor:
         return self.to(B.bool_)
 
     def bfloat16(self) -> Tensor:
@@ -635,25 +635,25 @@ class Tensor:
 
     # -- operators -------------------------------------------------------------
     def __rsub__(self, other):
-        return E_.sub(other, self)
+        return E.sub(other, self)
 
     def __rtruediv__(self, other):
-        return E_.div(other, self)
+        return E.div(other, self)
 
     def __floordiv__(self, other):
-        return E_.floor_divide(self, other)
+        return E.floor_divide(self, other)
 
     def __rfloordiv__(self, other):
-        return E_.floor_divide(other, self)
+        return E.floor_divide(other, self)
 
     def __mod__(self, other):
-        return E_.remainder(self, other)
+        return E.remainder(self, other)
 
     def __rmod__(self, other):
-        return E_.remainder(other, self)
+        return E.remainder(other, self)
 
     def __rpow__(self, other):
-        return E_.pow(other, self)
+        return E.pow(other, self)
 
     def __rmatmul__(self, other):
         return L.matmul(other, self)
@@ -663,45 +663,45 @@ class Tensor:
 
     def __invert__(self):
         if self._data.dtype.kind == "b":
-            return E_.logical_not(self)
-        return E_.bitwise_not(self)
+            return E.logical_not(self)
+        return E.bitwise_not(self)
 
     def __and__(self, other):
-        return E_.bitwise_and(self, other)
+        return E.bitwise_and(self, other)
 
     __rand__ = __and__
 
     def __or__(self, other):
-        return E_.bitwise_or(self, other)
+        return E.bitwise_or(self, other)
 
     __ror__ = __or__
 
     def __xor__(self, other):
-        return E_.bitwise_xor(self, other)
+        return E.bitwise_xor(self, other)
 
     __rxor__ = __xor__
 
     def __eq__(self, other):  # type: ignore[override]
         if other is None:
             return False  # as PyTorch (``t == None`` is False, not an error)
-        return E_.eq(self, other)
+        return E.eq(self, other)
 
     def __ne__(self, other):  # type: ignore[override]
         if other is None:
             return True
-        return E_.ne(self, other)
+        return E.ne(self, other)
 
     def __lt__(self, other):
-        return E_.lt(self, other)
+        return E.lt(self, other)
 
     def __le__(self, other):
-        return E_.le(self, other)
+        return E.le(self, other)
 
     def __gt__(self, other):
-        return E_.gt(self, other)
+        return E.gt(self, other)
 
     def __ge__(self, other):
-        return E_.ge(self, other)
+        return E.ge(self, other)
 
     def __getitem__(self, index):
         return I.getitem(self, index)
@@ -711,31 +711,31 @@ class Tensor:
 
     # -- elementwise -------------------------------------------------------------
     def add(self, other, *, alpha=1):
-        return E_.add(self, other if alpha == 1 else E_.mul(other, alpha))
+        return E.add(self, other if alpha == 1 else E.mul(other, alpha))
 
     def sub(self, other, *, alpha=1):
-        return E_.sub(self, other if alpha == 1 else E_.mul(other, alpha))
+        return E.sub(self, other if alpha == 1 else E.mul(other, alpha))
 
     subtract = sub
 
     def mul(self, other):
-        return E_.mul(self, other)
+        return E.mul(self, other)
 
     multiply = mul
 
     def div(self, other, *, rounding_mode=None):
-        return E_.divide(self, other, rounding_mode)
+        return E.divide(self, other, rounding_mode)
 
     divide = true_divide = div
 
     def floor_divide(self, other):
-        return E_.floor_divide(self, other)
+        return E.floor_divide(self, other)
 
     def remainder(self, other):
-        return E_.remainder(self, other)
+        return E.remainder(self, other)
 
     def pow(self, exponent):
-        return E_.pow(self, exponent)
+        return E.pow(self, exponent)
 
     def log2(self):
         return C.log2(self)
@@ -744,36 +744,36 @@ class Tensor:
         return C.log10(self)
 
     def square(self):
-        return E_.square(self)
+        return E.square(self)
 
     def reciprocal(self):
-        return E_.reciprocal(self)
+        return E.reciprocal(self)
 
     def round(self, *, decimals: int = 0):
-        return E_.round(self, decimals)
+        return E.round(self, decimals)
 
     def trunc(self):
-        return E_.trunc(self)
+        return E.trunc(self)
 
-    def clamp(self, min=None, max=None):  # noqa: A002
-        return E_.clamp(self, min, max)
+    def clamp(self, min=None, max=None):
+        return E.clamp(self, min, max)
 
     clip = clamp
 
-    def clamp_min(self, min):  # noqa: A002
-        return E_.clamp(self, min, None)
+    def clamp_min(self, min):
+        return E.clamp(self, min, None)
 
-    def clamp_max(self, max):  # noqa: A002
-        return E_.clamp(self, None, max)
+    def clamp_max(self, max):
+        return E.clamp(self, None, max)
 
     def maximum(self, other):
-        return E_.maximum(self, other)
+        return E.maximum(self, other)
 
     def minimum(self, other):
-        return E_.minimum(self, other)
+        return E.minimum(self, other)
 
     def where(self, condition, other):
-        return E_.where(condition, self, other)
+        return E.where(condition, self, other)
 
     def lerp(self, end, weight):
         return self + (end - self) * weight
@@ -785,31 +785,31 @@ class Tensor:
         return self + tensor1 / tensor2 * value
 
     def isnan(self):
-        return E_.isnan(self)
+        return E.isnan(self)
 
     def isinf(self):
-        return E_.isinf(self)
+        return E.isinf(self)
 
     def isfinite(self):
-        return E_.isfinite(self)
+        return E.isfinite(self)
 
     def eq(self, other):
-        return E_.eq(self, other)
+        return E.eq(self, other)
 
     def ne(self, other):
-        return E_.ne(self, other)
+        return E.ne(self, other)
 
     def lt(self, other):
-        return E_.lt(self, other)
+        return E.lt(self, other)
 
     def le(self, other):
-        return E_.le(self, other)
+        return E.le(self, other)
 
     def gt(self, other):
-        return E_.gt(self, other)
+        return E.gt(self, other)
 
     def ge(self, other):
-        return E_.ge(self, other)
+        return E.ge(self, other)
 
     def equal(self, other) -> bool:
         return self.shape == other.shape and bool(xp.array_equal(self._data, other._data))
@@ -818,16 +818,16 @@ class Tensor:
         return bool(xp.allclose(self._data, xp.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def logical_not(self):
-        return E_.logical_not(self)
+        return E.logical_not(self)
 
     def logical_and(self, other):
-        return E_.logical_and(self, other)
+        return E.logical_and(self, other)
 
     def logical_or(self, other):
-        return E_.logical_or(self, other)
+        return E.logical_or(self, other)
 
     def logical_xor(self, other):
-        return E_.logical_xor(self, other)
+        return E.logical_xor(self, other)
 
     # -- reductions: bound to the ops.reduce functions below the class (one signature each) --
 
@@ -968,7 +968,7 @@ class Tensor:
     def trace(self):
         return M.trace(self)
 
-    def topk(self, k, dim=-1, largest=True, sorted=True, *, axis=None):  # noqa: A002
+    def topk(self, k, dim=-1, largest=True, sorted=True, *, axis=None):
         return C.topk(self, k, R.dim_alias("topk", dim, axis, -1), largest, sorted)
 
     def sort(self, dim=-1, descending=False, stable=False, *, axis=None):
@@ -1014,13 +1014,13 @@ class Tensor:
         """Already dense: ``self`` (or a cast copy when ``dtype`` differs)."""
         return self if dtype is None else self.to(dtype)
 
-    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
         """``minigrad.histc(self, bins, min, max)``: counts in equal-width bins."""
         from .histogram import histc
 
         return histc(self, bins, min, max)
 
-    def histogram(self, bins=100, *, range=None, weight=None, density: bool = False):  # noqa: A002
+    def histogram(self, bins=100, *, range=None, weight=None, density: bool = False):
         """``minigrad.histogram(self, ...)``: ``(hist, bin_edges)``."""
         from .histogram import histogram
 
@@ -1063,12 +1063,12 @@ class Tensor:
 
     def mul_(self, other):
         if I.arith_inplace(self, xp.multiply, other) is None:
-            I.inplace(self, "mul_", lambda s: E_.mul(s, other), other)
+            I.inplace(self, "mul_", lambda s: E.mul(s, other), other)
         return self
 
     def div_(self, other, *, rounding_mode=None):
         if rounding_mode is not None or I.arith_inplace(self, xp.true_divide, other) is None:
-            I.inplace(self, "div_", lambda s: E_.divide(s, other, rounding_mode), other)
+            I.inplace(self, "div_", lambda s: E.divide(s, other, rounding_mode), other)
         return self
 
     # x += y is add_ itself (one call: the in-place arithmetic of optimizer steps)
@@ -1078,33 +1078,33 @@ class Tensor:
     __itruediv__ = div_
 
     def pow_(self, exponent):
-        return I.inplace(self, "pow_", lambda s: E_.pow(s, exponent), exponent)
+        return I.inplace(self, "pow_", lambda s: E.pow(s, exponent), exponent)
 
-    def clamp_(self, min=None, max=None):  # noqa: A002
-        return I.inplace(self, "clamp_", lambda s: E_.clamp(s, min, max), min, max)
+    def clamp_(self, min=None, max=None):
+        return I.inplace(self, "clamp_", lambda s: E.clamp(s, min, max), min, max)
 
     clip_ = clamp_
 
     def relu_(self):
-        return I.inplace(self, "relu_", E_.relu, keeps_input=True)
+        return I.inplace(self, "relu_", E.relu, keeps_input=True)
 
     def sigmoid_(self):
-        return I.inplace(self, "sigmoid_", E_.sigmoid, keeps_input=True)
+        return I.inplace(self, "sigmoid_", E.sigmoid, keeps_input=True)
 
     def tanh_(self):
-        return I.inplace(self, "tanh_", E_.tanh, keeps_input=True)
+        return I.inplace(self, "tanh_", E.tanh, keeps_input=True)
 
     def exp_(self):
-        return I.inplace(self, "exp_", E_.exp, keeps_input=True)
+        return I.inplace(self, "exp_", E.exp, keeps_input=True)
 
     def neg_(self):
-        return I.inplace(self, "neg_", E_.neg, keeps_input=True)
+        return I.inplace(self, "neg_", E.neg, keeps_input=True)
 
     def sqrt_(self):
-        return I.inplace(self, "sqrt_", E_.sqrt, keeps_input=True)
+        return I.inplace(self, "sqrt_", E.sqrt, keeps_input=True)
 
     def abs_(self):
-        return I.inplace(self, "abs_", E_.abs)
+        return I.inplace(self, "abs_", E.abs)
 
     def addcmul_(self, tensor1, tensor2, *, value=1):
         return I.inplace(self, "addcmul_", lambda s: s.addcmul(tensor1, tensor2, value=value), tensor1, tensor2,
@@ -1216,7 +1216,7 @@ _registry._set_tensor_class(Tensor)
 from . import random as RNG  # noqa: E402
 from .autograd import engine  # noqa: E402
 from .ops import composite as C  # noqa: E402
-from .ops import elementwise as E_  # noqa: E402
+from .ops import elementwise as E  # noqa: E402
 from .ops import indexing as I  # noqa: E402
 from .ops import linalg as L  # noqa: E402
 from .ops import movement as M  # noqa: E402
@@ -1224,34 +1224,34 @@ from .ops import reduce as R  # noqa: E402
 
 # The hottest operators and methods are the op callers themselves, bound as methods: one
 # Python call less per op. (x + 2 and 2 + x add the same numbers, so __radd__ is add; so for mul.)
-Tensor.__add__ = E_.add
-Tensor.__radd__ = E_.add
-Tensor.__sub__ = E_.sub
-Tensor.__mul__ = E_.mul
-Tensor.__rmul__ = E_.mul
-Tensor.__truediv__ = E_.div
-Tensor.__pow__ = E_.pow
-Tensor.__neg__ = E_.neg
-Tensor.__abs__ = E_.abs
+Tensor.__add__ = E.add
+Tensor.__radd__ = E.add
+Tensor.__sub__ = E.sub
+Tensor.__mul__ = E.mul
+Tensor.__rmul__ = E.mul
+Tensor.__truediv__ = E.div
+Tensor.__pow__ = E.pow
+Tensor.__neg__ = E.neg
+Tensor.__abs__ = E.abs
 Tensor.__matmul__ = L.matmul
-Tensor.neg = Tensor.negative = E_.neg
-Tensor.abs = Tensor.absolute = E_.abs
-Tensor.exp = E_.exp
-Tensor.log = E_.log
-Tensor.log1p = E_.log1p
-Tensor.expm1 = E_.expm1
-Tensor.sqrt = E_.sqrt
-Tensor.rsqrt = E_.rsqrt
-Tensor.sign = E_.sign
-Tensor.sin = E_.sin
-Tensor.cos = E_.cos
-Tensor.tan = E_.tan
-Tensor.tanh = E_.tanh
-Tensor.sigmoid = E_.sigmoid
-Tensor.relu = E_.relu
-Tensor.erf = E_.erf
-Tensor.floor = E_.floor
-Tensor.ceil = E_.ceil
+Tensor.neg = Tensor.negative = E.neg
+Tensor.abs = Tensor.absolute = E.abs
+Tensor.exp = E.exp
+Tensor.log = E.log
+Tensor.log1p = E.log1p
+Tensor.expm1 = E.expm1
+Tensor.sqrt = E.sqrt
+Tensor.rsqrt = E.rsqrt
+Tensor.sign = E.sign
+Tensor.sin = E.sin
+Tensor.cos = E.cos
+Tensor.tan = E.tan
+Tensor.tanh = E.tanh
+Tensor.sigmoid = E.sigmoid
+Tensor.relu = E.relu
+Tensor.erf = E.erf
+Tensor.floor = E.floor
+Tensor.ceil = E.ceil
 Tensor.sum = R.sum
 Tensor.mean = R.mean
 # Reductions: the functions themselves (their signatures carry PyTorch's names and aliases).

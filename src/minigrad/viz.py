@@ -341,7 +341,7 @@ def _constant_input(b, node, i: int, in_shape: tuple) -> str:
     return src
 
 def draw_graph(tensor: Tensor, show_values: bool = True, show_grad: bool = True, *, max_values: int = 8,
-               names: dict | None = None, rankdir: str = "LR", format: str = "svg"):  # noqa: A002
+               names: dict | None = None, rankdir: str = "LR", format: str = "svg"):
     """The graph behind ``tensor`` as a ``graphviz.Source`` (shown inline in Jupyter as SVG).
 
     Arguments as ``to_dot``; ``format`` is the output format used by ``.render()``

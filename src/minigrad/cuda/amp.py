@@ -25,7 +25,7 @@ class GradScaler(_amp.GradScaler):
                          backoff_factor=backoff_factor, growth_interval=growth_interval, enabled=enabled)
 
 
-class autocast(_amp.autocast):  # noqa: N801 - PyTorch's name
+class autocast(_amp.autocast):  # PyTorch's name
     """``amp.autocast("cuda", ...)`` under its old name; without CUDA it does nothing."""
 
     def __init__(self, enabled: bool = True, dtype=None, cache_enabled: bool = True) -> None:

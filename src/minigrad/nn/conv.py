@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..ops import conv as C
+from ..ops import conv as conv_ops
 from ..tensor import Tensor
 from . import init
 from .linear import _empty
@@ -85,7 +85,7 @@ class _ConvNd(Module):
         """(input, padding for the conv): non-zero padding modes pad here and convolve unpadded."""
         if self.padding_mode == "zeros":
             return input, self.padding
-        return C.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), 0
+        return conv_ops.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), 0
 
     def extra_repr(self) -> str:
         n = self._n
@@ -120,7 +120,7 @@ class Conv1d(_ConvForward):
     """
 
     _n = 1
-    _conv = staticmethod(C.conv1d)
+    _conv = staticmethod(conv_ops.conv1d)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None) -> None:
@@ -136,7 +136,7 @@ class Conv2d(_ConvForward):
     """
 
     _n = 2
-    _conv = staticmethod(C.conv2d)
+    _conv = staticmethod(conv_ops.conv2d)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None) -> None:
@@ -177,5 +177,5 @@ class ConvTranspose2d(_ConvNd):
                     raise ValueError(f"requested an output size of {size}, but valid sizes range from {base} to "
                                      f"{base + max(self.stride[i], self.dilation[i]) - 1} in dim {i}")
                 output_padding.append(extra)
-        return C.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, tuple(output_padding),
+        return conv_ops.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, tuple(output_padding),
                                   self.groups, self.dilation)

@@ -365,7 +365,7 @@ class Module:
     def _cast_floats(self, dtype) -> Module:
         return self._apply_arrays(lambda a: a.astype(dtype) if a.dtype.kind == "f" and a.dtype != dtype else a)
 
-    def float(self) -> Module:  # noqa: A003
+    def float(self) -> Module:
         """Cast floating parameters and buffers to float32 (in place: same Parameter objects)."""
         return self._cast_floats(B.float32)
 
@@ -376,7 +376,7 @@ class Module:
     def half(self) -> Module:
         return self._cast_floats(B.float16)
 
-    def type(self, dst_type) -> Module:  # noqa: A003
+    def type(self, dst_type) -> Module:
         return self._apply_arrays(lambda a: a.astype(D.as_dtype(dst_type)))
 
     def to(self, *args, **kwargs) -> Module:

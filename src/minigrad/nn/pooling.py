@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..ops import conv as C
+from ..ops import conv as conv_ops
 from ..tensor import Tensor
 from .module import Module
 
@@ -24,7 +24,7 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input: Tensor):
-        return C.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+        return conv_ops.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                             self.return_indices)
 
     def extra_repr(self) -> str:
@@ -36,7 +36,7 @@ class MaxPool1d(MaxPool2d):
     """Max over windows of the last dim: (N, C, L) or (C, L) -> (N, C, L_out)."""
 
     def forward(self, input: Tensor):
-        return C.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+        return conv_ops.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                             self.return_indices)
 
 
@@ -54,7 +54,7 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return C.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return conv_ops.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
@@ -74,7 +74,7 @@ class AvgPool1d(Module):
         self.count_include_pad = count_include_pad
 
     def forward(self, input: Tensor) -> Tensor:
-        return C.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return conv_ops.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
 
     def extra_repr(self) -> str:
@@ -89,7 +89,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:
-        return C.adaptive_avg_pool2d(input, self.output_size)
+        return conv_ops.adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -99,4 +99,4 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """Average pooling of the last dim to a fixed length."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return C.adaptive_avg_pool1d(input, self.output_size)
+        return conv_ops.adaptive_avg_pool1d(input, self.output_size)

@@ -66,7 +66,7 @@ def sort(x, dim=-1, descending=False, stable=False):
     return values_indices["sort"](gather(x, _dim(x, dim, "sort"), idx), idx)
 
 
-def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+def topk(x, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices."""
     d = _dim(x, dim, "topk")
     n = x.shape[d] if x.ndim else 1

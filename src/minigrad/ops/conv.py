@@ -539,7 +539,7 @@ def _conv2d_impl(x, weight, bias, stride, padding, dilation, groups, op):
     return conv2d_(inputs, geo, _Saved())
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation, as PyTorch).
 
     input (N, C, H, W) or (C, H, W); weight (O, C/groups, kh, kw); bias (O,) or None.
@@ -550,7 +550,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out.squeeze(0) if unbatched else out
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution: input (N, C, L) or (C, L); weight (O, C/groups, k); returns (N, O, Lo)."""
     x, unbatched = _batched(_as_tensor(input, "conv1d"), 3, "conv1d")
     weight = _as_tensor(weight, "conv1d")
@@ -563,7 +563,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out.squeeze(0) if unbatched else out
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,  # noqa: A002
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """Transposed 2-D convolution (the adjoint of conv2d; PyTorch's argument order).
 
@@ -622,7 +622,7 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, op):
     return kernel, stride, pad, dil, tuple(outs)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over windows: input (N, C, H, W) or (C, H, W) -> (N, C, Ho, Wo).
 
@@ -666,7 +666,7 @@ def _avg_divisor(x_hw, kernel, stride, pad, outs, count_include_pad, divisor_ove
     return 1.0 / div
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """Mean over windows: input (N, C, H, W) or (C, H, W) -> (N, C, Ho, Wo)."""
     x = _as_tensor(input, "avg_pool2d")
@@ -691,7 +691,7 @@ def _one(v, name, op):
     return _tuple(v, 1, name, op)[0]
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over windows of the last dim: (N, C, L) or (C, L) -> (N, C, L_out)."""
     op = "max_pool1d"
@@ -705,7 +705,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return out.squeeze(-2)
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):  # noqa: A002
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Mean over windows of the last dim: (N, C, L) or (C, L) -> (N, C, L_out)."""
     op = "avg_pool1d"
     x = _as_1d(_as_tensor(input, op), op)
@@ -714,7 +714,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return avg_pool2d(x, (1, k), (1, s), (0, _one(padding, "padding", op)), ceil_mode, count_include_pad).squeeze(-2)
 
 
-def adaptive_avg_pool1d(input, output_size):  # noqa: A002
+def adaptive_avg_pool1d(input, output_size):
     """Average pooling of the last dim to a fixed length."""
     op = "adaptive_avg_pool1d"
     x = _as_1d(_as_tensor(input, op), op)
@@ -731,7 +731,7 @@ def _adaptive_matrix(n, o, dtype):
     return m
 
 
-def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed (Ho, Wo) (an int, a pair, None keeps that side)."""
     x = _as_tensor(input, "adaptive_avg_pool2d")
     if x.ndim not in (3, 4):
@@ -784,7 +784,7 @@ def _pad_index(n, lo, hi, mode, op):
     raise NotImplementedError(f"{op}: unrecognised padding mode {mode!r}")
 
 
-def pad(input, pad, mode="constant", value=None):  # noqa: A002
+def pad(input, pad, mode="constant", value=None):
     """``F.pad``: ``pad`` = (last_lo, last_hi, prev_lo, prev_hi, ...).
 
     Modes 'constant' (``value``, default 0), 'reflect', 'replicate', 'circular'; the

@@ -171,7 +171,7 @@ relu    = defunary("relu",
                    save="out", array_safe=True, array_backward=_relu_backward_arrays,
                    doc="max(x, 0) elementwise (gradient 0 at 0) " + UNARY)
 abs     = defunary("abs", xp.abs, lambda g, out, x: g * sign(x),
-                   save="inputs", array_safe=True, doc="|x| elementwise (gradient 0 at 0) " + UNARY)  # noqa: A001
+                   save="inputs", array_safe=True, doc="|x| elementwise (gradient 0 at 0) " + UNARY)
 sign    = defunary("sign", xp.sign, lambda g, out, x: _zeros(g),
                    array_safe=True, doc="-1, 0 or 1 elementwise (zero gradient) " + UNARY)
 floor   = defunary("floor", xp.floor, lambda g, out, x: _zeros(g),
@@ -179,7 +179,7 @@ floor   = defunary("floor", xp.floor, lambda g, out, x: _zeros(g),
 ceil    = defunary("ceil", xp.ceil, lambda g, out, x: _zeros(g),
                    array_safe=True, doc="Smallest integer >= x (zero gradient) " + UNARY)
 round   = defunary("round", lambda x, decimals: xp.round(x, decimals), lambda g, out, x, decimals: _zeros(g),
-                   array_safe=True, doc="Round half to even, to `decimals` places (zero gradient) " + UNARY)  # noqa: A001
+                   array_safe=True, doc="Round half to even, to `decimals` places (zero gradient) " + UNARY)
 clamp_scalar = defunary("clamp",
                         lambda x, lo, hi: xp.clip(x, lo, hi),
                         lambda g, out, x, lo, hi: g * _within(x, lo, hi),
@@ -330,7 +330,7 @@ def where(condition, input, other):
     return where_(condition, input, other)
 
 
-def clamp(x, min=None, max=None):  # noqa: A002
+def clamp(x, min=None, max=None):
     """Clamp to [min, max]; tensor bounds broadcast (as ``torch.clamp``)."""
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")

@@ -139,8 +139,8 @@ getitem_  = defunary("getitem",      lambda x, index, shape, advanced: x[index],
                      lambda g, out, x, index, shape, advanced: getitem_backward(g, index, shape, advanced), array_safe=True)
 getitem_backward = defunary("getitem_backward", _getitem_backward_fwd,
                      lambda g, out, x, index, shape, advanced: getitem_(g, index, shape, advanced), array_safe=True)
-flip_     = defunary("flip",         lambda x, dims: xp.flip(x, dims).copy(),            lambda g, out, x, dims: flip_(g, dims), array_safe=True)  # a copy, as PyTorch (numpy's flip is a view)  # noqa: E501
-roll_     = defunary("roll",         lambda x, shifts, dims: xp.roll(x, shifts, dims),   lambda g, out, x, shifts, dims: roll_(g, tuple(-s for s in shifts), dims), array_safe=True)  # noqa: E501
+flip_     = defunary("flip",         lambda x, dims: xp.flip(x, dims).copy(),            lambda g, out, x, dims: flip_(g, dims), array_safe=True)  # a copy, as PyTorch (numpy's flip is a view)
+roll_     = defunary("roll",         lambda x, shifts, dims: xp.roll(x, shifts, dims),   lambda g, out, x, shifts, dims: roll_(g, tuple(-s for s in shifts), dims), array_safe=True)
 pad_      = defunary("pad",          _pad_fwd,                                               _pad_vjp, array_safe=True)
 clone_    = defunary("clone",        lambda x, order="K": x.copy(order),                 identity_vjp, array_safe=True)
 #          maker      name            forward(arrays, *params)                         VJPs
@@ -160,7 +160,7 @@ index_put_ = defop("index_put",      _index_put_fwd, arity=2,
 diagonal_ = defunary("diagonal",    lambda x, off, d1, d2, shape: _diagonal_view(x, off, d1, d2),
                      lambda g, out, x, off, d1, d2, shape: diagonal_scatter_(zeros_of_shape(g, shape), g, off, d1, d2), array_safe=True)
 diagonal_scatter_ = defop("diagonal_scatter", _diagonal_scatter_fwd, arity=2,
-                          vjps=(lambda g, out, x, v, off, d1, d2: diagonal_scatter_(g, zeros_of_shape(g, out_diag_shape(g, off, d1, d2)), off, d1, d2),  # noqa: E501
+                          vjps=(lambda g, out, x, v, off, d1, d2: diagonal_scatter_(g, zeros_of_shape(g, out_diag_shape(g, off, d1, d2)), off, d1, d2),
                                 lambda g, out, x, v, off, d1, d2: diagonal_(g, off, d1, d2, g.shape)), array_safe=True)
 # fmt: on
 

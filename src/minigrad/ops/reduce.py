@@ -284,7 +284,7 @@ def _one_dim(dim, op: str):
     return dim
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Sum over ``dim`` (int or tuple; all when None). Integer and bool sums give int64."""
     x = input
     if dim is None and axis is None and dtype is None and not keepdim and keepdims is None \
@@ -380,13 +380,13 @@ def _single_dim(dim, ndim, op):
     return normalize_dims(_one_dim(dim, op), ndim, op)[0] if ndim else 0
 
 
-def max(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None):  # noqa: A001
+def max(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None):
     """``max()`` (a 0-d tensor), ``max(dim)`` ((values, indices), first occurrence)
     or ``max(other)`` (elementwise maximum)."""
     return _max_min(input, dim, keepdim, other, axis, keepdims, "max")
 
 
-def min(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None):  # noqa: A001
+def min(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None):
     """``min()``, ``min(dim)`` -> (values, indices), or ``min(other)``."""
     return _max_min(input, dim, keepdim, other, axis, keepdims, "min")
 
@@ -463,13 +463,13 @@ def cumsum(input, dim=None, *, dtype=None, axis=None):
     return _cumsum(x, _single_dim(dim, x.ndim, "cumsum"))
 
 
-def all(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+def all(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """True where every element (over ``dim``: int or tuple) is nonzero."""
     dim, keepdim = _alias("all", dim, axis, keepdim, keepdims)
     return _all(input, normalize_dims(dim, input.ndim, "all"), keepdim)
 
 
-def any(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+def any(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """True where some element (over ``dim``: int or tuple) is nonzero."""
     dim, keepdim = _alias("any", dim, axis, keepdim, keepdims)
     return _any(input, normalize_dims(dim, input.ndim, "any"), keepdim)
