@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import importlib.util
 import sys
+import time
 from typing import Callable
 
 from .. import backend as B
@@ -152,6 +153,9 @@ def _install_abort_on_exception() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         if _MPI is not None and _MPI.COMM_WORLD.Get_size() > 1:
+            # Abort kills every rank at once; give mpiexec's forwarder a moment to relay the traceback
+            # this rank just wrote (on a busy machine it was cut after its first line).
+            time.sleep(1.0)
             _MPI.COMM_WORLD.Abort(1)
 
     excepthook._minigrad_aborts = True
