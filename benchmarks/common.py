@@ -12,7 +12,8 @@ UNITS = {
     "moons": ("s", 1.0),
 }
 WORKLOADS = tuple(UNITS)
-LIBS = ("minigrad", "numpy", "torch")
+# "compiled" is minigrad running each workload's step through minigrad.compile.
+LIBS = ("minigrad", "compiled", "numpy", "torch")
 
 # Forward ops in one run of the tiny_ops program (its micro-seconds are per forward op,
 # the backward pass included in the time).
@@ -36,11 +37,24 @@ class Workload:
     ``checksum()`` runs on fresh state and returns the workload's final loss (plus,
     for one-shot workloads, the sum of the input gradients); ``run()`` is the timed
     unit; ``count`` is how many reported units one ``run()`` holds (ops for tiny_ops).
+    The PyTorch-API workloads also have ``step(*step_args())``, the repeated piece
+    (one forward + backward, or one training step), which ``run()`` calls through
+    ``_step``: the step itself, or the step compiled when ``compiled`` is set.
     """
 
     name = ""
     variant = ""
     count = 1
+    compiled = False
+    _compiled_step = None
+
+    @property
+    def _step(self):
+        return self._compiled_step or self.step
+
+    @_step.setter
+    def _step(self, fn) -> None:
+        self._compiled_step = fn
 
     def checksum(self) -> float:
         raise NotImplementedError

@@ -30,7 +30,7 @@ def compare(old: dict, new: dict) -> str:
         res_old = old["workloads"].get(name)
         if res_old is None:
             continue
-        for lib in ("minigrad", "numpy", "torch"):
+        for lib in ("minigrad", "compiled", "numpy", "torch"):
             a, b = _rounds(res_old, lib), _rounds(res_new, lib)
             if not a or not b:
                 continue

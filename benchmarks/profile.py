@@ -20,8 +20,8 @@ from .common import WORKLOADS
 REPEAT = {"tiny_ops": 20, "mlp_step": 20, "cnn_step": 5, "deep_chain": 3, "big_elementwise": 5, "moons": 3}
 
 
-def profile(name: str, top: int = 15, repeat: int | None = None, api: str = "auto") -> str:
-    w = workloads_minigrad.make(name, D.make(name), api=api)
+def profile(name: str, top: int = 15, repeat: int | None = None, api: str = "auto", compiled: bool = False) -> str:
+    w = workloads_minigrad.make(name, D.make(name), api=api, compiled=compiled)
     w.checksum()
     w.run()  # warm
     n = repeat or REPEAT[name]
@@ -46,9 +46,9 @@ def profile(name: str, top: int = 15, repeat: int | None = None, api: str = "aut
     return "\n".join(lines)
 
 
-def profile_with(tool: str, name: str, repeat: int | None = None, api: str = "auto") -> str:
+def profile_with(tool: str, name: str, repeat: int | None = None, api: str = "auto", compiled: bool = False) -> str:
     """pyinstrument's call tree, or line_profiler on the engine's hot functions."""
-    w = workloads_minigrad.make(name, D.make(name), api=api)
+    w = workloads_minigrad.make(name, D.make(name), api=api, compiled=compiled)
     w.checksum()
     w.run()
     n = repeat or REPEAT[name]
@@ -92,14 +92,15 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=None)
     p.add_argument("--api", choices=("auto", "raw", "nn"), default="auto")
     p.add_argument("--tool", choices=("cprofile", "pyinstrument", "lines"), default="cprofile")
+    p.add_argument("--compiled", action="store_true", help="profile the replays of minigrad.compile(step)")
     args = p.parse_args(argv)
     for name in args.names or ["tiny_ops", "deep_chain", "mlp_step"]:
         if name not in WORKLOADS:
             p.error(f"unknown workload {name!r}")
         if args.tool == "cprofile":
-            print(profile(name, args.top, args.repeat, args.api))
+            print(profile(name, args.top, args.repeat, args.api, args.compiled))
         else:
-            print(profile_with(args.tool, name, args.repeat, args.api))
+            print(profile_with(args.tool, name, args.repeat, args.api, args.compiled))
         print()
     return 0
 

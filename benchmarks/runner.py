@@ -6,7 +6,10 @@ up), then runs rounds: in each round every library in turn runs the timed unit
 ``inner`` times, the round's figure being the median of those. The report gives per
 library the median over rounds, the per-round ratios minigrad/numpy and minigrad/torch
 and their medians, each process's peak RSS growth over its post-import RSS, and flags
-any checksum that disagrees with the numpy floor's.
+any checksum that disagrees with the numpy floor's. The "library" ``compiled`` is
+minigrad with each step through ``minigrad.compile``; its table gives the same-round
+ratios to the floor, to PyTorch and to eager minigrad, what recording costs in eager
+steps, and tracemalloc's peak over one unit, eager against compiled.
 """
 
 from __future__ import annotations
@@ -184,6 +187,7 @@ def run_workload(name: str, args, pythons: dict, threads: int, log) -> dict:
         for lib in live:
             msg = workers[lib].send("done")
             res["libs"][lib]["peak_rss_growth_mb"] = msg.get("peak_rss_growth", float("nan")) / 2**20
+            res["libs"][lib]["step_peak"] = msg.get("step_peak")
     finally:
         for w in workers.values():
             w.close()
@@ -191,20 +195,28 @@ def run_workload(name: str, args, pythons: dict, threads: int, log) -> dict:
     return res
 
 
+# Same-round ratios the report gives: (library, against).
+RATIOS = (("minigrad", "numpy"), ("minigrad", "torch"), ("compiled", "numpy"), ("compiled", "torch"),
+          ("compiled", "minigrad"))
+
+
 def summarize(name: str, res: dict) -> None:
     for lib, info in res["libs"].items():
         vals = [row[lib] for row in res["rounds"] if lib in row]
         if vals:
             info["median"] = statistics.median(vals)
-    for other in ("numpy", "torch"):
-        ratios = [row["minigrad"] / row[other] for row in res["rounds"] if "minigrad" in row and other in row]
-        res[f"ratios_minigrad_{other}"] = ratios
-        res[f"ratio_minigrad_{other}"] = statistics.median(ratios) if ratios else None
+    for lib, other in RATIOS:
+        ratios = [row[lib] / row[other] for row in res["rounds"] if lib in row and other in row]
+        res[f"ratios_{lib}_{other}"] = ratios
+        res[f"ratio_{lib}_{other}"] = statistics.median(ratios) if ratios else None
     ready = {lib: i for lib, i in res["libs"].items() if i.get("status") == "ready"}
     ref_lib = "numpy" if "numpy" in ready else next(iter(ready), None)
     res["checksum_reference"] = ref_lib
     for info in ready.values():
         info["checksum_ok"] = _agree(info["checksum"], ready[ref_lib]["checksum"], name)
+    if "compiled" in ready and "minigrad" in ready:
+        # the compiler's promise is eager's numbers bit for bit, not just within tolerance
+        ready["compiled"]["same_as_eager"] = ready["compiled"]["checksum"] == ready["minigrad"]["checksum"]
 
 
 def _fmt(v, unit=None) -> str:
@@ -219,12 +231,12 @@ def _fmt(v, unit=None) -> str:
     return f"{v:.3g}"
 
 
-def _ratio_cell(res: dict, other: str) -> str:
+def _ratio_cell(res: dict, other: str, lib: str = "minigrad") -> str:
     """Median of the per-round ratios, with their range when there are several rounds."""
-    med = res.get(f"ratio_minigrad_{other}")
+    med = res.get(f"ratio_{lib}_{other}")
     if not med:
         return "—"
-    rs = res.get(f"ratios_minigrad_{other}") or []
+    rs = res.get(f"ratios_{lib}_{other}") or []
     spread = f" ({_fmt(min(rs))}–{_fmt(max(rs))})" if len(rs) > 1 else ""
     return f"{_fmt(med)}x{spread}"
 
@@ -250,7 +262,7 @@ def markdown(report: dict) -> str:
         cells = []
         mems = []
         bad = []
-        for lib in LIBS:
+        for lib in ("minigrad", "numpy", "torch"):
             info = res["libs"].get(lib)
             if info is None:
                 cells.append("—")
@@ -278,8 +290,54 @@ def markdown(report: dict) -> str:
                              f"{res['checksum_reference']} {res['libs'][res['checksum_reference']]['checksum']:.7g}")
     lines += ["", "Medians over rounds; ratios are medians of per-round ratios (their range in brackets). "
               "Variants and problems:", *notes]
+    lines += compiled_table(report)
     lines.append(f"\nTotal wall time {report['wall_s']:.0f} s.")
     return "\n".join(lines)
+
+
+def _mb(b) -> str:
+    return "—" if b is None else _fmt(b / 2**20)
+
+
+def compiled_table(report: dict) -> list[str]:
+    """The compiled rows: same-round ratios, recording cost, tracemalloc peaks, checksums."""
+    rows = [res for res in report["workloads"].values() if "compiled" in res["libs"]]
+    if not rows:
+        return []
+    lines = ["", "minigrad.compile (same rounds as above):", "",
+             "| workload | unit | eager | compiled | compiled/numpy | compiled/torch | compiled/eager "
+             "| recording (eager steps) | peak MB, tracemalloc (eager / compiled / floor) | checksums |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    notes = []
+    for name, res in report["workloads"].items():
+        info = res["libs"].get("compiled")
+        if info is None:
+            continue
+        if info.get("status") != "ready":
+            lines.append(f"| {name} | {res['unit']} | {_fmt(res['libs'].get('minigrad', {}).get('median'))} "
+                         f"| {info.get('status')} | | | | | | |")
+            notes.append(f"- {name}/compiled: {info.get('status')}: {info.get('reason')}")
+            continue
+        rec = info.get("record") or {}
+        peaks = " / ".join(_mb(res["libs"].get(lib, {}).get("step_peak")) for lib in ("minigrad", "compiled", "numpy"))
+        ck = "ok" if info.get("checksum_ok", True) else "MISMATCH"
+        if "same_as_eager" in info:
+            ck += ", = eager" if info["same_as_eager"] else (
+                f", differs from eager ({info['checksum']:.9g} vs {res['libs']['minigrad']['checksum']:.9g})")
+        record = f"{rec['record_steps']:.2f}" if "record_steps" in rec else "—"
+        lines.append(f"| {name} | {res['unit']} | {_fmt(res['libs'].get('minigrad', {}).get('median'))} | "
+                     f"{_fmt(info.get('median'))} | {_ratio_cell(res, 'numpy', 'compiled')} | "
+                     f"{_ratio_cell(res, 'torch', 'compiled')} | {_ratio_cell(res, 'minigrad', 'compiled')} | "
+                     f"{record} | {peaks} | {ck} |")
+        if rec:
+            notes.append(f"- {name}: eager step {rec['eager_step_s'] * 1e3:.3g} ms, recording "
+                         f"{rec['record_s'] * 1e3:.3g} ms (first in the process {rec['first_call_s'] * 1e3:.3g} ms), "
+                         f"next call {rec['replay_s'] * 1e3:.3g} ms")
+        notes += [f"- {name}/compiled: {w}" for w in info.get("warnings", [])]
+    lines += ["", "recording: the first call of a fresh compile of the step over the median eager step, "
+              "same process; peak: tracemalloc over one unit of a fresh copy (data, parameters and "
+              "plan buffers included).", *notes]
+    return lines
 
 
 def parse_args(argv=None):
@@ -289,7 +347,8 @@ def parse_args(argv=None):
                    help=f"run only this workload (repeatable): {', '.join(WORKLOADS)}")
     p.add_argument("--rounds", type=int, default=None, help=f"rounds per workload (default {DEFAULT_ROUNDS})")
     p.add_argument("--inner", type=int, default=None, help="timed units per round (default: per workload)")
-    p.add_argument("--libs", default=",".join(LIBS), help="comma-separated subset of minigrad,numpy,torch")
+    p.add_argument("--libs", default=",".join(LIBS),
+                   help="comma-separated subset of minigrad,compiled,numpy,torch (compiled: minigrad.compile)")
     p.add_argument("--torch-python", default=os.environ.get("BENCH_TORCH_PYTHON", sys.executable),
                    help="interpreter that has torch (default: $BENCH_TORCH_PYTHON or this one)")
     p.add_argument("--minigrad-python", default=sys.executable, help="interpreter for minigrad (default: this one)")
@@ -318,7 +377,8 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     threads = args.threads or default_threads()
-    pythons = {"minigrad": args.minigrad_python, "numpy": args.numpy_python, "torch": args.torch_python}
+    pythons = {"minigrad": args.minigrad_python, "compiled": args.minigrad_python, "numpy": args.numpy_python,
+               "torch": args.torch_python}
     names = args.only or list(WORKLOADS)
     t0 = time.perf_counter()
     log = lambda s: print(s, file=sys.stderr, flush=True)

@@ -7,8 +7,13 @@ object per line on the original stdout (the workload's own prints go to stderr):
 - at start: ``{"status": "ready", "checksum", "variant", "import_s", ...}``, or
   ``{"status": "unavailable" | "error", "reason"}`` and exit;
 - on ``run N``: runs the timed unit N times, answers ``{"times": [seconds, ...]}``;
-- on ``done``: answers ``{"peak_rss_growth": bytes}`` (peak RSS since just after the
-  imports, minus the RSS then) and exits.
+- on ``done``: answers ``{"peak_rss_growth": bytes, "step_peak": bytes}`` (peak RSS since
+  just after the imports, minus the RSS then; and tracemalloc's peak over one unit of a
+  fresh copy of the workload, see ``step_peak_bytes``) and exits.
+
+LIB ``compiled`` is minigrad with each workload's step through ``minigrad.compile``; its
+``ready`` message also carries ``record`` (see ``record_cost``) and the warnings the
+compiler gave (graph breaks).
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from __future__ import annotations
 import gc
 import json
 import os
+import statistics
 import sys
 import time
+import warnings
 
 
 def _status_kb(field: str) -> int | None:
@@ -67,6 +74,58 @@ def blas_threads() -> str:
     return ",".join(f"{i['internal_api']}={i['num_threads']}" for i in threadpool_info()) or "?"
 
 
+def record_cost(w, clock, compile_fn, repeat: int = 3) -> dict:
+    """What recording costs, in the same process: one eager step (median of 3 to 20), the
+    compiled step's first call (the first recording in this process, so it also pays for
+    whatever the compiler loads once) and, the figure reported, the first call of a fresh
+    ``compile`` of the same step (a recording alone) and its next call (a replay), medians
+    over ``repeat`` fresh compiles."""
+    args = w.step_args()
+    eager = []
+    stop = time.perf_counter() + 0.5
+    while len(eager) < 3 or (len(eager) < 20 and time.perf_counter() < stop):
+        t = clock()
+        w.step(*args)
+        eager.append(clock() - t)
+    t = clock()
+    w._step(*args)
+    cold = clock() - t
+    records, replays = [], []
+    for _ in range(repeat):
+        w._step = compile_fn(w.step)
+        t = clock()
+        w._step(*args)
+        records.append(clock() - t)
+        t = clock()
+        w._step(*args)
+        replays.append(clock() - t)
+    step, record, replay = (statistics.median(v) for v in (eager, records, replays))
+    return {"eager_step_s": step, "first_call_s": cold, "record_s": record, "replay_s": replay,
+            "record_steps": record / step, "replay_steps": replay / step}
+
+
+def step_peak_bytes(make, name: str, size: str) -> int:
+    """tracemalloc's peak over one timed unit of a fresh copy of the workload: everything
+    the workload holds (its data and parameters, gradients, a compiled plan's buffers) plus
+    what the unit allocates, numpy's arrays included (numpy reports them to tracemalloc)."""
+    import tracemalloc
+
+    from . import data as D
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        w = make(name, D.make(name, size))
+        w.checksum()
+        w.run()
+        gc.collect()
+        tracemalloc.reset_peak()
+        w.run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def main(argv: list[str]) -> int:
     lib, name, size, api, threads = argv[:5]
     threads = int(threads)
@@ -86,14 +145,15 @@ def main(argv: list[str]) -> int:
         from . import data as D
 
         versions = {"numpy": np.__version__, "python": sys.version.split()[0]}
-        if lib == "minigrad":
+        if lib in ("minigrad", "compiled"):
             from . import workloads_minigrad as impl
 
             L = impl.lib(api)
             import minigrad
 
             versions["minigrad"] = getattr(minigrad, "__version__", "?")
-            make = lambda n, d: impl.W.make(L, n, d)
+            compiled = lib == "compiled"
+            make = lambda n, d: impl.W.make(L, n, d, compiled=compiled)
         elif lib == "torch":
             from . import workloads_torch as impl
 
@@ -114,11 +174,16 @@ def main(argv: list[str]) -> int:
     gc.collect()
     base = rss_bytes()
     peak_reset = reset_peak()
+    record = None
     try:
         d = D.make(name, size)
         w = make(name, d)
-        checksum = w.checksum()  # on fresh state; doubles as the warm-up
-        w.run()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if w.compiled:
+                record = record_cost(w, clock, minigrad.compile)
+            checksum = w.checksum()  # on fresh state; doubles as the warm-up
+            w.run()
     except common.Unavailable as e:
         send({"status": "unavailable", "reason": str(e)})
         return 0
@@ -128,7 +193,9 @@ def main(argv: list[str]) -> int:
         traceback.print_exc()
         send({"status": "error", "reason": f"{type(e).__name__}: {e}"})
         return 0
+    notes = sorted({f"{c.category.__name__}: {c.message}" for c in caught})
     send({"status": "ready", "checksum": checksum, "variant": w.variant, "count": w.count,
+          "record": record, "warnings": notes,
           "import_s": import_s, "versions": versions, "blas_threads": blas_threads(),
           "torch_threads": L.T.get_num_threads() if lib == "torch" else None, "peak_reset": peak_reset})
     for line in sys.stdin:
@@ -144,7 +211,9 @@ def main(argv: list[str]) -> int:
                 times.append(clock() - t)
             send({"times": times})
         elif cmd[0] == "done":
-            send({"peak_rss_growth": peak_bytes() - base, "rss_base": base})
+            peak = peak_bytes() - base
+            step_peak = None if lib == "torch" else step_peak_bytes(make, name, size)  # torch's allocator is not traced
+            send({"peak_rss_growth": peak, "rss_base": base, "step_peak": step_peak})
             return 0
     return 0
 

@@ -3,7 +3,8 @@
 ``minigrad.nn``, ``minigrad.nn.functional`` and ``minigrad.optim`` are imported when
 they exist; otherwise the MLP falls back to raw Tensor ops (``x @ W.T + b``,
 ``log_softmax`` + ``gather``, ``p -= lr * p.grad`` under ``no_grad``) and the CNN
-reports itself unavailable.
+reports itself unavailable. With ``compiled=True`` each workload's step runs through
+``minigrad.compile`` (unavailable while minigrad has no ``compile``).
 """
 
 from __future__ import annotations
@@ -27,5 +28,6 @@ def lib(api: str = "auto") -> W.Lib:
                  optim=_optional("minigrad.optim"), api=api)
 
 
-def make(name: str, d: dict, api: str = "auto"):
-    return W.make(lib(api), name, d)
+def make(name: str, d: dict, api: str = "auto", compiled: bool = False):
+    """minigrad's workload ``name``; ``compiled``: its step through ``minigrad.compile``."""
+    return W.make(lib(api), name, d, compiled=compiled)

@@ -7,6 +7,11 @@ of ``nn``, ``F`` (``nn.functional``) and ``optim`` it can import. Where a piece 
 missing (minigrad's nn/optim are still being written) a workload falls back to raw
 Tensor ops and says so in ``variant``; where no fallback is sensible (convolution) it
 raises ``Unavailable``.
+
+Each workload's repeated piece is its ``step`` method (one forward + backward, or one
+training step); ``run()`` calls it through ``self._step``. The compiled variant
+(``make(..., compiled=True)``) sets ``self._step = L.T.compile(self.step)`` and changes
+nothing else, so eager and compiled run literally the same step.
 """
 
 from __future__ import annotations
@@ -83,13 +88,20 @@ class TinyOps(Workload):
         self.count = self.reps * TINY_OPS_N
         self.variant = "tensor ops"
 
+    def step(self, a, b):
+        a.grad = None
+        b.grad = None
+        out = tiny_program(a, b)
+        out.backward()
+        return out
+
+    def step_args(self):
+        return self.a, self.b
+
     def run(self):
-        a, b = self.a, self.b
+        a, b, step = self.a, self.b, self._step
         for _ in range(self.reps):
-            a.grad = None
-            b.grad = None
-            out = tiny_program(a, b)
-            out.backward()
+            out = step(a, b)
         return out
 
     def checksum(self):
@@ -108,8 +120,7 @@ class DeepChain(Workload):
         self.links = d["cfg"]["n_ops"] // 4
         self.variant = "tensor ops"
 
-    def run(self):
-        x, w = self.x, self.w
+    def step(self, x, w):
         x.grad = None
         w.grad = None
         y = x
@@ -118,6 +129,12 @@ class DeepChain(Workload):
         out = y.sum()
         out.backward()
         return out
+
+    def step_args(self):
+        return self.x, self.w
+
+    def run(self):
+        return self._step(self.x, self.w)
 
     def checksum(self):
         out = self.run()
@@ -133,12 +150,17 @@ class BigElementwise(Workload):
         self.x = L.tensor(d["x"], True)
         self.variant = "tensor ops"
 
-    def run(self):
-        x = self.x
+    def step(self, x):
         x.grad = None
         out = (x.tanh() * x.sigmoid() + (-(x * x)).exp()).sum()
         out.backward()
         return out
+
+    def step_args(self):
+        return (self.x,)
+
+    def run(self):
+        return self._step(self.x)
 
     def checksum(self):
         out = self.run()
@@ -203,11 +225,17 @@ class _Stepper(Workload):
                 p.copy_(T.from_numpy(arr.copy()))
                 p.grad = None
 
-    def run(self):
-        loss = self.loss_fn(self.forward(self.x), self.y)
+    def step(self, x, y):
+        loss = self.loss_fn(self.forward(x), y)
         loss.backward()
         self.update()
         return loss
+
+    def step_args(self):
+        return self.x, self.y
+
+    def run(self):
+        return self._step(self.x, self.y)
 
     def checksum(self):
         self.reset()
@@ -284,27 +312,49 @@ class Moons(Workload):
         self.X = L.tensor(d["X"])
         self.y = L.tensor(d["y"])
         self.steps = d["cfg"]["steps"]
+        self.params = None
         self.variant = "x @ W.T + b, manual SGD"
+
+    def step(self, X, y, lr):
+        w1, b1, w2, b2, w3, b3 = params = self.params
+        h = (X @ w1.T + b1).relu()
+        h = (h @ w2.T + b2).relu()
+        scores = h @ w3.T + b3
+        data_loss = (1 - y * scores).relu().mean()
+        reg = (w1 * w1).sum() + (b1 * b1).sum() + (w2 * w2).sum() + (b2 * b2).sum() \
+            + (w3 * w3).sum() + (b3 * b3).sum()
+        loss = data_loss + reg * 1e-4
+        loss.backward()
+        with self.L.T.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+        return loss
+
+    def step_args(self):
+        if self.params is None:
+            self.params = [self.L.tensor(a, True) for a in self.d["params"]]
+        return self.X, self.y, self._lr(0)
+
+    def _lr(self, k):
+        lr = 1.0 - 0.9 * k / self.steps
+        # A compiled step takes the changing learning rate as a 0-d float32 tensor (a plain
+        # float would be a constant of the plan); float32(lr) * grad is what the float gives too.
+        return self.L.T.tensor(lr, dtype=self.L.T.float32) if self.compiled else lr
 
     def run(self):
         T = self.L.T
-        params = [self.L.tensor(a, True) for a in self.d["params"]]
-        w1, b1, w2, b2, w3, b3 = params
-        X, y = self.X, self.y
-        for k in range(self.steps):
-            h = (X @ w1.T + b1).relu()
-            h = (h @ w2.T + b2).relu()
-            scores = h @ w3.T + b3
-            data_loss = (1 - y * scores).relu().mean()
-            reg = (w1 * w1).sum() + (b1 * b1).sum() + (w2 * w2).sum() + (b2 * b2).sum() \
-                + (w3 * w3).sum() + (b3 * b3).sum()
-            loss = data_loss + reg * 1e-4
-            loss.backward()
-            lr = 1.0 - 0.9 * k / self.steps
+        if self.compiled and self.params is not None:
+            # the same tensors every run (a compiled step is guarded on the parameters' identity)
             with T.no_grad():
-                for p in params:
-                    p -= lr * p.grad
+                for p, a in zip(self.params, self.d["params"]):
+                    p.copy_(T.from_numpy(a))
                     p.grad = None
+        else:
+            self.params = [self.L.tensor(a, True) for a in self.d["params"]]
+        X, y, step = self.X, self.y, self._step
+        for k in range(self.steps):
+            loss = step(X, y, self._lr(k))
         return loss
 
     def checksum(self):
@@ -314,5 +364,13 @@ class Moons(Workload):
 CLASSES = {c.name: c for c in (TinyOps, MlpStep, CnnStep, DeepChain, BigElementwise, Moons)}
 
 
-def make(L: Lib, name: str, d: dict) -> Workload:
-    return CLASSES[name](L, d)
+def make(L: Lib, name: str, d: dict, compiled: bool = False) -> Workload:
+    """Workload ``name`` for library ``L``; ``compiled``: its step through ``L.T.compile``."""
+    w = CLASSES[name](L, d)
+    if compiled:
+        if not hasattr(L.T, "compile"):
+            raise Unavailable(f"{L.T.__name__}.compile is not there (yet)")
+        w.compiled = True
+        w._step = L.T.compile(w.step)
+        w.variant += f", {L.T.__name__}.compile(step)"
+    return w
