@@ -13,6 +13,7 @@ from . import (
     dtypes,
     func,
     nn,
+    onnx,
     optim,
     runtime,  # process-level tuning (malloc, GC, thread pool), applied at import
     sparse,
