@@ -186,7 +186,7 @@ class _Recorder:
                     cell.cell_contents = fwd
 
 
-def _flatten(out, path="output"):
+def _flatten(out):
     """The tensors of a forward's result (a tensor, or nested tuples / lists of them), in order."""
     if is_tensor(out):
         return [out]
@@ -270,7 +270,10 @@ class _Graph:
         return self.const(value, self.meta[like][1])
 
     def add_init(self, name, arr) -> None:
-        self.inits.append(self.onnx.numpy_helper.from_array(numpy.ascontiguousarray(arr), name))
+        arr = numpy.asarray(arr)
+        if not arr.flags.c_contiguous:  # (ascontiguousarray would make a 0-d array 1-d)
+            arr = arr.copy(order="C")
+        self.inits.append(self.onnx.numpy_helper.from_array(arr, name))
 
 
 # ---------------------------------------------------------------------------
@@ -477,8 +480,8 @@ def _slices(index, shape):
     Bounds are written as the index has them (negative ones count from the end at run time), so a
     slice stays right when its axis is dynamic."""
     items = list(index)
-    if Ellipsis in items:
-        at = items.index(Ellipsis)
+    at = next((k for k, i in enumerate(items) if i is Ellipsis), None)
+    if at is not None:
         used = sum(1 for i in items if i is not None and i is not Ellipsis)
         items[at:at + 1] = [slice(None)] * (len(shape) - used)
     starts, ends, steps, axes, arrays = [], [], [], [], []
@@ -686,9 +689,10 @@ UNMAPPED: dict = {
 
 
 # ---------------------------------------------------------------------------
-# dynamic_axes: the forward is recorded twice, the second time with the dynamic axes grown (by
-# repeating leading slices), and the two programs compared: every output dim, shape param and
-# constant that differs follows the dynamic axes; anything else that differs cannot be exported.
+# The second recording: the forward runs again on other inputs (values rolled by one place, the
+# dynamic axes grown by repeating leading slices) and the two programs are compared. Every output
+# dim, shape param and constant that differs follows the dynamic axes; anything else that differs
+# was computed from the inputs outside the op table, and would be baked into the file: it raises.
 
 # Params that carry shapes (allowed to differ): op -> their positions.
 _SHAPE_PARAMS = {"reshape": (0, 1), "broadcast_to": (0, 1), "sum_to": (0, 1), "getitem": (1,), "sum": (2,),
@@ -742,8 +746,8 @@ def mark_dynamic(program: Program, second: Program, sizes: dict) -> None:
     with those axes grown); ``sizes``: (size, second size) -> (input index, axis)."""
     program.sizes = sizes
     if [s.op for s in program.steps] != [s.op for s in second.steps]:
-        raise RuntimeError("onnx.export: the forward runs other ops when the dynamic axes change size "
-                           "(control flow on shapes); export it with static shapes")
+        raise RuntimeError("onnx.export: the forward runs other ops on other inputs (Python control flow on "
+                           "their values or on a dynamic axis' size), which one ONNX graph cannot hold")
     consts = {}
     for sa, sb in zip(program.steps, second.steps):
         try:
@@ -753,15 +757,16 @@ def mark_dynamic(program: Program, second: Program, sizes: dict) -> None:
         sa.dyn = {i: (n, m) for i, (n, m) in enumerate(zip(sa.shape, sb.shape)) if n != m}
         for ra, rb in zip(sa.inputs, sb.inputs):
             if ra.kind != rb.kind or (ra.kind != "const" and ra.key != rb.key):
-                raise RuntimeError(f"onnx.export: {sa.op} reads other values when the dynamic axes change size "
-                                   f"(called at {sa.site}); export it with static shapes")
+                raise RuntimeError(f"onnx.export: {sa.op} reads other values on other inputs (called at "
+                                   f"{sa.site})")
             if ra.kind == "const":
                 consts[ra.key] = (ra.value, rb.value, sa.site)
     for key, (a, b, site) in consts.items():
         if a.shape == b.shape:
             if not numpy.array_equal(a, b, equal_nan=a.dtype.kind == "f"):
-                raise RuntimeError("onnx.export: a constant made in the forward changes with the dynamic axes' "
-                                   f"contents (used at {site}); export it with static shapes")
+                raise RuntimeError("onnx.export: a value the forward computed outside the op table (an integer or "
+                                   "bool cast, a mask's indices, an in-place write under no_grad) follows the "
+                                   f"inputs' values; used at {site}")
             continue
         if a.size == 0 or not (a == a.flat[0]).all() or not (b == a.flat[0]).all() or a.ndim != b.ndim:
             raise RuntimeError("onnx.export: a constant made in the forward has a shape that follows the dynamic "
@@ -821,9 +826,12 @@ def export(model, args=(), f=None, *, kwargs: dict | None = None, verbose: bool 
            dynamic_axes: Mapping | None = None, training=None, do_constant_folding: bool = True):
     """Export ``model``'s forward, run on ``args``, as an ONNX model (``torch.onnx.export``).
 
-    The forward runs once in evaluation mode (``model.eval()``, restored afterwards) under
-    ``no_grad``; every primitive op it calls becomes ONNX node(s). Tensor arguments become
-    the graph's inputs, parameters and buffers its initializers (named as in ``state_dict``).
+    The forward runs in evaluation mode (``model.eval()``, restored afterwards) under
+    ``no_grad``, recorded op by op; every primitive op it calls becomes ONNX node(s). Tensor
+    arguments become the graph's inputs, parameters and buffers its initializers (named as in
+    ``state_dict``). It runs a second time on other values (and sizes, on ``dynamic_axes``):
+    anything that changes with the inputs but was not computed by an op (an integer cast,
+    Python control flow on values) raises rather than being baked into the file.
 
     Args:
         model: an ``nn.Module``.
@@ -837,9 +845,9 @@ def export(model, args=(), f=None, *, kwargs: dict | None = None, verbose: bool 
         opset_version: the ai.onnx opset (default and minimum 18).
         export_params: store the parameters in the file; ``False`` makes them graph inputs.
         keep_initializers_as_inputs: list the parameters among the graph's inputs too.
-        dynamic_axes: ``{name: {axis: dim_name}}`` or ``{name: [axis, ...]}``: axes whose size
-            may differ at run time (the batch axis). The forward is recorded a second time with
-            a different size on those axes, so that every shape that follows from them is known.
+        dynamic_axes: ``{name: {axis: dim_name}}`` or ``{name: [axis, ...]}``: input axes whose
+            size may differ at run time (the batch axis); output dims that follow them are marked
+            dynamic too. The second run grows these axes, so every shape that follows them is known.
         do_constant_folding, dynamo, external_data, training: accepted for PyTorch
             compatibility (the runtime folds constants; the weights are always in the one
             file; export runs the forward in evaluation mode).
@@ -868,15 +876,13 @@ def export(model, args=(), f=None, *, kwargs: dict | None = None, verbose: bool 
         if len(names_out) > len(program.outputs):
             raise ValueError(f"onnx.export: {len(names_out)} output_names given for {len(program.outputs)} outputs")
         dyn = _dynamic(dynamic_axes, names_in + names_out)
-        dyn_in = {i: dyn[n] for i, n in enumerate(names_in) if n in dyn}
-        if dyn_in:
-            _record_dynamic(program, model, args, kwargs, dyn_in)
+        _record_again(program, model, args, kwargs, {i: dyn[n] for i, n in enumerate(names_in) if n in dyn})
     finally:
         if hasattr(model, "train"):
             model.train(was_training)
     proto = build(onnx, program, names_in, names_out, opset, dyn, export_params, keep_initializers_as_inputs)
     if verbose:
-        print(onnx.helper.printable_graph(proto.graph))
+        print(onnx.printer.to_text(proto.graph))
     if f is not None:
         data = proto.SerializeToString()
         if isinstance(f, (str, os.PathLike)):
@@ -887,13 +893,15 @@ def export(model, args=(), f=None, *, kwargs: dict | None = None, verbose: bool 
     return proto
 
 
-def _record_dynamic(program, model, args, kwargs, dyn_in: dict) -> None:
-    """Record the forward again with the dynamic input axes grown, and mark what follows them."""
+def _record_again(program, model, args, kwargs, dyn_in: dict) -> None:
+    """Record the forward a second time on other inputs (each input's values rolled by one place,
+    its dynamic axes grown), and compare: what follows the dynamic axes is marked; a constant or
+    param that changes with the inputs' values (computed outside the op table) raises."""
     tensors = [a for a in list(args) + list(kwargs.values()) if is_tensor(a)]
     order = [(id(tensors[i]), axis) for i in sorted(dyn_in) for axis in sorted(dyn_in[i])]
     sizes, swap = {}, {}
-    for i, axes in dyn_in.items():
-        t = tensors[i]
+    for i, t in enumerate(tensors):
+        axes = dyn_in.get(i, {})
         for axis in axes:
             if not 0 <= axis < t.ndim:
                 raise ValueError(f"onnx.export: dynamic axis {axis} of input {i} is out of range for its shape "
@@ -905,7 +913,7 @@ def _record_dynamic(program, model, args, kwargs, dyn_in: dict) -> None:
                 raise ValueError("onnx.export: two dynamic axes have the same size; give the example inputs "
                                  "different sizes on them")
             sizes[pair] = (i, axis)
-        swap[id(t)] = B.xp.asarray(grown)
+        swap[id(t)] = B.xp.asarray(numpy.roll(grown.ravel(), 1).reshape(grown.shape))
     from ..tensor import Tensor
 
     def replace(a):
