@@ -789,16 +789,26 @@ def _split_args(args, kwargs):
 
 
 def _input_names(model, args, kwargs, given):
-    """Given names first, then the forward's parameter names (as torch.onnx.export's default)."""
-    names = []
+    """Given names first, then the forward's parameter names (as torch.onnx.export's default;
+    ``name_1``, ``name_2``... for tensors inside a list or tuple argument)."""
     try:
-        sig = list(inspect.signature(model.forward).parameters)
+        sig = [q.name for q in inspect.signature(model.forward).parameters.values()
+               if q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         sig = []
-    for i, a in enumerate(args):
+    names = []
+
+    def walk(a, name):
         if is_tensor(a):
-            names.append(sig[i] if i < len(sig) else f"input_{i}")
-    names.extend(k for k, v in kwargs.items() if is_tensor(v))
+            names.append(name)
+        elif isinstance(a, (tuple, list, dict)):
+            for j, b in enumerate(a.values() if isinstance(a, dict) else a):
+                walk(b, f"{name}_{j}")
+
+    for i, a in enumerate(args):
+        walk(a, sig[i] if i < len(sig) else f"input_{i}")
+    for k, v in kwargs.items():
+        walk(v, k)
     given = list(given or [])
     if len(given) > len(names):
         raise ValueError(f"onnx.export: {len(given)} input_names given for {len(names)} tensor inputs")
