@@ -309,6 +309,17 @@ def test_lstm_language_model_with_embedding_and_dropout():
 
 
 @needs_runtime
+@pytest.mark.parametrize("kind,shape", [("mlp", (1, 8, 8)), ("cnn", (1, 8, 8)), ("cnn", (1, 28, 28))])
+def test_the_demo_models_with_a_dynamic_batch(kind, shape):
+    from minigrad.demo import MODEL_BUILDERS
+
+    mg.manual_seed(0)
+    model = MODEL_BUILDERS[kind](shape, 10)
+    _run(model, [_floats((3,) + shape, 1)], [_floats((8,) + shape, 2)], input_names=["images"],
+         output_names=["logits"], dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+
+
+@needs_runtime
 def test_transformer_encoder_layer():
     mg.manual_seed(0)
     _run(Encoder(), [_floats((2, 5, 8), 1)], [_floats((2, 5, 8), 2)])
