@@ -180,6 +180,8 @@ SAMPLES = [
     ("prod", lambda x: (x.prod(), x.prod(1)), [positive(3, 4)]),
     ("cumsum", lambda x: (x.cumsum(0), x.cumsum(-1)), [normal(3, 4)]),
     ("norm", lambda x: (x.norm(), x.norm(p=1, dim=1), x.norm(p=3, dim=0, keepdim=True)), [normal(3, 4)]),
+    ("nll_loss", lambda x, t: (F.nll_loss(x, t), F.cross_entropy(x, t, reduction="sum")),
+     [normal(5, 4), index(5, hi=4)]),
     ("argmax", lambda x: (x.argmax(), x.argmax(1), x.argmax(0, keepdim=True)), [normal(3, 4)]),
     ("argmin", lambda x: (x.argmin(), x.argmin(-1)), [normal(3, 4)]),
     ("all", lambda x: ((x > -1).all(), (x > -1).all(1)), [normal(3, 4)]),
@@ -338,6 +340,14 @@ def test_dynamic_batch_axis(make, example, fresh):
     sess = _run(make(), [example], [fresh], input_names=["x"], dynamic_axes={"x": {0: "batch"}})
     assert sess.get_inputs()[0].shape[0] == "batch"
     assert sess.get_outputs()[0].shape[0] == "batch"
+
+
+@needs_runtime
+def test_a_loss_with_a_dynamic_batch():
+    model = Fn(lambda x, t: F.cross_entropy(x, t))
+    example = [_floats((4, 3), 1), np.array([0, 2, 1, 1])]
+    fresh = [_floats((7, 3), 2), np.array([2, 2, 0, 1, 0, 1, 2])]
+    _run(model, example, fresh, input_names=["x", "t"], dynamic_axes={"x": {0: "n"}, "t": {0: "n"}})
 
 
 @needs_runtime

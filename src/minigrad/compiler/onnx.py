@@ -229,6 +229,7 @@ class _Graph:
         self.where = ""  # the op being translated, for node names
         self.sizes: dict = {}  # (size, second size) -> (input name, axis): the dynamic axes
         self._size_nodes: dict = {}
+        self.name_of: Callable = None  # Ref -> value name (set by build)
 
     def size_of(self, pair) -> str:
         """A 1-element int64 tensor: the run-time size of the dynamic axis recorded as ``pair``."""
@@ -261,6 +262,10 @@ class _Graph:
         if key is not None:
             self._consts[key] = name
         return name
+
+    def value(self, v) -> str:
+        """The name of a Ref found in an op's params (an index tensor), or of a constant array."""
+        return self.name_of(v) if isinstance(v, Ref) else self.const(v)
 
     def ints(self, values) -> str:
         return self.const(list(values), numpy.int64)
@@ -512,7 +517,7 @@ def _slices(index, shape):
     return starts, ends, steps, axes, arrays
 
 
-def _getitem(g, s, x, index_names=None):
+def _getitem(g, s, x):
     index, shape, advanced = s.params[:3]
     starts, ends, steps, axes, arrays = _slices(index, shape)
     ints_or_none = any(i is None or (isinstance(i, (int, numpy.integer)) and not isinstance(i, bool)) for i in index)
@@ -524,11 +529,23 @@ def _getitem(g, s, x, index_names=None):
         out = g.node("Slice", [out, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps)])
     if arrays:
         d, idx = arrays[0]
-        name = index_names[0] if index_names else g.const(idx, numpy.int64)
-        return g.node("Gather", [out, name], axis=d)
+        return g.node("Gather", [out, g.value(idx)], axis=d)
     if ints_or_none:  # ints remove their dims, None adds one: a reshape to the traced shape
         out = g.node("Reshape", [out, _shape_input(g, s, s.shape)])
     return out if out is not x[0] else g.node("Identity", [out])
+
+
+def _nll_loss(g, s, x):
+    """-sum(x[rows, targets]) / divisor, with rows = arange(N) (nn.functional.nll_loss's one-node case)."""
+    (rows, targets), divisor = s.params[:2]
+    n = g.meta[x[0]][0][0]
+    if isinstance(rows, Ref) or not numpy.array_equal(rows, numpy.arange(n)):
+        raise Unsupported("nll_loss: rows other than arange(N) have no ONNX mapping")
+    picked = g.node("GatherElements", [x[0], g.node("Unsqueeze", [g.value(targets), g.ints([1])])], axis=1)
+    if 1 in s.varying:  # the mean over a dynamic batch
+        return g.node("Neg", [g.node("ReduceMean", [picked], keepdims=0)])
+    total = g.node("Neg", [g.node("ReduceSum", [picked], keepdims=0)])
+    return g.node("Div", [total, g.const(divisor, s.dtype)])
 
 
 def _flip(g, s, x):
@@ -660,7 +677,7 @@ RULES: dict = {
     # reductions
     "sum": _sum, "mean": _sum, "softmax": _softmax("Softmax"), "log_softmax": _softmax("LogSoftmax"),
     "amax": _reduce("ReduceMax"), "amin": _reduce("ReduceMin"), "prod": _reduce("ReduceProd"),
-    "cumsum": _cumsum, "norm": _norm, "argmax": _arg("ArgMax"), "argmin": _arg("ArgMin"),
+    "cumsum": _cumsum, "norm": _norm, "nll_loss": _nll_loss, "argmax": _arg("ArgMax"), "argmin": _arg("ArgMin"),
     "all": _all_any("ReduceMin"), "any": _all_any("ReduceMax"),
     # movement
     "reshape": _reshape, "permute": _permute, "broadcast_to": _broadcast_to, "sum_to": _sum_to,
@@ -676,7 +693,6 @@ RULES: dict = {
 
 # The ops with no mapping, and why.
 UNMAPPED: dict = {
-    "nll_loss": "a loss: its picked rows are params computed from the target, not a traced input",
     "getitem_backward": "a backward op (export writes forwards)",
     "index_put": "an in-place write through an index",
     "diagonal": "a strided view with no ONNX counterpart",
@@ -696,14 +712,13 @@ UNMAPPED: dict = {
 
 # Params that carry shapes (allowed to differ): op -> their positions.
 _SHAPE_PARAMS = {"reshape": (0, 1), "broadcast_to": (0, 1), "sum_to": (0, 1), "getitem": (1,), "sum": (2,),
-                 "mean": (2, 4), "cat": (1,)}
+                 "mean": (2, 4), "cat": (1,), "nll_loss": (0, 1, 2)}
 
 
-def _grown(t, axes: dict, order: list):
-    """``t``'s array with each dynamic axis grown by 1, 2, ... (repeating its leading slices)."""
+def _grown(t, extras: dict):
+    """``t``'s array with each dynamic axis grown by ``extras[axis]`` (repeating its leading slices)."""
     arr = t._data
-    for axis in sorted(axes):
-        extra = 1 + order.index((id(t), axis))
+    for axis, extra in sorted(extras.items()):
         if arr.shape[axis] == 0:
             raise ValueError("onnx.export: a dynamic axis of size 0 cannot be traced")
         take = numpy.arange(extra) % arr.shape[axis]
@@ -908,21 +923,24 @@ def _record_again(program, model, args, kwargs, dyn_in: dict) -> None:
     its dynamic axes grown), and compare: what follows the dynamic axes is marked; a constant or
     param that changes with the inputs' values (computed outside the op table) raises."""
     tensors = [a for a in list(args) + list(kwargs.values()) if is_tensor(a)]
-    order = [(id(tensors[i]), axis) for i in sorted(dyn_in) for axis in sorted(dyn_in[i])]
-    sizes, swap = {}, {}
+    growth: dict = {}  # dim name -> how much its axes grow (axes of one name grow alike: the same batch)
+    sizes, swap, named = {}, {}, {}
     for i, t in enumerate(tensors):
         axes = dyn_in.get(i, {})
         for axis in axes:
             if not 0 <= axis < t.ndim:
                 raise ValueError(f"onnx.export: dynamic axis {axis} of input {i} is out of range for its shape "
                                  f"{tuple(t.shape)}")
-        grown = _grown(t, axes, order)
-        for axis in axes:
+        grown = _grown(t, {axis: growth.setdefault(name, len(growth) + 1) for axis, name in axes.items()})
+        for axis, name in axes.items():
             pair = (t.shape[axis], grown.shape[axis])
-            if pair in sizes:
-                raise ValueError("onnx.export: two dynamic axes have the same size; give the example inputs "
-                                 "different sizes on them")
-            sizes[pair] = (i, axis)
+            if named.setdefault(pair, name) != name:
+                raise ValueError(f"onnx.export: dynamic axes {named[pair]!r} and {name!r} have the same size; give "
+                                 "the example inputs different sizes on them (or one name)")
+            if any(n == name and p != pair for p, n in named.items()):
+                raise ValueError(f"onnx.export: the dynamic axes named {name!r} have different sizes in the "
+                                 "example inputs")
+            sizes.setdefault(pair, (i, axis))
         swap[id(t)] = B.xp.asarray(numpy.roll(grown.ravel(), 1).reshape(grown.shape))
     from ..tensor import Tensor
 
@@ -991,6 +1009,7 @@ def build(onnx, program: Program, names_in, names_out, opset, dyn, export_params
             g.meta[names[r]] = (v.shape, v.dtype)
         return names[r]
 
+    g.name_of = name_of
     for k, step in enumerate(program.steps):
         rule = RULES.get(step.op)
         g.where = f"{step.op}_{k}"
@@ -999,11 +1018,7 @@ def build(onnx, program: Program, names_in, names_out, opset, dyn, export_params
             raise RuntimeError(f"onnx.export: op {step.op!r} has no ONNX mapping ({why}); called at {step.site}")
         x = [name_of(r) for r in step.inputs]
         try:
-            if step.op == "getitem":
-                refs = [i for i in step.params[0] if isinstance(i, Ref)]
-                out = _getitem(g, step, x, [name_of(r) for r in refs] or None)
-            else:
-                out = rule(g, step, x)
+            out = rule(g, step, x)
         except Unsupported as e:
             raise RuntimeError(f"onnx.export: {e}; called at {step.site}") from None
         names[Ref("step", k)] = out
