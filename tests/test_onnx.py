@@ -473,6 +473,19 @@ def test_a_cast_outside_the_op_table_raises_instead_of_baking_the_example():
 
 
 @needs_runtime
+@pytest.mark.parametrize("inplace", [lambda y: y.add_(1.0), lambda y: y.relu_(), lambda y: y.__setitem__(0, 0.0)],
+                         ids=["add_", "relu_", "setitem"])
+def test_an_in_place_op_raises_rather_than_losing_the_write(inplace):
+    def fn(x):
+        y = x * 2
+        inplace(y)
+        return y
+
+    with pytest.raises(RuntimeError, match="in-place"):
+        mg.onnx.export(Fn(fn), (mg.randn(3, 4),))
+
+
+@needs_runtime
 def test_dynamic_axes_errors():
     with pytest.raises(ValueError, match="'y'"):
         mg.onnx.export(_mlp(), (mg.randn(2, 5),), input_names=["x"], dynamic_axes={"y": [0]})

@@ -167,7 +167,17 @@ class _Recorder:
         return recorded
 
     def run(self, fn):
+        from ..tensor import Tensor
+
         patched = []
+        modules = self.modules
+        bump = Tensor.__dict__["_bump"]
+
+        def refuse_in_place(t):  # an in-place write changes a recorded value behind the program's back
+            raise RuntimeError(f"onnx.export: an in-place op in the forward ({_site(modules)}) cannot be exported; "
+                               "write it out of place")
+
+        Tensor._bump = refuse_in_place
         try:
             for op in REGISTRY.values():
                 if op.arity < 0 or op.arity > 100:  # variadic ops read op.forward at each call
@@ -179,6 +189,7 @@ class _Recorder:
                     cell.cell_contents = self.wrap(op, cell.cell_contents)
             return fn()
         finally:
+            Tensor._bump = bump
             for op, cell, fwd in patched:
                 if cell is None:
                     op.forward = fwd
