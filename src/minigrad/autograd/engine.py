@@ -14,6 +14,7 @@ import sys
 from heapq import heappop, heappush, heappushpop
 
 from .. import backend as B
+from ..ops import registry as _registry
 from ..ops.elementwise import cast
 from ..ops.movement import sum_to
 from ..ops.registry import constant, identity_vjp
@@ -37,7 +38,10 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
     Without ``create_graph`` nothing is recorded, so gradients travel as raw arrays and
     array-safe VJPs run on numpy directly. With it every VJP gets Tensors and is recorded.
     """
-    raw = not create_graph
+    # While minigrad.compile records, the VJPs run on Tensors (as under create_graph, but with
+    # nothing recorded for autograd) so that every op of the walk passes its op caller's trace hook.
+    tracing = _registry.TRACE is not None
+    raw = not create_graph and not tracing
     grads: dict = {}  # node, or leaf tensor, -> its gradient so far
     heap: list = []  # (-seq, node) for nodes that have a gradient: the newest on top
     leaves: list = []  # leaves that have a gradient, finished after all nodes
@@ -52,6 +56,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
     owned = {id(g._data) for g in root_grads}  # buffers stored as some .grad in this walk
     anomaly = _state.anomaly
     before = _enter_walk(create_graph)
+    if tracing:
+        _state.raw = False
     try:
         ready = None  # the node scheduled last waits beside the heap: a chain never touches it
         while True:

@@ -1,1 +1,1 @@
-"""The compiler: record a program of primitive op calls once, then replay or export it."""
+"""minigrad.compile (see trace.py, plan.py, replay.py)."""

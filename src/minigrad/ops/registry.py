@@ -38,6 +38,10 @@ _FP_IGNORE = B.FP_IGNORE
 # Every op made by the makers below, by name (the test harness walks this).
 REGISTRY: dict = {}
 
+# minigrad.compile's recorder while it records a call (else None): every op caller hands it
+# (op, operands, params, output array) right after the forward. One global test per op.
+TRACE = None
+
 _Tensor = None  # set by minigrad.tensor once the class exists
 _make = None
 # Tensor and its library subclasses (Parameter): operands taking the callers' fast paths.
@@ -268,6 +272,8 @@ def _unary_caller(op: Op):
             _fp_reset(tok)
         if out.__class__ is not _ndarray:
             out = xp.asarray(out)
+        if TRACE is not None:
+            TRACE(op, (x,), params, out)
         if x._rg and diff and (not _GRAD_OFF or _state.enabled):
             return record(op, (x,), params, out)
         return _make(out, False, None)
@@ -339,6 +345,8 @@ def _binary_caller(op: Op):
             _fp_reset(tok)
         if out.__class__ is not _ndarray:
             out = xp.asarray(out)
+        if TRACE is not None:
+            TRACE(op, (a, b), params, out)
         if rg and diff and (not _GRAD_OFF or _state.enabled):
             if num and not op.number_operands:  # this op's VJPs want Tensors for both operands
                 if ca in tensor_classes:
@@ -391,6 +399,8 @@ def apply_variadic(op: Op, tensors, params: tuple):
         _fp_reset(tok)
     if out.__class__ is not _ndarray:
         out = xp.asarray(out)
+    if TRACE is not None:
+        TRACE(op, tensors, params, out)
     if (not _GRAD_OFF or _state.enabled) and op.differentiable:
         for t in tensors:
             if t._rg:
