@@ -1,1 +1,136 @@
-"""minigrad.compile (see trace.py, plan.py, replay.py)."""
+"""``minigrad.compile``: record a function or a whole training step once, replay it as a flat
+numpy program.
+
+Design (op-level tracing, then Python source)
+---------------------------------------------
+- **Record** (``trace.py``). The first call runs eagerly while every op caller hands the
+  recorder its op row, its operand arrays, its params and its output array (one
+  ``registry.TRACE is not None`` test per op when nothing records). The backward walk runs its
+  VJPs on Tensors while recording (as under ``create_graph``, but recording nothing for
+  autograd), so each VJP op and each accumulation is an op call too, in the walk's order; the
+  stores into ``.grad`` are recorded as calls of the engine's ``_store_grad``. Code that works
+  on raw arrays in Python is recorded as one opaque call that replay makes again:
+  ``optimizer.step()``, ``zero_grad()``, ``scheduler.step()`` (so optimizer state stays
+  bit-identical by construction), and every random draw (fresh numbers from the same generator,
+  in eager's order).
+- **Check**. The second call with the same guards records again; the two records must be the
+  same program with equal constants. A constant that changed means some value was computed from
+  tensor data by code the recorder cannot see: that guard set runs eagerly (with a warning)
+  rather than replaying a stale value.
+- **Plan** (``plan.py``): liveness per storage, results of numpy ufuncs computed with ``out=``
+  into buffers that died earlier, and the program written as Python source and compiled once
+  (``compile``/``exec``): ``b7 = F7(b3, b6, out=b2)``... Replay costs what the hand-written numpy
+  program costs.
+- **Replay** (``replay.py``): from the third call on, a call whose guards match runs the plan:
+  no Tensor, Node, heap or dict work per op. Guards: grad mode; each tensor argument's shape,
+  dtype, requires_grad and class; other arguments by value (numbers, strings, None, containers)
+  or identity; the parameters read (the same tensor objects, shape, dtype, requires_grad); the
+  ``training`` flag of every module called. A guard set that matches no plan records anew; up
+  to ``CACHE_LIMIT`` (8) guard sets per function, then eager with one warning.
+
+Graph breaks (as torch.compile's): Python reading a tensor's value (``item``, ``bool``,
+``float``, ``int``, ``tolist``, ``numpy``, printing), boolean-mask indexing, in-place ops on
+recorded values, tensor hooks, ``autograd.grad``/``create_graph``, returning a tensor that still
+needs autograd (a forward whose backward runs outside the compiled call). With
+``fullgraph=False`` the call finishes eagerly and a ``CompileWarning`` names what and the line;
+with ``fullgraph=True`` ``GraphBreakError`` is raised with the same message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .replay import CACHE_LIMIT, CompiledFunction, CompileWarning, GraphBreakError
+from .trace import GraphBreak, Ref, Step, Trace, record
+
+__all__ = ["compile", "CompiledFunction", "CompiledModule", "CompileWarning", "GraphBreakError", "CACHE_LIMIT",
+           "record", "Trace", "Step", "Ref", "GraphBreak"]
+
+_compile = compile  # the builtin, which this module's ``compile`` shadows
+
+
+def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: bool | None = None,
+            backend: str | Callable = "inductor", mode: str | None = None, options: dict[str, Any] | None = None,
+            disable: bool = False):
+    r"""Compile ``model`` (a function of tensors, a whole training step, or an ``nn.Module``):
+    record it once, replay it as a flat numpy program.
+
+    Args:
+        model: the function or module. Without it, returns a decorator
+            (``@minigrad.compile(fullgraph=True)``).
+        fullgraph: raise :class:`GraphBreakError` at a graph break instead of running eagerly
+            with a :class:`CompileWarning`.
+        dynamic: accepted for PyTorch compatibility; shapes are always specialised (a new
+            shape records a new plan), as ``dynamic=False``.
+        backend: accepted for PyTorch compatibility; minigrad has one backend (the numpy plan).
+        mode: accepted for PyTorch compatibility (``"default"``, ``"reduce-overhead"``,
+            ``"max-autotune"`` all mean the same plan).
+        options: ``{"verify": False}`` skips the second, checking recording (replay from the second
+            call; a value computed from tensor data by raw numpy code would then be replayed stale);
+            ``{"reuse_buffers": False}`` disables ``out=`` buffer reuse. Other keys raise.
+        disable: return ``model`` itself, uncompiled.
+
+    Returns:
+        a :class:`CompiledFunction` (call it as ``model``; ``.explain(*args)`` prints the plan),
+        or for a module a :class:`CompiledModule` wrapping it.
+
+    Example::
+
+        >>> model = nn.Linear(3, 1); opt = minigrad.optim.SGD(model.parameters(), lr=0.1)
+        >>> @minigrad.compile
+        ... def step(x, y):
+        ...     opt.zero_grad()
+        ...     loss = ((model(x) - y) ** 2).mean()
+        ...     loss.backward()
+        ...     opt.step()
+        ...     return loss
+    """
+    opts = dict(options or {})
+    verify = bool(opts.pop("verify", True))
+    reuse = bool(opts.pop("reuse_buffers", True))
+    if opts:
+        raise ValueError(f"minigrad.compile: unknown options {sorted(opts)} (known: 'verify', 'reuse_buffers')")
+    if mode not in (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"):
+        raise ValueError(f"minigrad.compile: unknown mode {mode!r}")
+    if model is None:
+        return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                                 options=options, disable=disable)
+    if disable:
+        return model
+    from ..nn.module import Module
+
+    if isinstance(model, Module):
+        return CompiledModule(model, fullgraph=fullgraph, verify=verify, reuse=reuse)
+    if not callable(model):
+        raise TypeError(f"minigrad.compile: expected a function or an nn.Module, got {type(model).__name__}")
+    return CompiledFunction(model, fullgraph=fullgraph, verify=verify, reuse=reuse)
+
+
+class CompiledModule:
+    """``minigrad.compile(module)``: calling it runs the module's compiled forward (its
+    ``__call__``, hooks included); every other attribute (``parameters()``, ``train()``,
+    ``state_dict()``...) is the wrapped module's, which is ``_orig_mod`` as in PyTorch.
+
+    A forward whose output needs autograd (training, grad mode on) cannot be replayed on its own:
+    compile the whole training step instead, or call it under ``no_grad`` / in eval mode.
+    """
+
+    def __init__(self, module, **kw) -> None:
+        object.__setattr__(self, "_orig_mod", module)
+        object.__setattr__(self, "_compiled", CompiledFunction(module.__call__, **kw))
+
+    def __call__(self, *args, **kwargs):
+        return self._compiled(*args, **kwargs)
+
+    def explain(self, *args, **kwargs) -> None:
+        """Print the plan of the forward for these arguments (see ``CompiledFunction.explain``)."""
+        self._compiled.explain(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._orig_mod, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._orig_mod, name, value)
+
+    def __repr__(self) -> str:
+        return f"CompiledModule({self._orig_mod!r})"

@@ -295,7 +295,11 @@ class Recorder:
             root = out if out.base is None else out.base
             ref.owner = out.base is None
             r = self.known.get(id(root))
-            if root is out:
+            same = self.known.get(id(out))
+            if same is not None:  # the op handed back an array already recorded (a no-op cast, asarray)
+                ref.owner = False
+                ref.storage = same.storage if same.kind == "buf" else -1 - _kind_code(same)
+            elif root is out:
                 ref.storage = ref.index
             elif r is not None:
                 ref.storage = r.storage if r.kind == "buf" else -1 - _kind_code(r)
@@ -379,6 +383,17 @@ class Recorder:
         trace.params = [trace.params[i] for i in kept]
         trace.outputs = self._outputs(result)
         trace.modules = list(self.modules.values())
+        results: list = []
+        flatten_tensors(result, results)
+        by_id = {id(t): t for t in results}
+        for step in trace.steps:
+            if step.kind == "grad" and step.target.__class__ is tuple:
+                t = step.target[1]()
+                step.target = ("output", self.known[id(t._data)]) if t is not None and id(t) in by_id else None
+        for t in results:
+            if t._rg and t.grad_fn is not None and not self.walks:
+                self.graph_break("the function returns a tensor that requires grad and runs no backward() "
+                                 "(compile the whole training step, or call it under no_grad)")
         self.keep.clear()
 
     def _outputs(self, obj):
@@ -418,6 +433,7 @@ class Recorder:
                 return orig(roots, root_grads, **kw)
             seeds = tuple([rec._ref(g._data, None) for g in root_grads])
             rec._step("walk", "backward", orig, seeds, (), None)
+            rec.trace.steps[-1].phase = "backward"
             prev = rec.phase
             rec.phase = "backward"
             try:

@@ -1,0 +1,276 @@
+"""From a ``Trace`` to a plan: buffer liveness, buffer reuse, and the plan as Python source.
+
+The plan is one Python function, ``run(I, E)`` (``I``: the call's input tensors, ``E``: the
+parameters it reads), whose body is the recorded program written out as straight-line code
+over numbered buffers: ``b7 = F7(b3, b6)`` for an op (``F7`` is the op row's forward on arrays),
+``b2 = F2(G2, K2_0, K2_1)`` for a random draw (``G2``, the generator), ``F9(O9)`` for an
+optimizer step, ``b12 = F12(E[0], b11, own0)`` for a store into ``.grad``. It is compiled
+once with ``compile()``/``exec`` (as torch.fx does), so replaying it costs what the same
+program typed by hand costs: no Tensor, Node, heap or dict work per op, and no interpreter loop.
+
+Buffer reuse: every buffer belongs to a storage (itself, or the buffer it is a view of). A
+storage dies after its last use; a later ufunc result of the same shape and dtype is then
+computed into it with ``out=`` (numpy gives the same bits with or without ``out=``). Storages
+never reused: the inputs, parameters and constants (not ours), what escapes (returned, stored
+into some ``.grad``, or the value ``.grad`` holds after a store), views (their owner decides).
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+from .. import backend as B
+from ..autograd import engine as _engine
+from ..tensor import Tensor
+from .trace import Ref, Trace
+
+_make = Tensor._make
+
+
+def _store_grad_and_read(tensor, g, owned):
+    """Replay of a recorded ``.grad`` store: the engine's own ``_store_grad`` (same semantics:
+    set, copy or accumulate in place), then the array ``.grad`` now holds."""
+    _engine._store_grad(tensor, g, owned)
+    return tensor.grad._data
+
+
+def _uses(step) -> list:
+    refs: list = list(step.inputs)
+    _refs_in(step.params, refs)
+    _refs_in(step.kwargs, refs)
+    return refs
+
+
+def _refs_in(obj, out: list) -> None:
+    if obj.__class__ is Ref:
+        out.append(obj)
+    elif isinstance(obj, (tuple, list)):
+        for x in obj:
+            _refs_in(x, out)
+    elif isinstance(obj, dict):
+        for x in obj.values():
+            _refs_in(x, out)
+
+
+class Plan:
+    """A compiled plan: ``run(inputs, params)`` replays the trace; ``source`` is its Python code;
+    ``lines`` its readable listing (``explain``)."""
+
+    def __init__(self, trace: Trace, reuse: bool = True) -> None:
+        self.trace = trace
+        self.namespace: dict = {}
+        self.lines: list[str] = []
+        self.reused = 0
+        self.source = self._emit(reuse)
+        code = compile(self.source, f"<minigrad.compile plan of {len(trace.steps)} steps>", "exec")
+        exec(code, self.namespace)
+        self.run = self.namespace["run"]
+
+    # -- liveness --------------------------------------------------------------------------------
+    def _liveness(self) -> tuple[dict, set]:
+        """(last step using each storage, storages that escape)."""
+        last: dict = {}
+        escaped: set = set()
+        for k, step in enumerate(self.trace.steps):
+            for r in _uses(step):
+                if r.kind == "buf":
+                    last[r.storage] = k
+            if step.kind == "grad":
+                escaped.add(step.inputs[0].storage)
+                if step.out is not None:
+                    escaped.add(step.out.storage)
+            elif step.kind == "walk":
+                for r in step.inputs:
+                    escaped.add(r.storage)
+        for r in self.trace.output_refs():
+            escaped.add(r.storage)
+        return last, escaped
+
+    # -- code generation -------------------------------------------------------------------------
+    def _const(self, value) -> str:
+        name = f"K{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def _var(self, r: Ref) -> str:
+        if r.kind == "buf":
+            return self.names[r.index]
+        if r.kind == "input":
+            return f"i{r.index}"
+        if r.kind == "param":
+            return f"p{r.index}"
+        return self.const_names[r.index]
+
+    def _expr(self, obj) -> str:
+        if obj.__class__ is Ref:
+            return self._var(obj)
+        if isinstance(obj, tuple) and _has_ref(obj):
+            return "(" + "".join(self._expr(x) + ", " for x in obj) + ")"
+        if isinstance(obj, list) and _has_ref(obj):
+            return "[" + ", ".join(self._expr(x) for x in obj) + "]"
+        if obj is None or obj is True or obj is False or (obj.__class__ is int and abs(obj) < 1 << 30):
+            return repr(obj)
+        return self._const(obj)
+
+    def _emit(self, reuse: bool) -> str:
+        trace = self.trace
+        ns = self.namespace
+        ns.update(_make=_make, _asarray=B.xp.asarray, _fp_set=B.fp_var_set, _fp_reset=B.fp_var_reset,
+                  _IGNORE=B.FP_IGNORE, _SG=_store_grad_and_read)
+        last, escaped = self._liveness()
+        self.names = [f"b{r.index}" for r in trace.buffers]
+        body: list[str] = []
+        outs = trace.output_refs()
+        self.const_names = []
+        escaping_consts = {r.index for s in trace.steps if s.kind in ("grad", "walk") for r in s.inputs
+                           if r.kind == "const"} | {r.index for r in outs if r.kind == "const"}
+        for i, arr in enumerate(trace.consts):
+            name = f"C{i}"
+            ns[name] = arr
+            if i in escaping_consts:  # stored as a .grad or returned: a fresh copy each replay
+                body.append(f"c{i} = {name}.copy()")
+                name = f"c{i}"
+            self.const_names.append(name)
+        for i in range(len(trace.inputs)):
+            body.append(f"i{i} = I[{i}]._data")
+        for i in range(len(trace.params)):
+            body.append(f"p{i} = E[{i}]._data")
+        body.append("tok = _fp_set(_IGNORE)")
+        free: dict = {}  # (shape, dtype) -> names of dead buffers that own their memory
+        dying: dict = {}  # step -> storages whose last use it is
+        for s, k in last.items():
+            dying.setdefault(k, []).append(s)
+        out_tensor: dict = {}  # buffer index -> name of the output Tensor made early (a .grad target)
+        for k, step in enumerate(trace.steps):
+            line, note = self._step_code(k, step, free if reuse else None, escaped, last, out_tensor, outs)
+            body.append(line)
+            self.lines.append(self._listing(step, note))
+            for s in dying.get(k, ()):
+                r = trace.buffers[s]
+                if r.owner and s not in escaped and r.shape:
+                    free.setdefault((r.shape, r.dtype), []).append((self.names[s], s))
+        body.append("_fp_reset(tok)")
+        body.append("return " + self._result(trace.outputs, out_tensor))
+        return "def run(I, E):\n" + "".join("    " + line + "\n" for line in body)
+
+    def _step_code(self, k, step, free, escaped, last, out_tensor, outs) -> tuple[str, str]:
+        ns = self.namespace
+        fname = f"F{k}"
+        ns[fname] = step.fn
+        out = step.out
+        note = ""
+        if step.kind == "op":
+            op = step.fn
+            ns[fname] = op.forward
+            args = [self._var(r) for r in step.inputs]
+            variadic = op.arity < 0 or op.arity >= 100
+            call_args = ("[" + ", ".join(args) + "]") if variadic else ", ".join(args)
+            params = "".join(", " + self._expr(p) for p in step.params)
+            target = ""
+            if (free is not None and not variadic and not step.params and isinstance(op.forward, _np.ufunc)
+                    and op.forward.nin == len(args) and out.shape and out.owner and out.storage not in escaped):
+                pool = free.get((out.shape, out.dtype))
+                if pool:
+                    name, was = pool.pop()
+                    self.names[out.index] = name
+                    target = f", out={name}"
+                    note = f"computed into b{was}'s memory (dead)"
+                    self.reused += 1
+            expr = f"{fname}({call_args}{params}{target})"
+            if not out.shape:
+                expr = f"_asarray({expr})"
+            return f"{self._var(out)} = {expr}", note
+        if step.kind == "random":
+            args = ([self._const(step.target)] if step.target is not None else []) + \
+                [self._expr(p) for p in step.params] + [f"{k_}={self._expr(v)}" for k_, v in step.kwargs.items()]
+            return f"{self._var(out)} = {fname}({', '.join(args)})", ""
+        if step.kind == "call":
+            args = [self._const(step.target)] + [self._expr(p) for p in step.params] + \
+                [f"{k_}={self._expr(v)}" for k_, v in step.kwargs.items()]
+            # the optimizer runs as in eager: numpy's floating-point warnings as the user set them
+            return f"_fp_reset(tok); {fname}({', '.join(args)}); tok = _fp_set(_IGNORE)", ""
+        if step.kind == "walk":
+            w = sum(1 for s in self.trace.steps[:k] if s.kind == "walk")
+            seeds = ", ".join(f"id({self._var(r)})" for r in step.inputs)
+            return f"own{w} = {{{seeds}}}", ""
+        # a store into .grad
+        g = self._var(step.inputs[0])
+        own = f"own{step.params[0]}"
+        t = step.target
+        if t.__class__ is Ref:
+            tensor = f"I[{t.index}]" if t.kind == "input" else f"E[{t.index}]"
+        elif t is not None and t[0] == "output":
+            r = t[1]
+            tensor = f"O{r.index}"
+            out_tensor[r.index] = tensor
+            return f"{tensor} = _make({self._var(r)}, False, None); {self._var(out)} = _SG({tensor}, {g}, {own})", ""
+        else:  # a tensor that does not outlive the call: nothing to store
+            return f"{self._var(out)} = {g}", "(the tensor is not kept)"
+        return f"{self._var(out)} = _SG({tensor}, {g}, {own})", ""
+
+    def _result(self, obj, out_tensor: dict) -> str:
+        if obj.__class__ is Ref:
+            if obj.kind == "input":
+                return f"I[{obj.index}]"
+            if obj.kind == "param":
+                return f"E[{obj.index}]"
+            if obj.kind == "buf" and obj.index in out_tensor:
+                return out_tensor[obj.index]
+            return f"_make({self._var(obj)}, False, None)"
+        if isinstance(obj, tuple):
+            return "(" + "".join(self._result(x, out_tensor) + ", " for x in obj) + ")"
+        if isinstance(obj, list):
+            return "[" + ", ".join(self._result(x, out_tensor) for x in obj) + "]"
+        if isinstance(obj, dict):
+            return "{" + ", ".join(f"{self._const(k)}: {self._result(v, out_tensor)}" for k, v in obj.items()) + "}"
+        return self._expr(obj)
+
+    # -- the readable listing ----------------------------------------------------------------------
+    def _listing(self, step, note: str) -> str:
+        def show(r):
+            return r.name()
+
+        ins = [show(r) for r in step.inputs]
+        for p in step.params:
+            ins.append(_short(p, show))
+        if step.kind == "call":
+            ins = [f"{k}={v!r}" for k, v in step.kwargs.items()] + [repr(p) for p in step.params]
+        lhs = ""
+        if step.out is not None:
+            lhs = f"{step.out.name()}:{_dt(step.out.dtype)}{list(step.out.shape)} = "
+        name = step.name
+        if step.kind == "grad":
+            t = step.target
+            who = (f"in{t.index}" if t.kind == "input" else f"p{t.index}") if t.__class__ is Ref else "output"
+            name = f"{who}.grad <-"
+        elif step.kind == "random":
+            name = f"random.{step.name}"
+        elif step.kind == "call":
+            name = f"{type(step.target).__name__}.{step.fn.__name__}"
+        text = f"{lhs}{name}({', '.join(ins)})" if step.kind != "grad" else f"{lhs}{name} {ins[0]}"
+        return f"{step.phase:<8} | {text}" + (f"    # {note}" if note else "")
+
+
+def _has_ref(obj) -> bool:
+    refs: list = []
+    _refs_in(obj, refs)
+    return bool(refs)
+
+
+def _dt(dtype) -> str:
+    s = str(dtype)
+    return {"float32": "f32", "float64": "f64", "float16": "f16", "int64": "i64", "int32": "i32",
+            "bool": "bool"}.get(s, s)
+
+
+def _short(p, show) -> str:
+    if p.__class__ is Ref:
+        return show(p)
+    if isinstance(p, (tuple, list)):
+        inner = ", ".join(_short(x, show) for x in p)
+        return f"({inner})" if isinstance(p, tuple) else f"[{inner}]"
+    if isinstance(p, B.ndarray):
+        return f"array:{_dt(p.dtype)}{list(p.shape)}" if p.size > 4 else repr(p.tolist())
+    if callable(p):
+        return getattr(p, "__name__", type(p).__name__)
+    return repr(p)
