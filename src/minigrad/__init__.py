@@ -287,6 +287,6 @@ __version__ = "0.1.0"
 
 from . import _function_docs, _tensor_docs  # noqa: E402  documentation tables (as PyTorch's _torch_docs.py)
 from . import runtime as _runtime  # noqa: E402
-from .compiler import compile  # noqa: E402, A004  torch.compile's name (shadows the builtin here only)
+from .compiler import compile  # noqa: E402  torch.compile's name (shadows the builtin here only)
 
 _runtime._apply_default()  # BLAS threads: 1 unless the environment says otherwise (runtime.py)
