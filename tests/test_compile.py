@@ -22,6 +22,9 @@ def _data(seed, n=6, d=3, classes=2):
 
 def _same_tensors(a, b):
     for p, q in zip(a, b):
+        assert (p is None) == (q is None)
+        if p is None:
+            continue
         assert p.dtype == q.dtype and p.shape == q.shape
         np.testing.assert_array_equal(p.numpy(), q.numpy())
 
@@ -194,8 +197,29 @@ GRAPH_BREAKS = [
     ("numpy", lambda t: t.numpy() * 2, "`.numpy()`"),
     ("print", lambda t: str(t * 2), "printing"),
     ("mask", lambda t: t[t > 0], "boolean-mask indexing"),
-    ("inplace", lambda t: (t * 1).add_(1), "in-place"),
+    ("inplace", lambda t: (t * 1).clamp_(0), "in-place"),
+    ("setitem", lambda t: _setitem(t * 1), "in-place"),
 ]
+
+
+def _setitem(t):
+    t[0] = 5.0
+    return t
+
+
+def test_in_place_arithmetic_is_recorded():
+    def f(t):
+        y = t * 2
+        y += 1
+        y.mul_(t)
+        return y
+
+    g = mg.compile(f, fullgraph=True)
+    x = mg.tensor([1.0, -2.0, 3.0])
+    for _ in range(3):
+        assert g(x).tolist() == f(x).tolist()
+    x2 = mg.tensor([0.5, 1.0, 2.0])
+    assert g(x2).tolist() == f(x2).tolist()
 
 
 @pytest.mark.parametrize("name, fn, what", GRAPH_BREAKS, ids=[g[0] for g in GRAPH_BREAKS])

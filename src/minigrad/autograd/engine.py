@@ -88,6 +88,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
                 gins = fused_array_backward(node, g, retain_graph, targets)
             else:
                 gins = _call_vjps(node, g, raw, create_graph, targets)
+                if tracing and node.op.array_backward is not None:
+                    gins = _as_fused(node, gins)
             g = t = None  # drop our references: a buffer's reference count says who holds it
             if not retain_graph and node.op.saves:
                 node.inputs = _FREED
@@ -187,6 +189,16 @@ def _call_vjps(node, g, raw: bool, create_graph: bool, targets):
     gins = []
     for vjp, p in zip(op.vjps, parents):
         gins.append(None if p is None else g if vjp is identity_vjp else vjp(g, out, *args))
+    return gins
+
+
+def _as_fused(node, gins: list) -> list:
+    """While minigrad.compile records: the VJPs' gradients combined as the row's fused array
+    backward combines them, so the recorded walk adds in eager's order (``x * x``: ``g*x + g*x``
+    sent once, not twice)."""
+    p = node.parents
+    if len(p) == 2 and p[0] is p[1] and p[0] is not None and node.inputs[0] is node.inputs[1]:
+        return [gins[0] + gins[1], None]
     return gins
 
 

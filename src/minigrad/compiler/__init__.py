@@ -50,8 +50,9 @@ _compile = compile  # the builtin, which this module's ``compile`` shadows
 
 
 def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: bool | None = None,
-            backend: str | Callable = "inductor", mode: str | None = None, options: dict[str, Any] | None = None,
-            disable: bool = False):
+            backend: str | Callable | None = None, mode: str | None = None, options: dict[str, Any] | None = None,
+            name: str | None = None, disable: bool = False, recompile_limit: int | None = None,
+            isolate_recompiles: bool = False, shapes_spec: Any = None):
     r"""Compile ``model`` (a function of tensors, a whole training step, or an ``nn.Module``):
     record it once, replay it as a flat numpy program.
 
@@ -68,7 +69,13 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
         options: ``{"verify": False}`` skips the second, checking recording (replay from the second
             call; a value computed from tensor data by raw numpy code would then be replayed stale);
             ``{"reuse_buffers": False}`` disables ``out=`` buffer reuse. Other keys raise.
+        name: the name warnings and ``explain`` use (default: the function's qualified name).
         disable: return ``model`` itself, uncompiled.
+        recompile_limit: how many guard sets (plans, or records that run eagerly) one compiled
+            function keeps; the next runs eagerly with one warning (default ``CACHE_LIMIT``, 8).
+        isolate_recompiles: accepted for PyTorch compatibility: every compiled function has its own
+            cache already.
+        shapes_spec: accepted for PyTorch compatibility and ignored: shapes are always specialised.
 
     Returns:
         a :class:`CompiledFunction` (call it as ``model``; ``.explain(*args)`` prints the plan),
@@ -94,16 +101,19 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
         raise ValueError(f"minigrad.compile: unknown mode {mode!r}")
     if model is None:
         return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
-                                 options=options, disable=disable)
+                                 options=options, name=name, disable=disable, recompile_limit=recompile_limit,
+                                 isolate_recompiles=isolate_recompiles, shapes_spec=shapes_spec)
     if disable:
         return model
     from ..nn.module import Module
 
+    limit = CACHE_LIMIT if recompile_limit is None else int(recompile_limit)
+    kw = {"fullgraph": fullgraph, "verify": verify, "reuse": reuse, "name": name, "limit": limit}
     if isinstance(model, Module):
-        return CompiledModule(model, fullgraph=fullgraph, verify=verify, reuse=reuse)
+        return CompiledModule(model, **kw)
     if not callable(model):
         raise TypeError(f"minigrad.compile: expected a function or an nn.Module, got {type(model).__name__}")
-    return CompiledFunction(model, fullgraph=fullgraph, verify=verify, reuse=reuse)
+    return CompiledFunction(model, **kw)
 
 
 class CompiledModule:

@@ -79,7 +79,7 @@ class Plan:
                 escaped.add(step.inputs[0].storage)
                 if step.out is not None:
                     escaped.add(step.out.storage)
-            elif step.kind == "walk":
+            elif step.kind in ("walk", "setgrad"):
                 for r in step.inputs:
                     escaped.add(r.storage)
         for r in self.trace.output_refs():
@@ -122,8 +122,9 @@ class Plan:
         body: list[str] = []
         outs = trace.output_refs()
         self.const_names = []
-        escaping_consts = {r.index for s in trace.steps if s.kind in ("grad", "walk") for r in s.inputs
-                           if r.kind == "const"} | {r.index for r in outs if r.kind == "const"}
+        # constants stored as a .grad, returned or written in place: a fresh copy each replay
+        escaping_consts = {r.index for s in trace.steps if s.kind in ("grad", "walk", "setgrad", "inplace")
+                           for r in s.inputs if r.kind == "const"} | {r.index for r in outs if r.kind == "const"}
         for i, arr in enumerate(trace.consts):
             name = f"C{i}"
             ns[name] = arr
@@ -146,6 +147,8 @@ class Plan:
             body.append(line)
             self.lines.append(self._listing(step, note))
             for s in dying.get(k, ()):
+                if s < 0:  # an input's, a parameter's or a constant's memory: never ours to reuse
+                    continue
                 r = trace.buffers[s]
                 if r.owner and s not in escaped and r.shape:
                     free.setdefault((r.shape, r.dtype), []).append((self.names[s], s))
@@ -189,6 +192,22 @@ class Plan:
                 [f"{k_}={self._expr(v)}" for k_, v in step.kwargs.items()]
             # the optimizer runs as in eager: numpy's floating-point warnings as the user set them
             return f"_fp_reset(tok); {fname}({', '.join(args)}); tok = _fp_set(_IGNORE)", ""
+        if step.kind == "inplace":
+            d = self._var(step.inputs[0])
+            src, alpha = step.params
+            o = self._expr(src)
+            if alpha != 1:
+                o = f"{o} * {self._expr(alpha)}"
+            line = f"{fname}({d}, {o}, out={d})"
+            t = step.target
+            if t is not None:
+                line += f"; {'I' if t.kind == 'input' else 'E'}[{t.index}]._bump()"
+            return line, ""
+        if step.kind == "setgrad":
+            t = step.target
+            who = f"{'I' if t.kind == 'input' else 'E'}[{t.index}]"
+            value = f"_make({self._var(step.inputs[0])}, False, None)" if step.inputs else "None"
+            return f"{who}.grad = {value}", ""
         if step.kind == "walk":
             w = sum(1 for s in self.trace.steps[:k] if s.kind == "walk")
             seeds = ", ".join(f"id({self._var(r)})" for r in step.inputs)
@@ -239,6 +258,13 @@ class Plan:
         if step.out is not None:
             lhs = f"{step.out.name()}:{_dt(step.out.dtype)}{list(step.out.shape)} = "
         name = step.name
+        if step.kind == "setgrad":
+            t = step.target
+            return f"{step.phase:<8} | {t.name()}.grad = {ins[0] if ins else 'None'}"
+        if step.kind == "inplace":
+            ins[1] = _short(step.params[0], show)
+            ins[2:] = [] if step.params[1] == 1 else [f"alpha={step.params[1]!r}"]
+            return f"{step.phase:<8} | {ins[0]} = {step.name}({', '.join(ins)})    # in place"
         if step.kind == "grad":
             t = step.target
             who = (f"in{t.index}" if t.kind == "input" else f"p{t.index}") if t.__class__ is Ref else "output"

@@ -79,8 +79,11 @@ class CompiledFunction:
     a second call, then replays the plan on every call whose guards match (see the package
     docstring). ``explain(*args)`` prints the plan for those arguments."""
 
-    def __init__(self, fn, *, fullgraph: bool = False, verify: bool = True, reuse: bool = True) -> None:
+    def __init__(self, fn, *, fullgraph: bool = False, verify: bool = True, reuse: bool = True,
+                 name: str | None = None, limit: int = CACHE_LIMIT) -> None:
         self.fn = fn
+        self.name = name
+        self.limit = limit
         self.fullgraph = fullgraph
         self.verify = verify
         self.reuse = reuse
@@ -115,11 +118,11 @@ class CompiledFunction:
                 return self._check(entry, args, kwargs)
         else:
             entries = self._cache[key] = []
-        if self._count >= CACHE_LIMIT:
+        if self._count >= self.limit:
             if not self._warned_limit:
                 self._warned_limit = True
-                warnings.warn(f"minigrad.compile: {self._name()} has {CACHE_LIMIT} plans already "
-                              "(minigrad.compiler.CACHE_LIMIT): further guard sets run eagerly", CompileWarning,
+                warnings.warn(f"minigrad.compile: {self._name()} has {self.limit} plans already "
+                              "(recompile_limit): further guard sets run eagerly", CompileWarning,
                               stacklevel=2)
             return self.fn(*args, **kwargs)
         result, trace = self._record(args, kwargs)
@@ -133,11 +136,11 @@ class CompiledFunction:
         return result
 
     def _name(self) -> str:
-        return getattr(self.fn, "__qualname__", None) or type(self.fn).__name__
+        return self.name or getattr(self.fn, "__qualname__", None) or type(self.fn).__name__
 
     def _record(self, args, kwargs):
         try:
-            return record(self.fn, args, kwargs, fullgraph=self.fullgraph)
+            return record(self.fn, args, kwargs, fullgraph=self.fullgraph, name=self._name())
         except GraphBreak as e:
             raise GraphBreakError(f"minigrad.compile(fullgraph=True): {e}") from None
 
@@ -272,6 +275,8 @@ def _same(x, y) -> bool:
         return False
     if callable(x) or x.__class__ is weakref.ref:
         return x is y
+    if type(x).__eq__ is object.__eq__:
+        return True  # an op's per-call scratch object (conv2d's ``_Saved``): a new one per call
     try:
         return bool(x == y)
     except Exception:  # an object without a usable ==: the same object

@@ -254,6 +254,10 @@ class Recorder:
         self._patch(Tensor, "register_hook", self._wrap_break(Tensor.__dict__["register_hook"],
                                                              "`Tensor.register_hook`"))
         self._patch(I, "normalize_index", self._wrap_index(I.normalize_index))
+        self._patch(I, "arith_inplace", self._wrap_arith_inplace(I.arith_inplace))
+        self._patch(Tensor, "grad", self._wrap_grad_slot(Tensor.__dict__["grad"]))
+        data = Tensor.__dict__["data"]
+        self._patch(Tensor, "data", property(data.fget, self._wrap_break(data.fset, "assigning `Tensor.data`")))
         self._patch(Module, "__call__", self._wrap_module_call(Module.__dict__["__call__"]))
         self._patch(Module, "zero_grad", self._wrap_call(Module.__dict__["zero_grad"], "Module.zero_grad"))
         for cls in _subclasses(Optimizer):
@@ -331,10 +335,10 @@ class Recorder:
             trace = self.trace
             ref = Ref("param", len(trace.params), arr.shape, arr.dtype)
             trace.params.append(weakref.ref(tensor))
-            self.unknown_tensors[ref.index] = arr
+            self.unknown_tensors[ref.index] = (arr, arr.copy())
         else:
             ref = Ref("const", len(self.trace.consts), arr.shape, arr.dtype)
-            self.trace.consts.append(arr)
+            self.trace.consts.append(arr.copy())  # its value now (the array itself may change later)
         self._remember(arr, ref)
         return ref
 
@@ -365,15 +369,18 @@ class Recorder:
         """Resolve the tensors first seen during the call (alive now: parameters; else constants),
         and record the result's structure with Refs in place of tensors."""
         trace = self.trace
-        for i, arr in self.unknown_tensors.items():
+        for i, (arr, value) in self.unknown_tensors.items():
             t = trace.params[i]()
             if t is None or t._data is not arr:
-                # made during the call (or rebound since): its value as a constant
+                # made during the call (or rebound since): its value when first used, as a constant
                 trace.params[i] = None
                 r = self.known[id(arr)]
                 r.kind = "const"
                 r.index = len(trace.consts)
-                trace.consts.append(arr)
+                trace.consts.append(value)
+        for step in trace.steps:  # an in-place write into a constant: nothing outside sees it
+            if step.kind == "inplace" and step.target is not None and step.target.kind == "const":
+                step.target = None
         # renumber the parameters that remain
         kept = [i for i, w in enumerate(trace.params) if w is not None]
         remap = {old: new for new, old in enumerate(kept)}
@@ -551,6 +558,57 @@ class Recorder:
             return orig(self_)
         return _bump
 
+    def _wrap_arith_inplace(self, orig):
+        rec = self
+
+        def arith_inplace(x, ufunc, other, alpha=1):
+            if rec.paused or not rec.active:
+                return orig(x, ufunc, other, alpha)
+            rec.paused += 1
+            try:
+                done = orig(x, ufunc, other, alpha)
+            finally:
+                rec.paused -= 1
+            if done is None or not rec.active:
+                return done  # the general path follows (recorded as an in-place op: a graph break)
+            # x's array was written by ``ufunc(x, other * alpha, out=x)``: replay does the same
+            dst = rec._ref(x._data, x)
+            o = other._data if isinstance(other, Tensor) else other
+            src = rec._ref(o, other) if o.__class__ is _ndarray else o
+            target = dst if dst.kind in ("param", "input") else None
+            rec._step("inplace", ufunc.__name__ + "_", ufunc, (dst,), (src, alpha), None, target=target)
+            if target is not None and target.kind == "param" and rec.phase == "forward":
+                rec.trace.steps[-1].phase = "update"  # a hand-written optimizer step
+            return done
+        return arith_inplace
+
+    def _wrap_grad_slot(self, slot):
+        rec = self
+
+        def get(t):
+            return slot.__get__(t, Tensor)
+
+        def set_(t, value):
+            if rec.active and not rec.paused:
+                try:
+                    slot.__get__(t, Tensor)
+                except AttributeError:  # a tensor being built (Tensor._make): not a user's assignment
+                    slot.__set__(t, value)
+                    return
+                target = rec._target(t)
+                if target.__class__ is not Ref:
+                    pass  # an intermediate's .grad: not kept beyond the call
+                elif value is None:
+                    rec._step("setgrad", "set_grad", None, (), (), None, target=target)
+                    rec.trace.steps[-1].phase = "update" if rec.phase == "forward" else rec.phase
+                elif isinstance(value, Tensor) and id(value._data) in rec.known:
+                    rec._step("setgrad", "set_grad", None, (rec.known[id(value._data)],), (), None, target=target)
+                else:
+                    rec.graph_break("assigning `.grad` a tensor the recorder has not seen made")
+            slot.__set__(t, value)
+
+        return property(get, set_, doc="This tensor's gradient (recorded while minigrad.compile records)")
+
     def _wrap_index(self, orig):
         rec = self
 
@@ -590,7 +648,7 @@ def _subclasses(cls) -> list:
     return out
 
 
-def record(fn, args: tuple, kwargs: dict | None = None, *, fullgraph: bool = False) -> tuple:
+def record(fn, args: tuple, kwargs: dict | None = None, *, fullgraph: bool = False, name: str | None = None) -> tuple:
     """Call ``fn(*args, **kwargs)`` once, eagerly, and record it: returns ``(result, trace)``.
 
     The tensors among ``args``/``kwargs`` (in lists, tuples and dicts too) are the trace's
@@ -601,7 +659,7 @@ def record(fn, args: tuple, kwargs: dict | None = None, *, fullgraph: bool = Fal
     inputs: list = []
     flatten_tensors((args, kwargs), inputs)
     trace = Trace()
-    rec = Recorder(trace, inputs, fullgraph, getattr(fn, "__qualname__", getattr(fn, "__name__", "fn")))
+    rec = Recorder(trace, inputs, fullgraph, name or getattr(fn, "__qualname__", getattr(fn, "__name__", "fn")))
     with rec:
         result = fn(*args, **kwargs)
         if rec.active:
