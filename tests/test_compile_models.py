@@ -5,12 +5,11 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+from test_compile import _compare_training
 
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad.demo import build_cnn, build_mlp
-
-from test_compile import _compare_training
 
 F = nn.functional
 
