@@ -59,12 +59,17 @@ class Plan:
     def __init__(self, trace: Trace, reuse: bool = True) -> None:
         self.trace = trace
         self.namespace: dict = {}
-        self.lines: list[str] = []
+        self._notes: list = []  # (step, note) for the listing, made when asked for
         self.reused = 0
         self.source = self._emit(reuse)
         code = compile(self.source, f"<minigrad.compile plan of {len(trace.steps)} steps>", "exec")
         exec(code, self.namespace)
         self.run = self.namespace["run"]
+
+    @property
+    def lines(self) -> list[str]:
+        """The readable listing, one line per step (``explain`` prints it)."""
+        return [self._listing(step, note) for step, note in self._notes]
 
     # -- liveness --------------------------------------------------------------------------------
     def _liveness(self) -> tuple[dict, set]:
@@ -125,6 +130,13 @@ class Plan:
         # constants stored as a .grad, returned or written in place: a fresh copy each replay
         escaping_consts = {r.index for s in trace.steps if s.kind in ("grad", "walk", "setgrad", "inplace")
                            for r in s.inputs if r.kind == "const"} | {r.index for r in outs if r.kind == "const"}
+        for step in trace.steps:  # a write through a view of a constant, or a view of one returned
+            for r in step.inputs if step.kind == "inplace" else ():
+                if r.root is not None and r.root.kind == "const":
+                    escaping_consts.add(r.root.index)
+        for r in outs:
+            if r.root is not None and r.root.kind == "const":
+                escaping_consts.add(r.root.index)
         for i, arr in enumerate(trace.consts):
             name = f"C{i}"
             ns[name] = arr
@@ -142,16 +154,24 @@ class Plan:
         for s, k in last.items():
             dying.setdefault(k, []).append(s)
         out_tensor: dict = {}  # buffer index -> name of the output Tensor made early (a .grad target)
+        holders: dict = {}  # storage -> the variables holding it (its owner and its views)
         for k, step in enumerate(trace.steps):
             line, note = self._step_code(k, step, free if reuse else None, escaped, last, out_tensor, outs)
-            body.append(line)
-            self.lines.append(self._listing(step, note))
+            out = step.out
+            if out is not None and out.storage is not None and out.storage >= 0:
+                holders.setdefault(out.storage, []).append(self.names[out.index])
             for s in dying.get(k, ()):
-                if s < 0:  # an input's, a parameter's or a constant's memory: never ours to reuse
+                if s < 0 or s in escaped:  # not ours (an input, a parameter, a constant), or kept
                     continue
                 r = trace.buffers[s]
-                if r.owner and s not in escaped and r.shape:
+                names = holders.pop(s, [])
+                if r.owner and r.shape and reuse:  # its memory waits for a result of its shape
                     free.setdefault((r.shape, r.dtype), []).append((self.names[s], s))
+                    names = [n for n in names if n != self.names[s]]
+                if names and r.dtype.itemsize * _prod(r.shape) >= _DEL_MIN:
+                    line += "; del " + ", ".join(dict.fromkeys(names))  # freed here, as eager frees it
+            body.append(line)
+            self._notes.append((step, note))
         body.append("_fp_reset(tok)")
         body.append("return " + self._result(trace.outputs, out_tensor))
         return "def run(I, E):\n" + "".join("    " + line + "\n" for line in body)
@@ -275,6 +295,18 @@ class Plan:
             name = f"{type(step.target).__name__}.{step.fn.__name__}"
         text = f"{lhs}{name}({', '.join(ins)})" if step.kind != "grad" else f"{lhs}{name} {ins[0]}"
         return f"{step.phase:<8} | {text}" + (f"    # {note}" if note else "")
+
+
+# Dead buffers at least this large are deleted where they die (smaller ones: the ``del`` would cost
+# more than the memory it gives back early).
+_DEL_MIN = 1 << 12
+
+
+def _prod(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
 
 
 def _has_ref(obj) -> bool:

@@ -76,7 +76,7 @@ class Ref:
     made it and its ``storage`` (the buffer number owning its memory: itself, or the value it
     is a view of; None when that is not a recorded buffer)."""
 
-    __slots__ = ("kind", "index", "shape", "dtype", "step", "storage", "owner")
+    __slots__ = ("kind", "index", "shape", "dtype", "step", "storage", "owner", "root")
 
     def __init__(self, kind: str, index: int, shape, dtype, step: int = -1) -> None:
         self.kind = kind
@@ -86,6 +86,7 @@ class Ref:
         self.step = step
         self.storage = None
         self.owner = False  # a buffer that owns its memory (not a view)
+        self.root = None  # for a view of an input, a parameter or a constant: that value's Ref
 
     def name(self) -> str:
         """``b3``, ``in0``, ``p1``, ``c2``: how ``explain`` prints it."""
@@ -303,10 +304,12 @@ class Recorder:
             if same is not None:  # the op handed back an array already recorded (a no-op cast, asarray)
                 ref.owner = False
                 ref.storage = same.storage if same.kind == "buf" else -1 - _kind_code(same)
+                ref.root = same.root if same.kind == "buf" else same
             elif root is out:
                 ref.storage = ref.index
             elif r is not None:
                 ref.storage = r.storage if r.kind == "buf" else -1 - _kind_code(r)
+                ref.root = r.root if r.kind == "buf" else r
             else:
                 ref.storage = ref.index  # a view of an unrecorded temporary: its own storage
             trace.buffers.append(ref)
