@@ -128,10 +128,11 @@ class Plan:
         outs = trace.output_refs()
         self.const_names = []
         # constants stored as a .grad, returned or written in place: a fresh copy each replay
-        escaping_consts = {r.index for s in trace.steps if s.kind in ("grad", "walk", "setgrad", "inplace")
-                           for r in s.inputs if r.kind == "const"} | {r.index for r in outs if r.kind == "const"}
+        written = ("inplace", "write", "fill")
+        escaping_consts = {r.index for s in trace.steps if s.kind in ("grad", "walk", "setgrad") + written
+                           for r in s.inputs[:1] if r.kind == "const"} | {r.index for r in outs if r.kind == "const"}
         for step in trace.steps:  # a write through a view of a constant, or a view of one returned
-            for r in step.inputs if step.kind == "inplace" else ():
+            for r in step.inputs[:1] if step.kind in written else ():
                 if r.root is not None and r.root.kind == "const":
                     escaping_consts.add(r.root.index)
         for r in outs:
@@ -223,6 +224,16 @@ class Plan:
             if t is not None:
                 line += f"; {'I' if t.kind == 'input' else 'E'}[{t.index}]._bump()"
             return line, ""
+        if step.kind in ("write", "fill"):
+            d = self._var(step.inputs[0])
+            if step.kind == "write":
+                line = f"{fname}({d}, {self._var(step.inputs[1])}, casting='unsafe')"
+            else:
+                line = f"{d}[...] = {self._expr(step.params[0])}"
+            t = step.target
+            if t is not None:
+                line += f"; {'I' if t.kind == 'input' else 'E'}[{t.index}]._bump()"
+            return line, ""
         if step.kind == "setgrad":
             t = step.target
             who = f"{'I' if t.kind == 'input' else 'E'}[{t.index}]"
@@ -281,6 +292,8 @@ class Plan:
         if step.kind == "setgrad":
             t = step.target
             return f"{step.phase:<8} | {t.name()}.grad = {ins[0] if ins else 'None'}"
+        if step.kind in ("write", "fill"):
+            return f"{step.phase:<8} | {ins[0]} = {step.name}({', '.join(ins)})    # in place"
         if step.kind == "inplace":
             ins[1] = _short(step.params[0], show)
             ins[2:] = [] if step.params[1] == 1 else [f"alpha={step.params[1]!r}"]

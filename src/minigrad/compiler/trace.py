@@ -256,6 +256,9 @@ class Recorder:
                                                              "`Tensor.register_hook`"))
         self._patch(I, "normalize_index", self._wrap_index(I.normalize_index))
         self._patch(I, "arith_inplace", self._wrap_arith_inplace(I.arith_inplace))
+        self._patch(I, "inplace", self._wrap_inplace(I.inplace))
+        self._patch(I, "_write", self._wrap_write(I._write))
+        self._patch(I, "fill", self._wrap_fill(I.fill))
         self._patch(Tensor, "grad", self._wrap_grad_slot(Tensor.__dict__["grad"]))
         data = Tensor.__dict__["data"]
         self._patch(Tensor, "data", property(data.fget, self._wrap_break(data.fset, "assigning `Tensor.data`")))
@@ -265,6 +268,8 @@ class Recorder:
             for name in ("step", "zero_grad"):
                 if name in cls.__dict__:
                     self._patch(cls, name, self._wrap_call(cls.__dict__[name], f"{cls.__name__}.{name}"))
+        for name in ("manual_seed", "seed", "set_state"):  # the generator's state set in the call
+            self._patch(R.Generator, name, self._wrap_call(R.Generator.__dict__[name], f"Generator.{name}"))
         for cls in _subclasses(S.LRScheduler):
             if "step" in cls.__dict__:
                 self._patch(cls, "step", self._wrap_call(cls.__dict__["step"], f"{cls.__name__}.step"))
@@ -382,7 +387,7 @@ class Recorder:
                 r.index = len(trace.consts)
                 trace.consts.append(value)
         for step in trace.steps:  # an in-place write into a constant: nothing outside sees it
-            if step.kind == "inplace" and step.target is not None and step.target.kind == "const":
+            if step.kind in ("inplace", "write", "fill") and step.target is not None and step.target.kind == "const":
                 step.target = None
         # renumber the parameters that remain
         kept = [i for i, w in enumerate(trace.params) if w is not None]
@@ -584,6 +589,55 @@ class Recorder:
                 rec.trace.steps[-1].phase = "update"  # a hand-written optimizer step
             return done
         return arith_inplace
+
+    def _wrap_inplace(self, orig):
+        rec = self
+
+        def inplace(x, name, fn, *others, keeps_input=False):
+            if rec.active and not rec.paused and _graph._state.enabled and (
+                    x._rg or any(isinstance(o, Tensor) and o._rg for o in others)):
+                if not keeps_input or x._base is not None:
+                    # (autograd keeps a raw copy of the old value: not a recorded op)
+                    rec.graph_break(f"the in-place op `{name}` on a tensor that requires grad")
+            return orig(x, name, fn, *others, keeps_input=keeps_input)
+        return inplace
+
+    def _wrap_write(self, orig):
+        rec = self
+
+        def _write(x, arr, name):
+            if rec.paused or not rec.active:
+                return orig(x, arr, name)
+            dst = rec._ref(x._data, x)
+            src = rec._ref(arr, None)
+            rec.paused += 1
+            try:
+                orig(x, arr, name)
+            finally:
+                rec.paused -= 1
+            if rec.active:
+                target = dst if dst.kind in ("param", "input") else None
+                rec._step("write", name, B.xp.copyto, (dst, src), (), None, target=target)
+        return _write
+
+    def _wrap_fill(self, orig):
+        rec = self
+
+        def fill(x, name, value):
+            if rec.paused or not rec.active or (_graph._state.enabled and (
+                    x.grad_fn is not None or isinstance(value, Tensor) and value._rg)):
+                return orig(x, name, value)  # (the recorded path goes through ``inplace``)
+            dst = rec._ref(x._data, x)
+            v = rec._ref(value._data, value) if isinstance(value, Tensor) else value
+            rec.paused += 1
+            try:
+                orig(x, name, value)
+            finally:
+                rec.paused -= 1
+            if rec.active:
+                target = dst if dst.kind in ("param", "input") else None
+                rec._step("fill", name, None, (dst,), (v,), None, target=target)
+        return fill
 
     def _wrap_grad_slot(self, slot):
         rec = self
