@@ -84,8 +84,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool, c
             if node.bumps != BUMPS[0]:  # some tensor changed in place since the node was made
                 _check_versions(node)
             # 3. Its VJPs: one gradient (or None) per input.
-            if raw and node.op.array_backward is not None:
-                gins = fused_array_backward(node, g, retain_graph, targets)
+            if raw and node.op.array_safe:  # no create_graph: the VJPs run on the arrays
+                gins = array_vjps(node, g, retain_graph, targets)
             else:
                 gins = _call_vjps(node, g, raw, create_graph, targets)
                 if tracing and node.op.array_backward is not None:
@@ -161,23 +161,19 @@ def _as_array(g):
 
 
 def _call_vjps(node, g, raw: bool, create_graph: bool, targets):
-    """The VJPs of ``node``'s row, called for each input that needs a gradient.
+    """The VJPs of ``node``'s row on Tensors, called for each input that needs a gradient.
 
-    Without create_graph an array-safe op gets raw arrays (g, out and its saved inputs);
-    any other op gets Tensors, with its output re-wrapped (under create_graph leading back
-    to this node, so higher derivatives see it).
+    ``g`` and the saved output are wrapped as Tensors (under create_graph the output leads
+    back to this node, so higher derivatives see it); without create_graph this is the path
+    of the ops whose VJPs are not array-safe.
     """
     op = node.op
     inputs = node.inputs
     out = node.out
-    if raw and op.array_safe:
-        if inputs:
-            inputs = _arrays(inputs)
-    else:
-        if raw:
-            g = _make(g, False, None)
-        if out is not None:
-            out = _make(out, create_graph, node if create_graph else None)
+    if raw:
+        g = _make(g, False, None)
+    if out is not None:
+        out = _make(out, create_graph, node if create_graph else None)
     parents = node.parents if targets is None else targets.prune(node.parents)
     if op.vjp_all is not None:
         return list(op.vjp_all(g, out, inputs, node.params, [p is not None for p in parents]))
@@ -202,17 +198,6 @@ def _as_fused(node, gins: list) -> list:
     return gins
 
 
-def _arrays(inputs: tuple) -> tuple:
-    """Saved inputs as arrays (a Python number operand is a 0-d array already)."""
-    if len(inputs) == 1:  # the common cases, without a comprehension
-        (x,) = inputs
-        return (x if x.__class__ is _ndarray else x._data,)
-    if len(inputs) == 2:
-        a, b = inputs
-        return (a if a.__class__ is _ndarray else a._data, b if b.__class__ is _ndarray else b._data)
-    return tuple([t if t.__class__ is _ndarray else t._data for t in inputs])
-
-
 # -- the fast path on raw arrays ----------------------------------------------------------------
 
 def _local_refcount() -> int:
@@ -231,25 +216,55 @@ _SOLE = _local_refcount()
 _REUSE_MIN = 1 << 14
 
 
-def fused_array_backward(node, g, retain_graph: bool, targets):
-    """Without create_graph, the fused array backward declared on ``node``'s row (mul, exp,
-    tanh, sigmoid, relu): all input gradients in one call on raw arrays.
+def array_vjps(node, g, retain_graph: bool, targets):
+    """Without create_graph, the VJPs of an array-safe row on raw arrays: ``g``, the saved
+    output and the saved inputs' arrays (a Python number operand is a 0-d array already).
 
-    For large arrays it may write into the incoming gradient ``g`` and the saved output when
-    nothing else holds them (no new buffer, fewer passes over memory): ``g`` is then held by
-    the walk's frame and this one only, and the output, once the node lets go of it, by this
-    frame only.
+    A row with a fused array backward (mul, exp, tanh, sigmoid, relu) computes all input
+    gradients in one call. For large arrays that call may write into the incoming gradient
+    ``g`` and the saved output when nothing else holds them (no new buffer, fewer passes over
+    memory): ``g`` is then held by the walk's frame and this one only, and the output, once
+    the node lets go of it, by this frame only.
     """
+    op = node.op
+    inputs = node.inputs
+    if inputs:  # one and two inputs unrolled: a comprehension costs a call
+        if len(inputs) == 1:
+            (x,) = inputs
+            inputs = (x if x.__class__ is _ndarray else x._data,)
+        elif len(inputs) == 2:
+            a, b = inputs
+            inputs = (a if a.__class__ is _ndarray else a._data, b if b.__class__ is _ndarray else b._data)
+            a = b = None
+        else:
+            inputs = tuple([t if t.__class__ is _ndarray else t._data for t in inputs])
+        x = None
     out = node.out
-    inputs = _arrays(node.inputs) if node.inputs else node.inputs
-    g_free = out_free = False
-    if g.size >= _REUSE_MIN:
-        g_free = g.base is None and _refcount(g) == _SOLE + 1 and g.flags.writeable
-        if out is not None and not retain_graph:
-            node.out = None
-            out_free = out.base is None and _refcount(out) == _SOLE and out.flags.writeable
     parents = node.parents if targets is None else targets.prune(node.parents)
-    return node.op.array_backward(g, out, inputs, parents, g_free, out_free)
+    if op.array_backward is not None:
+        g_free = out_free = False
+        if g.size >= _REUSE_MIN:
+            g_free = g.base is None and _refcount(g) == _SOLE + 1 and g.flags.writeable
+            if out is not None and not retain_graph:
+                node.out = None
+                out_free = out.base is None and _refcount(out) == _SOLE and out.flags.writeable
+        return op.array_backward(g, out, inputs, parents, g_free, out_free)
+    if op.vjp_all is not None:
+        return list(op.vjp_all(g, out, inputs, node.params, [p is not None for p in parents]))
+    args = (inputs or _NONES[len(parents)]) + node.params
+    vjps = op.vjps
+    if len(parents) == 1 and parents[0] is not None:  # most nodes
+        vjp = vjps[0]
+        return [g if vjp is identity_vjp else vjp(g, out, *args)]
+    if len(parents) == 2:  # (unrolled: the loop below costs an iterator and an append per input)
+        pa, pb = parents
+        va, vb = vjps
+        return [None if pa is None else g if va is identity_vjp else va(g, out, *args),
+                None if pb is None else g if vb is identity_vjp else vb(g, out, *args)]
+    gins = []  # (a loop: a comprehension reading g, out and args would make them cells)
+    for vjp, p in zip(vjps, parents):
+        gins.append(None if p is None else g if vjp is identity_vjp else vjp(g, out, *args))
+    return gins
 
 
 # -- the rare paths -----------------------------------------------------------------------------

@@ -106,13 +106,15 @@ class Op:
     __slots__ = (
         "name", "forward", "vjps", "vjp_all", "save_inputs", "save_out", "saves",
         "differentiable", "backward_name", "dtype_rule", "arity", "fn", "array_safe", "number_operands",
-        "array_backward", "table", "__weakref__",
+        "array_backward", "keeps_shape", "table", "__weakref__",
     )
 
     def __init__(self, name: str, forward: Callable, vjps=None, vjp_all=None, *, save=None, dtype_rule="same",
                  arity=1, array_safe=False, number_operands=False, array_backward=None, doc=None):
         if name in REGISTRY:
             raise ValueError(f"op {name!r} defined twice")
+        if array_backward is not None and not array_safe:
+            raise ValueError(f"op {name!r}: a fused array backward needs array_safe=True (the walk's array path)")
         self.name = name
         self.forward = forward
         self.table = sys._getframe(2).f_globals.get("__name__", "")  # the module whose table defines it
@@ -128,6 +130,8 @@ class Op:
         self.array_safe = array_safe
         self.number_operands = number_operands
         self.array_backward = array_backward
+        # A one-input ufunc's result has its input's shape (record skips comparing shapes).
+        self.keeps_shape = arity == 1 and isinstance(forward, xp.ufunc)
         self.fn = _make_caller(self, doc)
         REGISTRY[name] = self
 
@@ -425,46 +429,55 @@ def record(op: Op, inputs: tuple, params: tuple, out):
     # version now, and its (shape, dtype) when some input differs from out's (None for an input
     # that has out's). One and two inputs are unrolled: a comprehension costs about a tenth of a
     # small op.
-    shape = out.shape
-    dtype = out.dtype
+    node = _new_object(_Node)
+    node.op = op
+    node.params = params
     save = op.save_inputs
-    n = len(inputs)
-    if n == 1:
+    node.inputs = inputs if save else None
+    dtype = out.dtype
+    arity = op.arity
+    if arity == 1:
         (x,) = inputs
         xd = x._data
-        parents = (x.grad_fn or x,)  # (a one-input op is recorded only when x requires grad)
-        versions = (0 if x._vc is None else x._vc[0],) if save else None
-        in_meta = None if xd.shape == shape and xd.dtype is dtype else ((xd.shape, xd.dtype),)
-    elif n == 2:
+        node.parents = (x.grad_fn or x,)  # (a one-input op is recorded only when x requires grad)
+        node.versions = (_V0 if x._vc is None else (x._vc[0],)) if save else None
+        # (a one-input ufunc keeps its input's shape: no shape tuples to build and compare)
+        node.in_meta = None if xd.dtype is dtype and (op.keeps_shape or xd.shape == out.shape) \
+            else ((xd.shape, xd.dtype),)
+    elif arity == 2:
         a, b = inputs
         if b.__class__ is _ndarray:  # a Python number: no gradient, no version, never widens a
-            parents = (a.grad_fn or a, None)
-            versions = (0 if a._vc is None else a._vc[0], None) if save else None
-            in_meta = (None, (b.shape, b.dtype))
+            node.parents = (a.grad_fn or a, None)
+            node.versions = (0 if a._vc is None else a._vc[0], None) if save else None
+            node.in_meta = (None, (b.shape, b.dtype))
         elif a.__class__ is _ndarray:
-            parents = (None, b.grad_fn or b)
-            versions = (None, 0 if b._vc is None else b._vc[0]) if save else None
-            in_meta = ((a.shape, a.dtype), None)
+            node.parents = (None, b.grad_fn or b)
+            node.versions = (None, 0 if b._vc is None else b._vc[0]) if save else None
+            node.in_meta = ((a.shape, a.dtype), None)
         else:
             ad = a._data
             bd = b._data
-            parents = ((a.grad_fn or a) if a._rg else None, (b.grad_fn or b) if b._rg else None)
-            versions = (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0]) if save else None
-            in_meta = None if ad.shape == shape and bd.shape == shape and ad.dtype is dtype and bd.dtype is dtype \
-                else ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
+            node.parents = ((a.grad_fn or a) if a._rg else None, (b.grad_fn or b) if b._rg else None)
+            if save:
+                node.versions = _V00 if a._vc is None and b._vc is None else \
+                    (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0])
+                if not (a._rg and b._rg):
+                    _mark_saved_constants(inputs, node)
+            else:
+                node.versions = None
+            shape = out.shape
+            node.in_meta = None if ad.shape == shape and bd.shape == shape and ad.dtype is dtype \
+                and bd.dtype is dtype else ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
     else:
         parents = tuple([(t.grad_fn or t) if t._rg else None for t in inputs])
-        versions = tuple([0 if t._vc is None else t._vc[0] for t in inputs]) if save else None
+        node.parents = parents
+        node.versions = tuple([0 if t._vc is None else t._vc[0] for t in inputs]) if save else None
+        if save and None in parents:
+            _mark_saved_constants(inputs, node)
         in_meta = tuple([(t._data.shape, t._data.dtype) for t in inputs])
-        if in_meta.count(in_meta[0]) == len(in_meta) and in_meta[0] == (shape, dtype):
+        if in_meta.count(in_meta[0]) == len(in_meta) and in_meta[0] == (out.shape, dtype):
             in_meta = None  # (no generator expression here: one reading shape would make it a cell)
-    node = _new_object(_Node)
-    node.op = op
-    node.parents = parents
-    node.params = params
-    node.inputs = inputs if save else None
-    node.versions = versions
-    node.in_meta = in_meta
+        node.in_meta = in_meta
     node.hooks = None
     node.seq = _next_seq()
     node.bumps = _BUMPS[0]
@@ -472,18 +485,24 @@ def record(op: Op, inputs: tuple, params: tuple, out):
     node.out_vc = None  # the output's version counter, once it has one (Tensor._counter links it)
     result = _make(out, True, node)
     node.out_ref = _ref(result)
-    if op.save_inputs:
-        for p in parents:
-            if p is None:  # a constant was saved: its numpy() turns read-only while the graph may read it
-                for t in inputs:
-                    if t.__class__ is not _ndarray and not t._rg:
-                        _mark_saved(t, node)
-                break
     if _ANOMALY_ON and _state.anomaly:
         node.trace = graph.creation_site()
     if _KEEP_ON and _state.keep:  # minigrad.viz.keep_intermediates(): hold the inputs' tensors
-        node.kept = (tuple([p.out_ref() for p in parents if p.__class__ is _Node]), node.inputs)
+        node.kept = (tuple([p.out_ref() for p in node.parents if p.__class__ is _Node]), node.inputs)
     return result
+
+
+# Version tuples shared by the nodes whose inputs have no counter yet (most): none allocated.
+_V0 = (0,)
+_V00 = (0, 0)
+
+
+def _mark_saved_constants(inputs: tuple, node) -> None:
+    """The saved inputs of ``node`` that take no gradient (constants) remember it: their
+    ``numpy()`` turns read-only while the graph may still read them."""
+    for t in inputs:
+        if t.__class__ is not _ndarray and not t._rg:
+            _mark_saved(t, node)
 
 
 def _mark_saved(t, node) -> None:
