@@ -1,11 +1,13 @@
 """Export a module's forward as an ONNX model: ``minigrad.onnx.export``.
 
-The exporter is the compiler's second consumer: it records the forward once (every primitive
-op call, as ``minigrad.compile`` does), then writes each recorded step as ONNX node(s) by the
-mapping table at the bottom of this file: one row per op of ``ops.registry.REGISTRY``, or an
-entry in ``UNMAPPED`` saying why the op has none. Parameters and buffers become initializers
-(named as in ``state_dict``), other constants initializers of their own, the forward's tensor
-arguments the graph's inputs.
+The exporter is the compiler's second consumer: it records the forward with the compiler's
+recorder (``compiler/trace.py``: every primitive op call, as ``minigrad.compile`` records),
+reads the trace's op steps as a ``Program`` (in-place arithmetic becomes its out-of-place op),
+then writes each step as ONNX node(s) by the mapping table further down: one row per op of
+``ops.registry.REGISTRY``, or an entry in ``UNMAPPED`` saying why the op has none. Parameters
+and buffers become initializers (named as in ``state_dict``), other constants initializers of
+their own, the forward's tensor arguments the graph's inputs. The file is written from host
+numpy arrays (numpy named here, as in ``viz.py``).
 
 The ``onnx`` package is needed only here, imported on the first export.
 """
@@ -23,7 +25,7 @@ import numpy
 
 from .. import backend as B
 from ..autograd.graph import no_grad
-from ..ops.registry import REGISTRY, is_tensor
+from ..ops.registry import is_tensor
 
 DEFAULT_OPSET = 18  # torch.onnx.export's default; the rules below need at least 18 (reduce ops take axes as inputs)
 MIN_OPSET = 18
@@ -39,7 +41,7 @@ def _onnx():
 
 
 # ---------------------------------------------------------------------------
-# The recorded program. (Provisional: the trace of ``compiler.trace`` replaces the recorder.)
+# The recorded program: the trace's op steps, with parameters named and arrays as Refs.
 
 @dataclass(frozen=True)
 class Ref:
@@ -94,107 +96,11 @@ def _site(modules: dict) -> str:
             m = f.f_locals.get("self")
             if m is not None and id(m) in modules:
                 name = modules[id(m)]
-                module = f"{name or 'the model'} ({type(m).__name__})"
+                module = f"module {name} ({type(m).__name__})" if name else f"the model ({type(m).__name__})"
         if where is not None and module is not None:
             break
         f = f.f_back
-    return ", ".join(s for s in (f"module {module}" if module else None, where) if s)
-
-
-class _Recorder:
-    """Records every primitive op call while a forward runs, by wrapping each op's array forward.
-
-    Arrays are known by identity: the forward's inputs, the parameters and buffers, and each
-    step's output (all held until the recording ends, so no identity is reused). Any other
-    array an op reads is a constant of the program; one that is a view of a known array was
-    derived outside the op table, which cannot be exported faithfully, and raises.
-    """
-
-    def __init__(self, model, tensors):
-        self.known: dict = {}
-        self.held: list = []
-        self.steps: list = []
-        self.modules = _module_names(model)
-        for i, t in enumerate(tensors):
-            self._know(t._data, Ref("input", i))
-        self.params = {}
-        for name, p in list(model.named_parameters()) + list(model.named_buffers()):
-            if id(p._data) not in self.known:
-                self._know(p._data, Ref("param", name))
-                self.params[name] = p._data
-
-    def _know(self, arr, ref):
-        self.known[id(arr)] = ref
-        self.held.append(arr)
-
-    def ref(self, arr, op):
-        r = self.known.get(id(arr))
-        if r is not None:
-            return r
-        base = arr.base
-        while base is not None:
-            if id(base) in self.known:
-                raise RuntimeError(f"onnx.export: {op} read a view of a traced value made outside the op table "
-                                   f"({_site(self.modules)}); this cannot be exported")
-            base = base.base
-        r = Ref("const", len(self.held), arr)
-        self._know(arr, r)
-        return r
-
-    def param(self, p, op):
-        if isinstance(p, B.ndarray):
-            r = self.known.get(id(p))
-            return p if r is None else r
-        if isinstance(p, tuple):
-            return tuple(self.param(q, op) for q in p)
-        return p
-
-    def wrap(self, op, fwd):
-        variadic = op.arity < 0 or op.arity > 100
-
-        def recorded(*args):
-            out = fwd(*args)
-            if out.__class__ is not B.ndarray:
-                out = B.xp.asarray(out)
-            arrays = args[0] if variadic else args[:op.arity]
-            params = args[1:] if variadic else args[op.arity:]
-            inputs = [self.ref(a, op.name) for a in arrays]
-            self.steps.append(Step(op.name, inputs, self.param(params, op.name), tuple(out.shape), out.dtype,
-                                   _site(self.modules)))
-            self._know(out, Ref("step", len(self.steps) - 1))
-            return out
-
-        return recorded
-
-    def run(self, fn):
-        from ..tensor import Tensor
-
-        patched = []
-        modules = self.modules
-        bump = Tensor.__dict__["_bump"]
-
-        def refuse_in_place(t):  # an in-place write changes a recorded value behind the program's back
-            raise RuntimeError(f"onnx.export: an in-place op in the forward ({_site(modules)}) cannot be exported; "
-                               "write it out of place")
-
-        Tensor._bump = refuse_in_place
-        try:
-            for op in REGISTRY.values():
-                if op.arity < 0 or op.arity > 100:  # variadic ops read op.forward at each call
-                    patched.append((op, None, op.forward))
-                    op.forward = self.wrap(op, op.forward)
-                else:  # the unary and binary callers hold their forward in a closure cell
-                    cell = op.fn.__closure__[op.fn.__code__.co_freevars.index("fwd")]
-                    patched.append((op, cell, cell.cell_contents))
-                    cell.cell_contents = self.wrap(op, cell.cell_contents)
-            return fn()
-        finally:
-            Tensor._bump = bump
-            for op, cell, fwd in patched:
-                if cell is None:
-                    op.forward = fwd
-                else:
-                    cell.cell_contents = fwd
+    return ", ".join(s for s in (module, where) if s)
 
 
 def _flatten(out):
@@ -206,17 +112,128 @@ def _flatten(out):
     raise TypeError(f"onnx.export: the forward returned {type(out).__name__}; expected tensors or tuples of them")
 
 
+def _recorder_class():
+    from . import trace
+
+    class SiteRecorder(trace.Recorder):
+        """The compiler's recorder, also keeping each op step's module and user line (for errors)."""
+
+        def __init__(self, *args, modules: dict, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.module_names = modules
+            self.sites: dict = {}
+
+        def _step(self, *args, **kwargs):
+            self.sites[len(self.trace.steps)] = _site(self.module_names)
+            return super()._step(*args, **kwargs)
+
+    return SiteRecorder
+
+
 def record(model, args: tuple, kwargs: dict) -> Program:
-    """Run ``model(*args, **kwargs)`` once under no_grad, recording its program."""
-    tensors = [a for a in list(args) + list(kwargs.values()) if is_tensor(a)]
-    rec = _Recorder(model, tensors)
-    with no_grad():
-        out = rec.run(lambda: model(*args, **kwargs))
-    outputs = []
-    for t in _flatten(out):
-        r = rec.known.get(id(t._data))
-        outputs.append(r if r is not None else rec.ref(t._data, "output"))
-    return Program(rec.steps, [(tuple(t.shape), t._data.dtype) for t in tensors], rec.params, outputs)
+    """Run ``model(*args, **kwargs)`` once under no_grad, recorded by the compiler's tracer
+    (``compiler.trace``), as a Program of op steps."""
+    from . import trace as T
+
+    inputs: list = []
+    T.flatten_tensors((args, kwargs), inputs)
+    tr = T.Trace()
+    rec = _recorder_class()(tr, inputs, True, f"{type(model).__name__}.forward", modules=_module_names(model))
+    try:
+        with no_grad(), rec:
+            result = model(*args, **kwargs)
+            _flatten(result)
+            rec.finish(result)
+    except T.GraphBreak as e:
+        raise RuntimeError(f"onnx.export: the forward cannot be recorded ({e})") from None
+    return _program(tr, rec.sites, model, inputs)
+
+
+def _program(tr, sites: dict, model, inputs: list) -> Program:
+    """The trace's op steps as a Program (parameters and buffers named as in ``state_dict``)."""
+    from . import trace as T
+
+    named = {id(t): name for name, t in list(model.named_parameters()) + list(model.named_buffers())}
+    params: dict = {}
+    step_of: dict = {}  # buffer number -> index in the Program's steps
+
+    rebound: dict = {}  # buffer number -> the step that wrote it in place last
+
+    def ref(r):
+        if r.kind == "input":
+            return Ref("input", r.index)
+        if r.kind == "buf":
+            return rebound.get(r.index) or Ref("step", step_of[r.index])
+        if r.kind == "const":
+            return Ref("const", ("c", r.index), tr.consts[r.index])
+        t = tr.params[r.index]()
+        if id(t) in named:
+            params[named[id(t)]] = t._data
+            return Ref("param", named[id(t)])
+        return Ref("const", ("p", r.index), t._data)  # a tensor from before the call that is no parameter
+
+    def convert(p):
+        if p.__class__ is T.Ref:
+            return ref(p)
+        if isinstance(p, (tuple, list)):
+            return type(p)(convert(q) for q in p)
+        return p
+
+    steps: list = []
+    for n, st in enumerate(tr.steps):
+        site = sites.get(n, "")
+        if st.kind in ("inplace", "write", "fill"):  # x.add_(y), x.relu_(), x.zero_()...: x names the new value
+            rebound[st.inputs[0].index] = _inplace_step(tr, st, site, ref, steps)
+            continue
+        if st.kind != "op":
+            raise RuntimeError(f"onnx.export: the forward made a {st.kind} step ({st.name}), which a graph "
+                               f"cannot hold; at {site}")
+        steps.append(Step(st.name, [ref(r) for r in st.inputs], convert(st.params), st.out.shape, st.out.dtype,
+                          site))
+        step_of[st.out.index] = len(steps) - 1
+    outputs = [ref(r) for r in tr.output_refs()]
+    return Program(steps, [(tuple(t.shape), t._data.dtype) for t in inputs], params, outputs)
+
+
+_INPLACE_OPS = {"add_": "add", "subtract_": "sub", "multiply_": "mul", "divide_": "div", "true_divide_": "div"}
+
+
+def _inplace_step(tr, st, site: str, ref, steps: list) -> Ref:
+    """The new value of ``x`` after an in-place step on it, as a Ref: arithmetic ``ufunc(x, y * alpha,
+    out=x)`` becomes its out-of-place op (appended to ``steps``); a write (``x.relu_()`` writes the
+    recorded result into x) names that result; a fill, a constant. Only for a value ``x`` that no
+    view shares (else other names of that memory would miss the write)."""
+    from . import trace as T
+
+    dst = st.inputs[0]
+    shared = dst.kind != "buf" or not dst.owner or any(b.storage == dst.index and b is not dst for b in tr.buffers)
+    if shared or (st.kind == "inplace" and st.name not in _INPLACE_OPS):
+        raise RuntimeError(f"onnx.export: the in-place {st.name} at {site} writes into an input, a parameter or "
+                           "memory a view shares; write it out of place")
+    if st.kind == "write":
+        src = st.inputs[1]
+        if src.shape != dst.shape or src.dtype != dst.dtype:
+            raise RuntimeError(f"onnx.export: the in-place {st.name} at {site} writes a value of another shape or "
+                               "dtype; write it out of place")
+        return ref(src)
+    if st.kind == "fill":
+        (value,) = st.params
+        if value.__class__ is T.Ref:
+            raise RuntimeError(f"onnx.export: the in-place {st.name} at {site} fills with a tensor; write it out "
+                               "of place")
+        return Ref("const", ("fill", len(steps), st.name), numpy.full(dst.shape, value, dst.dtype))
+    x = ref(dst)
+    src, alpha = st.params
+    if src.__class__ is T.Ref:
+        y = ref(src)
+        if alpha != 1:
+            steps.append(Step("mul", [y, Ref("const", ("alpha", len(steps)), numpy.asarray(alpha, src.dtype))], (),
+                              src.shape, src.dtype, site))
+            y = Ref("step", len(steps) - 1)
+    else:
+        y = Ref("const", ("number", len(steps)), numpy.asarray(src * alpha, dst.dtype))
+    steps.append(Step(_INPLACE_OPS[st.name], [x, y], (), dst.shape, dst.dtype, site))
+    return Ref("step", len(steps) - 1)
 
 
 # ---------------------------------------------------------------------------
@@ -425,7 +442,6 @@ def _arg(op_type: str) -> Callable:
         src = x[0]
         if axis is None:  # over the flattened input
             src = g.node("Reshape", [src, g.ints([-1])])
-            axis = 0
             out = g.node(op_type, [src], axis=0, keepdims=0)
             return g.node("Reshape", [out, g.ints(s.shape)]) if keepdim else out
         return g.node(op_type, [src], axis=axis, keepdims=int(bool(keepdim)))
@@ -559,6 +575,19 @@ def _nll_loss(g, s, x):
     return g.node("Div", [total, g.const(divisor, s.dtype)])
 
 
+def _diagonal(g, s, x):
+    """The diagonal over dims d1, d2 (removed; appended last): those dims moved last and merged, then
+    the diagonal's positions gathered."""
+    off, d1, d2, shape = s.params
+    keep = [i for i in range(len(shape)) if i not in (d1, d2)]
+    n1, n2 = shape[d1], shape[d2]
+    k = s.shape[-1]
+    moved = g.node("Transpose", x, perm=keep + [d1, d2])
+    flat = g.node("Reshape", [moved, g.ints([0] * len(keep) + [n1 * n2])])  # (0: keep that dim as it is)
+    first = off if off >= 0 else -off * n2
+    return g.node("Gather", [flat, g.ints([first + i * (n2 + 1) for i in range(k)])], axis=len(keep))
+
+
 def _flip(g, s, x):
     (dims,) = s.params
     dims = [dims] if isinstance(dims, int) else list(dims)
@@ -567,20 +596,23 @@ def _flip(g, s, x):
 
 
 def _roll(g, s, x):
+    """Each rolled dim as two slices, the tail first; no dims: over the flattened input."""
     shifts, dims = s.params
     shape = g.meta[x[0]][0]
     out = x[0]
-    if dims is None:  # over the flattened input
+    if dims is None:
         out = g.node("Reshape", [out, g.ints([-1])])
         dims, shape = (0,), (math.prod(shape),)
-    for shift, d in zip(shifts if isinstance(shifts, tuple) else (shifts,), dims if isinstance(dims, tuple) else (dims,)):
+    shifts = shifts if isinstance(shifts, tuple) else (shifts,)
+    dims = dims if isinstance(dims, tuple) else (dims,)
+    for shift, d in zip(shifts, dims):
         n = shape[d]
         k = shift % n if n else 0
         if k:
             tail = g.node("Slice", [out, g.ints([n - k]), g.ints([n]), g.ints([d])])
             head = g.node("Slice", [out, g.ints([0]), g.ints([n - k]), g.ints([d])])
             out = g.node("Concat", [tail, head], axis=d)
-    return g.node("Reshape", [out, g.ints(s.shape)]) if out is not x[0] and len(s.shape) != len(shape) else out
+    return g.node("Reshape", [out, _shape_input(g, s, s.shape)])  # (back from the flattened form; else a no-op)
 
 
 def _pad(g, s, x):
@@ -692,7 +724,7 @@ RULES: dict = {
     "all": _all_any("ReduceMin"), "any": _all_any("ReduceMax"),
     # movement
     "reshape": _reshape, "permute": _permute, "broadcast_to": _broadcast_to, "sum_to": _sum_to,
-    "getitem": _getitem, "flip": _flip, "roll": _roll, "pad": _pad, "clone": _unary("Identity"),
+    "getitem": _getitem, "diagonal": _diagonal, "flip": _flip, "roll": _roll, "pad": _pad, "clone": _unary("Identity"),
     "cat": _cat, "gather": lambda g, s, x: g.node("GatherElements", x, axis=s.params[0]),
     "scatter_add": _scatter("add"), "scatter": _scatter(None),
     # linear algebra, convolution, pooling
@@ -706,7 +738,6 @@ RULES: dict = {
 UNMAPPED: dict = {
     "getitem_backward": "a backward op (export writes forwards)",
     "index_put": "an in-place write through an index",
-    "diagonal": "a strided view with no ONNX counterpart",
     "diagonal_scatter": "a strided write with no ONNX counterpart",
     "conv2d_weight": "a backward op (export writes forwards)",
     "max_pool2d_backward": "a backward op (export writes forwards)",
@@ -933,7 +964,10 @@ def _record_again(program, model, args, kwargs, dyn_in: dict) -> None:
     """Record the forward a second time on other inputs (each input's values rolled by one place,
     its dynamic axes grown), and compare: what follows the dynamic axes is marked; a constant or
     param that changes with the inputs' values (computed outside the op table) raises."""
-    tensors = [a for a in list(args) + list(kwargs.values()) if is_tensor(a)]
+    from . import trace as T
+
+    tensors: list = []
+    T.flatten_tensors((args, kwargs), tensors)
     growth: dict = {}  # dim name -> how much its axes grow (axes of one name grow alike: the same batch)
     sizes, swap, named = {}, {}, {}
     for i, t in enumerate(tensors):
@@ -956,9 +990,15 @@ def _record_again(program, model, args, kwargs, dyn_in: dict) -> None:
     from ..tensor import Tensor
 
     def replace(a):
-        return Tensor._make(swap[id(a)], False, None) if is_tensor(a) and id(a) in swap else a
+        if is_tensor(a):
+            return Tensor._make(swap[id(a)], False, None) if id(a) in swap else a
+        if isinstance(a, (tuple, list)):
+            return type(a)(replace(b) for b in a)
+        if isinstance(a, dict):
+            return {k: replace(v) for k, v in a.items()}
+        return a
 
-    second = record(model, tuple(replace(a) for a in args), {k: replace(v) for k, v in kwargs.items()})
+    second = record(model, replace(args), replace(kwargs))
     mark_dynamic(program, second, sizes)
 
 
