@@ -38,8 +38,9 @@ class Workload:
     for one-shot workloads, the sum of the input gradients); ``run()`` is the timed
     unit; ``count`` is how many reported units one ``run()`` holds (ops for tiny_ops).
     The PyTorch-API workloads also have ``step(*step_args())``, the repeated piece
-    (one forward + backward, or one training step), which ``run()`` calls through
-    ``_step``: the step itself, or the step compiled when ``compiled`` is set.
+    (one forward + backward, or one training step; ``before_step()`` clears the input
+    gradients it fills), which ``run()`` calls through ``_step``: the step itself, or the
+    step compiled when ``compiled`` is set (after ``prepare_compiled()``).
     """
 
     name = ""
@@ -47,6 +48,12 @@ class Workload:
     count = 1
     compiled = False
     _compiled_step = None
+
+    def before_step(self) -> None:
+        pass
+
+    def prepare_compiled(self) -> None:
+        pass
 
     @property
     def _step(self):

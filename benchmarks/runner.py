@@ -38,6 +38,7 @@ INNER = {"tiny_ops": 3, "mlp_step": 5, "cnn_step": 3, "deep_chain": 1, "big_elem
 DEFAULT_ROUNDS = 7
 WORKLOAD_BUDGET_S = 35.0  # stop adding rounds to a workload past this (keeps the 5-minute cap)
 READ_TIMEOUT_S = 300.0
+DONE_TIMEOUT_S = 900.0  # the tracemalloc pass (see worker.step_peak_bytes)
 # minigrad.runtime's glibc settings (HEAP_KEEP, OWN_MAP_FROM), for --malloc same.
 HEAP_KEEP = 128 * 2**20
 OWN_MAP_FROM = 16 * 2**20
@@ -129,10 +130,10 @@ class Worker:
             return {"status": "error", "reason": f"worker died or timed out: {tail[0]}"}
         return json.loads(line)
 
-    def send(self, cmd: str) -> dict:
+    def send(self, cmd: str, timeout: float = READ_TIMEOUT_S) -> dict:
         self.proc.stdin.write(cmd + "\n")
         self.proc.stdin.flush()
-        return self.read()
+        return self.read(timeout)
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -185,9 +186,13 @@ def run_workload(name: str, args, pythons: dict, threads: int, log) -> dict:
             res["rounds"].append(row)
             log(f"  {name} round {r + 1}: " + "  ".join(f"{k}={v:.4g}" for k, v in row.items()))
         for lib in live:
-            msg = workers[lib].send("done")
+            # tracemalloc slows a recording down ~5x: deep_chain's compiled copy takes minutes
+            msg = workers[lib].send("done" if args.memory else "done no-memory", timeout=DONE_TIMEOUT_S)
             res["libs"][lib]["peak_rss_growth_mb"] = msg.get("peak_rss_growth", float("nan")) / 2**20
             res["libs"][lib]["step_peak"] = msg.get("step_peak")
+            res["libs"][lib]["step_held"] = msg.get("step_held")
+            if "reason" in msg:
+                log(f"  {name}/{lib}: done: {msg['reason']}")
     finally:
         for w in workers.values():
             w.close()
@@ -306,7 +311,7 @@ def compiled_table(report: dict) -> list[str]:
         return []
     lines = ["", "minigrad.compile (same rounds as above):", "",
              "| workload | unit | eager | compiled | compiled/numpy | compiled/torch | compiled/eager "
-             "| recording (eager steps) | peak MB, tracemalloc (eager / compiled / floor) | checksums |",
+             "| recording + check (eager steps) | peak MB, tracemalloc (eager / compiled / floor) | checksums |",
              "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
     notes = []
     for name, res in report["workloads"].items():
@@ -324,19 +329,24 @@ def compiled_table(report: dict) -> list[str]:
         if "same_as_eager" in info:
             ck += ", = eager" if info["same_as_eager"] else (
                 f", differs from eager ({info['checksum']:.9g} vs {res['libs']['minigrad']['checksum']:.9g})")
-        record = f"{rec['record_steps']:.2f}" if "record_steps" in rec else "—"
+        record = f"{rec['record_steps']:.2f} + {rec['check_steps']:.2f}" if "record_steps" in rec else "—"
         lines.append(f"| {name} | {res['unit']} | {_fmt(res['libs'].get('minigrad', {}).get('median'))} | "
                      f"{_fmt(info.get('median'))} | {_ratio_cell(res, 'numpy', 'compiled')} | "
                      f"{_ratio_cell(res, 'torch', 'compiled')} | {_ratio_cell(res, 'minigrad', 'compiled')} | "
                      f"{record} | {peaks} | {ck} |")
+        held = [res["libs"].get(lib, {}).get("step_held") for lib in ("minigrad", "compiled")]
+        if None not in held:
+            notes.append(f"- {name}: held between units (tracemalloc): eager {_mb(held[0])} MB, "
+                         f"compiled {_mb(held[1])} MB")
         if rec:
-            notes.append(f"- {name}: eager step {rec['eager_step_s'] * 1e3:.3g} ms, recording "
-                         f"{rec['record_s'] * 1e3:.3g} ms (first in the process {rec['first_call_s'] * 1e3:.3g} ms), "
-                         f"next call {rec['replay_s'] * 1e3:.3g} ms")
+            notes.append(f"- {name}: eager step {rec['eager_step_s'] * 1e3:.3g} ms; compiled calls: 1st (records) "
+                         f"{rec['record_s'] * 1e3:.3g} ms (the first in the process {rec['first_call_s'] * 1e3:.3g} ms), "
+                         f"2nd (records again, checks) {rec['check_s'] * 1e3:.3g} ms, "
+                         f"3rd (replays) {rec['replay_s'] * 1e3:.3g} ms")
         notes += [f"- {name}/compiled: {w}" for w in info.get("warnings", [])]
-    lines += ["", "recording: the first call of a fresh compile of the step over the median eager step, "
-              "same process; peak: tracemalloc over one unit of a fresh copy (data, parameters and "
-              "plan buffers included).", *notes]
+    lines += ["", "recording + check: the first and second calls of a fresh compile of the step (both record; "
+              "the second checks the first) over the median eager step, same process; peak: tracemalloc over "
+              "one unit of a fresh copy (data, parameters and plan buffers included).", *notes]
     return lines
 
 
@@ -366,6 +376,8 @@ def parse_args(argv=None):
     p.add_argument("--budget", type=float, default=WORKLOAD_BUDGET_S, help="seconds per workload before rounds stop")
     p.add_argument("--pause", type=float, default=0.05, help="seconds of idle between libraries' turns")
     p.add_argument("--out-dir", default=str(RESULTS), help="where the JSON and Markdown go")
+    p.add_argument("--no-memory", dest="memory", action="store_false",
+                   help="skip the tracemalloc pass (peak memory of a fresh copy; minutes for compiled deep_chain)")
     args = p.parse_args(argv)
     args.libs = [s.strip() for s in args.libs.split(",") if s.strip()]
     unknown = set(args.libs) - set(LIBS)

@@ -7,9 +7,10 @@ object per line on the original stdout (the workload's own prints go to stderr):
 - at start: ``{"status": "ready", "checksum", "variant", "import_s", ...}``, or
   ``{"status": "unavailable" | "error", "reason"}`` and exit;
 - on ``run N``: runs the timed unit N times, answers ``{"times": [seconds, ...]}``;
-- on ``done``: answers ``{"peak_rss_growth": bytes, "step_peak": bytes}`` (peak RSS since
-  just after the imports, minus the RSS then; and tracemalloc's peak over one unit of a
-  fresh copy of the workload, see ``step_peak_bytes``) and exits.
+- on ``done [no-memory]``: answers ``{"peak_rss_growth": bytes, "step_peak": bytes,
+  "step_held": bytes}`` (peak RSS since just after the imports, minus the RSS then; and
+  tracemalloc's figures over one unit of a fresh copy of the workload, see
+  ``step_peak_bytes``; None with ``no-memory``) and exits.
 
 LIB ``compiled`` is minigrad with each workload's step through ``minigrad.compile``; its
 ``ready`` message also carries ``record`` (see ``record_cost``) and the warnings the
@@ -77,37 +78,41 @@ def blas_threads() -> str:
 def record_cost(w, clock, compile_fn, repeat: int = 3) -> dict:
     """What recording costs, in the same process: one eager step (median of 3 to 20), the
     compiled step's first call (the first recording in this process, so it also pays for
-    whatever the compiler loads once) and, the figure reported, the first call of a fresh
-    ``compile`` of the same step (a recording alone) and its next call (a replay), medians
-    over ``repeat`` fresh compiles."""
+    whatever the compiler loads once) and, the figures reported, the first three calls of a
+    fresh ``compile`` of the same step: the recording, the checking second recording
+    (minigrad.compile records twice and compares), the first replay; medians over
+    ``repeat`` fresh compiles."""
     args = w.step_args()
     eager = []
     stop = time.perf_counter() + 0.5
     while len(eager) < 3 or (len(eager) < 20 and time.perf_counter() < stop):
+        w.before_step()
         t = clock()
         w.step(*args)
         eager.append(clock() - t)
+    w.before_step()
     t = clock()
     w._step(*args)
     cold = clock() - t
-    records, replays = [], []
+    calls = [[], [], []]
     for _ in range(repeat):
         w._step = compile_fn(w.step)
-        t = clock()
-        w._step(*args)
-        records.append(clock() - t)
-        t = clock()
-        w._step(*args)
-        replays.append(clock() - t)
-    step, record, replay = (statistics.median(v) for v in (eager, records, replays))
-    return {"eager_step_s": step, "first_call_s": cold, "record_s": record, "replay_s": replay,
-            "record_steps": record / step, "replay_steps": replay / step}
+        for times in calls:
+            w.before_step()
+            t = clock()
+            w._step(*args)
+            times.append(clock() - t)
+    step = statistics.median(eager)
+    record, check, replay = (statistics.median(v) for v in calls)
+    return {"eager_step_s": step, "first_call_s": cold, "record_s": record, "check_s": check, "replay_s": replay,
+            "record_steps": record / step, "check_steps": check / step, "replay_steps": replay / step}
 
 
-def step_peak_bytes(make, name: str, size: str) -> int:
+def step_peak_bytes(make, name: str, size: str) -> tuple[int, int]:
     """tracemalloc's peak over one timed unit of a fresh copy of the workload: everything
-    the workload holds (its data and parameters, gradients, a compiled plan's buffers) plus
-    what the unit allocates, numpy's arrays included (numpy reports them to tracemalloc)."""
+    the workload holds (its data and parameters, gradients, a compiled plan and its buffers)
+    plus what the unit allocates, numpy's arrays included (numpy reports them to
+    tracemalloc); and what it holds just before the unit (the peak's part kept between units)."""
     import tracemalloc
 
     from . import data as D
@@ -120,8 +125,9 @@ def step_peak_bytes(make, name: str, size: str) -> int:
         w.run()
         gc.collect()
         tracemalloc.reset_peak()
+        held = tracemalloc.get_traced_memory()[0]
         w.run()
-        return tracemalloc.get_traced_memory()[1]
+        return tracemalloc.get_traced_memory()[1], held
     finally:
         tracemalloc.stop()
 
@@ -212,8 +218,10 @@ def main(argv: list[str]) -> int:
             send({"times": times})
         elif cmd[0] == "done":
             peak = peak_bytes() - base
-            step_peak = None if lib == "torch" else step_peak_bytes(make, name, size)  # torch's allocator is not traced
-            send({"peak_rss_growth": peak, "rss_base": base, "step_peak": step_peak})
+            step_peak = step_held = None
+            if lib != "torch" and cmd[1:] != ["no-memory"]:  # torch's allocator is not traced
+                step_peak, step_held = step_peak_bytes(make, name, size)
+            send({"peak_rss_growth": peak, "rss_base": base, "step_peak": step_peak, "step_held": step_held})
             return 0
     return 0
 

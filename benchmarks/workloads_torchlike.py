@@ -89,8 +89,6 @@ class TinyOps(Workload):
         self.variant = "tensor ops"
 
     def step(self, a, b):
-        a.grad = None
-        b.grad = None
         out = tiny_program(a, b)
         out.backward()
         return out
@@ -98,9 +96,15 @@ class TinyOps(Workload):
     def step_args(self):
         return self.a, self.b
 
+    def before_step(self):
+        self.a.grad = None
+        self.b.grad = None
+
     def run(self):
         a, b, step = self.a, self.b, self._step
         for _ in range(self.reps):
+            a.grad = None
+            b.grad = None
             out = step(a, b)
         return out
 
@@ -121,8 +125,6 @@ class DeepChain(Workload):
         self.variant = "tensor ops"
 
     def step(self, x, w):
-        x.grad = None
-        w.grad = None
         y = x
         for _ in range(self.links):
             y = (y * w + x).tanh() * 0.5  # 4 ops per link
@@ -133,7 +135,12 @@ class DeepChain(Workload):
     def step_args(self):
         return self.x, self.w
 
+    def before_step(self):
+        self.x.grad = None
+        self.w.grad = None
+
     def run(self):
+        self.before_step()
         return self._step(self.x, self.w)
 
     def checksum(self):
@@ -151,7 +158,6 @@ class BigElementwise(Workload):
         self.variant = "tensor ops"
 
     def step(self, x):
-        x.grad = None
         out = (x.tanh() * x.sigmoid() + (-(x * x)).exp()).sum()
         out.backward()
         return out
@@ -159,7 +165,11 @@ class BigElementwise(Workload):
     def step_args(self):
         return (self.x,)
 
+    def before_step(self):
+        self.x.grad = None
+
     def run(self):
+        self.x.grad = None
         return self._step(self.x)
 
     def checksum(self):
@@ -313,10 +323,12 @@ class Moons(Workload):
         self.y = L.tensor(d["y"])
         self.steps = d["cfg"]["steps"]
         self.params = None
+        self.lr = 1.0
+        self.update = self._manual_update
         self.variant = "x @ W.T + b, manual SGD"
 
-    def step(self, X, y, lr):
-        w1, b1, w2, b2, w3, b3 = params = self.params
+    def step(self, X, y):
+        w1, b1, w2, b2, w3, b3 = self.params
         h = (X @ w1.T + b1).relu()
         h = (h @ w2.T + b2).relu()
         scores = h @ w3.T + b3
@@ -325,27 +337,45 @@ class Moons(Workload):
             + (w3 * w3).sum() + (b3 * b3).sum()
         loss = data_loss + reg * 1e-4
         loss.backward()
+        self.update()
+        return loss
+
+    def _manual_update(self):
+        lr = self.lr
         with self.L.T.no_grad():
-            for p in params:
+            for p in self.params:
                 p -= lr * p.grad
                 p.grad = None
-        return loss
+
+    def prepare_compiled(self):
+        # minigrad.compile records `p -= lr * p.grad` on a parameter as a graph break (an
+        # in-place write outside an op it records), and would take a float read inside the
+        # step as a constant; optim.SGD's step is replayed as a call, reading the group's lr
+        # then, and does the same arithmetic (`p.data -= lr * grad`, lr a Python float).
+        # The same parameter tensors serve every unit (a compiled step is guarded on them).
+        self.params = [self.L.tensor(a, True) for a in self.d["params"]]
+        self.opt = self.L.optim.SGD(self.params, lr=self.lr)
+
+        def sgd_update():
+            self.opt.step()
+            self.opt.zero_grad()
+
+        self.update = sgd_update
+        self.variant = "x @ W.T + b, optim.SGD (lr set per step)"
+
+    def set_lr(self, lr: float):
+        self.lr = lr
+        if self.compiled:
+            self.opt.param_groups[0]["lr"] = lr
 
     def step_args(self):
         if self.params is None:
             self.params = [self.L.tensor(a, True) for a in self.d["params"]]
-        return self.X, self.y, self._lr(0)
-
-    def _lr(self, k):
-        lr = 1.0 - 0.9 * k / self.steps
-        # A compiled step takes the changing learning rate as a 0-d float32 tensor (a plain
-        # float would be a constant of the plan); float32(lr) * grad is what the float gives too.
-        return self.L.T.tensor(lr, dtype=self.L.T.float32) if self.compiled else lr
+        return self.X, self.y
 
     def run(self):
         T = self.L.T
-        if self.compiled and self.params is not None:
-            # the same tensors every run (a compiled step is guarded on the parameters' identity)
+        if self.compiled:
             with T.no_grad():
                 for p, a in zip(self.params, self.d["params"]):
                     p.copy_(T.from_numpy(a))
@@ -354,7 +384,8 @@ class Moons(Workload):
             self.params = [self.L.tensor(a, True) for a in self.d["params"]]
         X, y, step = self.X, self.y, self._step
         for k in range(self.steps):
-            loss = step(X, y, self._lr(k))
+            self.set_lr(1.0 - 0.9 * k / self.steps)
+            loss = step(X, y)
         return loss
 
     def checksum(self):
@@ -371,6 +402,7 @@ def make(L: Lib, name: str, d: dict, compiled: bool = False) -> Workload:
         if not hasattr(L.T, "compile"):
             raise Unavailable(f"{L.T.__name__}.compile is not there (yet)")
         w.compiled = True
+        w.prepare_compiled()
         w._step = L.T.compile(w.step)
         w.variant += f", {L.T.__name__}.compile(step)"
     return w

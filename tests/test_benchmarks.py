@@ -97,12 +97,13 @@ def test_record_cost_and_step_peak_plumbing():
 
     rec = worker.record_cost(w, time.perf_counter, fake_compile, repeat=2)
     assert len(compiles) == 2
-    assert set(rec) == {"eager_step_s", "first_call_s", "record_s", "replay_s", "record_steps", "replay_steps"}
+    assert set(rec) == {"eager_step_s", "first_call_s", "record_s", "check_s", "replay_s", "record_steps",
+                        "check_steps", "replay_steps"}
     assert all(v > 0 for v in rec.values())
-    peak_mg = worker.step_peak_bytes(lambda n, d: workloads_minigrad.make(n, d), "moons", "tiny")
-    peak_np = worker.step_peak_bytes(workloads_numpy.make, "moons", "tiny")
+    peak_mg, held_mg = worker.step_peak_bytes(lambda n, d: workloads_minigrad.make(n, d), "moons", "tiny")
+    peak_np, held_np = worker.step_peak_bytes(workloads_numpy.make, "moons", "tiny")
     x_bytes = D.make("moons", "tiny")["X"].nbytes
-    assert peak_mg > x_bytes and peak_np > x_bytes  # the data alone is in it (numpy's arrays are traced)
+    assert peak_mg > held_mg > x_bytes and peak_np > held_np > x_bytes  # the data is in it (numpy's arrays are traced)
 
 
 def test_compiled_table_reports_ratios_recording_peaks_and_bit_equality():
@@ -111,7 +112,8 @@ def test_compiled_table_reports_ratios_recording_peaks_and_bit_equality():
            "libs": {"minigrad": {"status": "ready", "checksum": 1.0, "step_peak": 2 * 2**20},
                     "compiled": {"status": "ready", "checksum": 1.0 + 1e-7, "step_peak": 2**20,
                                  "record": {"eager_step_s": 0.01, "first_call_s": 0.05, "record_s": 0.02,
-                                            "replay_s": 0.003, "record_steps": 2.0, "replay_steps": 0.3},
+                                            "check_s": 0.015, "replay_s": 0.003, "record_steps": 2.0,
+                                            "check_steps": 1.5, "replay_steps": 0.3},
                                  "warnings": []},
                     "numpy": {"status": "ready", "checksum": 1.0, "step_peak": 2**19}}}
     runner.summarize("mlp_step", res)
@@ -120,7 +122,7 @@ def test_compiled_table_reports_ratios_recording_peaks_and_bit_equality():
     assert res["libs"]["compiled"]["checksum_ok"] and res["libs"]["compiled"]["same_as_eager"] is False
     md = "\n".join(runner.compiled_table({"workloads": {"mlp_step": res}}))
     row = next(line for line in md.splitlines() if line.startswith("| mlp_step"))
-    assert "| 1.25x (1.00–1.50) |" in row and "| 0.25x (0.125–0.375) |" in row and "| 2.00 |" in row
+    assert "| 1.25x (1.00–1.50) |" in row and "| 0.25x (0.125–0.375) |" in row and "| 2.00 + 1.50 |" in row
     assert "| 2.00 / 1.00 / 0.5 |" in row and "differs from eager" in row
     res["libs"]["compiled"] = {"status": "unavailable", "reason": "minigrad.compile is not there (yet)"}
     md = "\n".join(runner.compiled_table({"workloads": {"mlp_step": res}}))
