@@ -323,12 +323,11 @@ class Moons(Workload):
         self.y = L.tensor(d["y"])
         self.steps = d["cfg"]["steps"]
         self.params = None
-        self.lr = 1.0
-        self.update = self._manual_update
+        self.lrs = [1.0 - 0.9 * k / self.steps for k in range(self.steps)]
         self.variant = "x @ W.T + b, manual SGD"
 
-    def step(self, X, y):
-        w1, b1, w2, b2, w3, b3 = self.params
+    def step(self, X, y, lr):
+        w1, b1, w2, b2, w3, b3 = params = self.params
         h = (X @ w1.T + b1).relu()
         h = (h @ w2.T + b2).relu()
         scores = h @ w3.T + b3
@@ -337,41 +336,25 @@ class Moons(Workload):
             + (w3 * w3).sum() + (b3 * b3).sum()
         loss = data_loss + reg * 1e-4
         loss.backward()
-        self.update()
-        return loss
-
-    def _manual_update(self):
-        lr = self.lr
         with self.L.T.no_grad():
-            for p in self.params:
+            for p in params:
                 p -= lr * p.grad
                 p.grad = None
+        return loss
 
     def prepare_compiled(self):
-        # minigrad.compile records `p -= lr * p.grad` on a parameter as a graph break (an
-        # in-place write outside an op it records), and would take a float read inside the
-        # step as a constant; optim.SGD's step is replayed as a call, reading the group's lr
-        # then, and does the same arithmetic (`p.data -= lr * grad`, lr a Python float).
+        # The learning rates as 0-d float32 tensors, made once: a float argument is guarded
+        # by value (a new plan per value); float32(lr) * grad is what the float gives too.
         # The same parameter tensors serve every unit (a compiled step is guarded on them).
+        T = self.L.T
+        self.lrs = [T.tensor(lr, dtype=T.float32) for lr in self.lrs]
         self.params = [self.L.tensor(a, True) for a in self.d["params"]]
-        self.opt = self.L.optim.SGD(self.params, lr=self.lr)
-
-        def sgd_update():
-            self.opt.step()
-            self.opt.zero_grad()
-
-        self.update = sgd_update
-        self.variant = "x @ W.T + b, optim.SGD (lr set per step)"
-
-    def set_lr(self, lr: float):
-        self.lr = lr
-        if self.compiled:
-            self.opt.param_groups[0]["lr"] = lr
+        self.variant += " (lr a 0-d tensor)"
 
     def step_args(self):
         if self.params is None:
             self.params = [self.L.tensor(a, True) for a in self.d["params"]]
-        return self.X, self.y
+        return self.X, self.y, self.lrs[0]
 
     def run(self):
         T = self.L.T
@@ -383,9 +366,8 @@ class Moons(Workload):
         else:
             self.params = [self.L.tensor(a, True) for a in self.d["params"]]
         X, y, step = self.X, self.y, self._step
-        for k in range(self.steps):
-            self.set_lr(1.0 - 0.9 * k / self.steps)
-            loss = step(X, y)
+        for lr in self.lrs:
+            loss = step(X, y, lr)
         return loss
 
     def checksum(self):
