@@ -90,7 +90,7 @@ def link_view(out: Tensor, base: Tensor, idx=None) -> Tensor:
     if idx is None:
         return M.make_view(out, base)
     return M.make_view(out, base, lambda t: M.getitem_(t, idx, t.shape, False),
-                       lambda v, t: M.index_put_(t, v, idx))
+                       lambda v, t: M.index_put_op(t, v, idx))
 
 
 def getitem(x: Tensor, index) -> Tensor:
@@ -137,7 +137,7 @@ def setitem(x: Tensor, index, value) -> None:
         # index_put's VJP for the value is g[idx] (the target's shape): broadcast the
         # value first, so broadcast_to's VJP sums its gradient back to its own shape.
         value = M.broadcast_to(value, target_shape)
-    inplace(x, "__setitem__", lambda s: M.index_put_(s, value, idx), value)
+    inplace(x, "__setitem__", lambda s: M.index_put_op(s, value, idx), value)
 
 
 def _check_leaf(x: Tensor, name: str) -> None:

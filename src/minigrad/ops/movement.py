@@ -129,6 +129,9 @@ def _pad_vjp(g, out, x, widths, value):
     return g[index]
 
 
+# A row's callable is its name with a trailing ``_`` (the public function, without it, checks the
+# arguments), except where that would be PyTorch's name of an in-place method (scatter_,
+# scatter_add_, index_put_): these rows are out of place, so they end in ``_op``.
 # fmt: off
 #          maker      name            forward(x, *params)                                VJP(g, out, x, *params)
 reshape_  = defunary("reshape",      lambda x, shape, old: x.reshape(shape),            lambda g, out, x, shape, old: reshape_(g, old, shape), array_safe=True)
@@ -146,16 +149,16 @@ clone_    = defunary("clone",        lambda x, order="K": x.copy(order),        
 #          maker      name            forward(arrays, *params)                         VJPs
 cat_      = defop("cat",             lambda arrs, dim, sizes: xp.concatenate(arrs, axis=dim), _cat_vjp, dtype_rule="promote", array_safe=True)
 gather_   = defop("gather",          lambda arrs, dim: xp.take_along_axis(arrs[0], arrs[1], axis=dim), arity=2,
-                  vjps=(lambda g, out, x, index, dim: scatter_add_(zeros_of(x), index, g, dim), None), save="inputs", array_safe=True)
-scatter_add_ = defop("scatter_add",  _scatter_add_fwd, arity=3, save="inputs",
+                  vjps=(lambda g, out, x, index, dim: scatter_add_op(zeros_of(x), index, g, dim), None), save="inputs", array_safe=True)
+scatter_add_op = defop("scatter_add",  _scatter_add_fwd, arity=3, save="inputs",
                      vjps=(lambda g, out, x, index, src, dim: g,
                            None,
                            lambda g, out, x, index, src, dim: gather(g, dim, index)))
-scatter_  = defop("scatter",         _scatter_fwd, arity=3, save="inputs",
-                  vjps=(lambda g, out, x, index, src, dim: scatter_(g, index, zeros_of(src), dim),
+scatter_op  = defop("scatter",         _scatter_fwd, arity=3, save="inputs",
+                  vjps=(lambda g, out, x, index, src, dim: scatter_op(g, index, zeros_of(src), dim),
                         None,
                         lambda g, out, x, index, src, dim: gather(g, dim, index)))
-index_put_ = defop("index_put",      _index_put_fwd, arity=2,
+index_put_op = defop("index_put",      _index_put_fwd, arity=2,
                    vjps=(_index_put_vjp_x, lambda g, out, x, v, index: g[index]))
 diagonal_ = defunary("diagonal",    lambda x, off, d1, d2, shape: _diagonal_view(x, off, d1, d2),
                      lambda g, out, x, off, d1, d2, shape: diagonal_scatter_(zeros_of_shape(g, shape), g, off, d1, d2), array_safe=True)
@@ -746,7 +749,7 @@ def _src_prep(x, index, src, op):
 def scatter_add(x, dim, index, src):
     """Out-of-place ``scatter_add``: ``out[index[i][j]] += src[i][j]`` along ``dim``."""
     index, d = _gather_prep(x, dim, index, "scatter_add")
-    return scatter_add_(x, index, _src_prep(x, index, src, "scatter_add"), d)
+    return scatter_add_op(x, index, _src_prep(x, index, src, "scatter_add"), d)
 
 
 def scatter(x, dim, index, src=None, *, value=None):
@@ -754,7 +757,7 @@ def scatter(x, dim, index, src=None, *, value=None):
     index, d = _gather_prep(x, dim, index, "scatter")
     if src is None:
         src = value
-    return scatter_(x, index, _src_prep(x, index, src, "scatter"), d)
+    return scatter_op(x, index, _src_prep(x, index, src, "scatter"), d)
 
 
 def index_select(x, dim=None, index=None, *, axis=None):
