@@ -74,3 +74,23 @@ def test_import_sets_one_thread_unless_told_otherwise():
     assert _threads_after_import(MINIGRAD_NUM_THREADS="2") == 2
     if runtime._threadpoolctl() is not None or runtime._openblas_functions():
         assert _threads_after_import(OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2") == 2
+
+
+def test_one_thread_knob_for_blas_and_the_convolution_pool(monkeypatch):
+    # MINIGRAD_NUM_THREADS means the same for both: the threads minigrad computes with.
+    for var in ("MINIGRAD_NUM_THREADS",) + runtime._ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(runtime, "_NUM_THREADS", None)
+    monkeypatch.setenv("MINIGRAD_NUM_THREADS", "3")
+    assert runtime._default_threads() == 3 and runtime._num_threads() == 3
+    monkeypatch.setattr(runtime, "_NUM_THREADS", None)
+    monkeypatch.setenv("MINIGRAD_NUM_THREADS", "1")
+    assert runtime._default_threads() == 1 and runtime._num_threads() == 1
+    monkeypatch.setattr(runtime, "_NUM_THREADS", None)
+    monkeypatch.setenv("MINIGRAD_NUM_THREADS", "many")
+    with pytest.raises(ValueError, match="MINIGRAD_NUM_THREADS"):
+        runtime._num_threads()  # (the pool used to ignore a bad value that BLAS's reading refused)
+    monkeypatch.setattr(runtime, "_NUM_THREADS", None)
+    monkeypatch.setenv("MINIGRAD_NUM_THREADS", "0")
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert runtime._default_threads() is None and runtime._num_threads() == 2  # 0: the environment says

@@ -2,6 +2,10 @@
 These change the whole process, not only minigrad's arrays, which is why they live apart from the
 backend (which only says how to compute on an array library).
 
+- **MINIGRAD_NUM_THREADS**, the one environment knob for threads: ``n`` (1 or more) is the
+  number of threads minigrad's kernels compute with, BLAS's (set at import) and the
+  convolution pool's (below) alike; ``0`` leaves both to the environment (BLAS as numpy loaded
+  it, the pool as the CPUs allow). Anything else raises at import, naming the variable.
 - **BLAS threads**: ``set_num_threads`` / ``get_num_threads`` (below); one thread unless the
   environment says otherwise, set when minigrad is imported (``minigrad/__init__.py`` calls
   ``_apply_default``).
@@ -11,7 +15,7 @@ backend (which only says how to compute on an array library).
 - **garbage collector**: Python's cyclic collector runs less often (``fewer_gc_passes``, applied
   at import; ``MINIGRAD_GC_TUNING=0`` leaves Python's thresholds).
 - **a thread pool** for the convolution kernels, which split their batch over a few threads
-  (``split_batch``; ``MINIGRAD_NUM_THREADS`` also caps it, ``1`` turns it off).
+  (``split_batch``; as many as ``MINIGRAD_NUM_THREADS`` says, so ``1`` turns it off).
 
 BLAS threads, in detail:
 
@@ -144,13 +148,22 @@ def get_num_threads() -> int:
     return os.cpu_count() or 1
 
 
+def _own_threads() -> int | None:
+    """``MINIGRAD_NUM_THREADS``: the threads minigrad's kernels compute with (BLAS and the
+    convolution pool alike), or None when it is unset or ``0`` (the environment decides)."""
+    own = os.environ.get("MINIGRAD_NUM_THREADS", "").strip()
+    if not own:
+        return None
+    if not own.isdigit():
+        raise ValueError("MINIGRAD_NUM_THREADS must be a non-negative integer: the threads minigrad computes "
+                         f"with (0: as the environment says), got {own!r}")
+    return int(own) or None
+
+
 def _default_threads() -> int | None:
     """The number of BLAS threads to set at import, or None to leave BLAS alone."""
-    own = os.environ.get("MINIGRAD_NUM_THREADS", "").strip()
-    if own:
-        if not own.isdigit():
-            raise ValueError(f"MINIGRAD_NUM_THREADS must be a non-negative integer (0: leave BLAS alone), got {own!r}")
-        return int(own) or None
+    if os.environ.get("MINIGRAD_NUM_THREADS", "").strip():
+        return _own_threads()  # (0: None, BLAS left alone)
     if any(os.environ.get(v, "").strip() for v in _ENV_VARS):
         return None  # the program (or its launcher) chose already; BLAS read it at load
     return _DEFAULT_THREADS
@@ -219,8 +232,8 @@ def fewer_gc_passes(threshold0: int = 10_000) -> None:
 # -- thread pool for the convolution kernels ---------------------------------------------------
 # numpy's copies, ufuncs and BLAS calls release the GIL, so the big convolution kernels run their
 # batch in a few chunks on a small thread pool (as PyTorch's intra-op threads do). The count
-# follows MINIGRAD_NUM_THREADS, else OMP/OPENBLAS/MKL_NUM_THREADS, else the CPUs this process may
-# use; small work stays on the calling thread.
+# is MINIGRAD_NUM_THREADS (the same knob as BLAS's, same meaning), else OMP/OPENBLAS/MKL_NUM_THREADS,
+# else the CPUs this process may use, at most 8; small work stays on the calling thread.
 
 _NUM_THREADS = None
 _POOL = None
@@ -230,12 +243,13 @@ _MIN_WORK = 1 << 17  # elements of work that pay for handing a chunk to another 
 def _num_threads() -> int:
     global _NUM_THREADS
     if _NUM_THREADS is None:
-        n = None
-        for var in ("MINIGRAD_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            v = os.environ.get(var, "")
-            if v.isdigit() and int(v) > 0:
-                n = int(v)
-                break
+        n = _own_threads()
+        if n is None:
+            for var in _ENV_VARS:
+                v = os.environ.get(var, "")
+                if v.isdigit() and int(v) > 0:
+                    n = int(v)
+                    break
         if n is None:
             try:
                 n = len(os.sched_getaffinity(0))
