@@ -131,10 +131,18 @@ CORE = {name for name in GRAPH if name.startswith(("minigrad.autograd", "minigra
     "minigrad.random", "minigrad.factories"}}
 
 
-def test_no_import_loop_in_the_core_has_more_than_four_files():
-    core = {name: GRAPH[name] & CORE for name in CORE}
-    loops = sorted((c for c in _strongly_connected(core) if len(c) > 1), key=len, reverse=True)
-    assert not loops or len(loops[0]) <= 4, f"import loop of {len(loops[0])} files: {sorted(loops[0])}"
+# The loop the design allows: Tensor methods call the ops and the walk, whose VJPs and walk use Tensor.
+TENSOR_AND_OPS = {name for name in GRAPH if name.startswith("minigrad.ops.")} | {
+    "minigrad.tensor", "minigrad.autograd.engine"}
+
+
+def test_the_only_import_loop_through_the_core_is_tensor_and_ops():
+    # Over the whole package, so a module above the core that the core imports late (histogram.py,
+    # sparse.py) closes a loop here too; function-level imports count (GRAPH holds them).
+    assert "minigrad.ops.movement" in LATE["minigrad.ops.reduce"]  # (late imports are read)
+    for loop in _strongly_connected(GRAPH):
+        if len(loop) > 1 and loop & CORE:
+            assert len(loop) <= 4 and loop <= TENSOR_AND_OPS, f"import loop of {len(loop)} files: {sorted(loop)}"
 
 
 def test_attention_functional_and_linear_are_not_in_a_loop():

@@ -3,13 +3,71 @@
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING
 
 from . import backend as B
 from . import dtypes as D
 from . import random as R
-from .tensor import Tensor, as_array, check_device
+from .backend import check_device
+from .ops.registry import is_tensor, make_tensor
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 xp = B.xp
+_ndarray = B.ndarray
+
+
+def _is_python_data(data) -> bool:
+    if isinstance(data, (list, tuple)):
+        return all(_is_python_data(d) for d in data)
+    return isinstance(data, (bool, int, float))
+
+
+def as_array(data, dtype=None):
+    """The ndarray ``tensor(data, dtype=dtype)`` holds (always a fresh copy)."""
+    dtype = D.as_dtype(dtype)
+    if is_tensor(data):
+        arr = data._data
+        return arr.astype(dtype) if dtype is not None else arr.copy()
+    if isinstance(data, _ndarray):
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"tensor(): can't convert np.ndarray of type {data.dtype}; "
+                            "supported: bool, integer and floating types")
+        return data.astype(dtype) if dtype is not None else data.copy()
+    if isinstance(data, str) or isinstance(data, bytes):
+        raise TypeError(f"tensor(): new(): invalid data type 'str' (got {data!r})")
+    python = _is_python_data(data)
+    try:
+        arr = xp.array(data)
+    except ValueError as e:
+        raise ValueError(f"tensor(): {_ragged(data) or 'expected a rectangular (non-ragged) nested sequence'} "
+                         f"({e})") from None
+    if arr.dtype.kind not in "biuf":
+        kind = "'str'" if arr.dtype.kind in "US" else str(arr.dtype)
+        raise TypeError(f"tensor(): new(): invalid data type {kind} (data must be numbers or bools)")
+    if dtype is not None:
+        return arr.astype(dtype, copy=False)
+    if python and arr.dtype.kind == "f":
+        return arr.astype(D.default_float(), copy=False)
+    if arr.dtype.kind in "iu" and python:
+        return arr.astype(B.int64, copy=False)
+    return arr
+
+
+def _ragged(data, dim: int = 0):
+    """PyTorch's description of where a nested list is ragged, or None."""
+    if not isinstance(data, (list, tuple)) or not data:
+        return None
+    lens = [len(d) if isinstance(d, (list, tuple)) else None for d in data]
+    for m in lens[1:]:
+        if m != lens[0]:
+            return f"expected sequence of length {lens[0]} at dim {dim + 1} (got {m})"
+    for d in data:
+        r = _ragged(d, dim + 1)
+        if r:
+            return r
+    return None
 
 
 def _size(size) -> tuple:
@@ -25,7 +83,7 @@ def _size(size) -> tuple:
 
 def _finish(arr, requires_grad: bool, device) -> Tensor:
     check_device(device)
-    t = Tensor._make(arr, False, None)
+    t = make_tensor(arr, False, None)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -38,7 +96,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Ten
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like ``tensor`` but shares a numpy array's memory when no cast is needed."""
-    if isinstance(data, Tensor) and (dtype is None or D.as_dtype(dtype) == data.dtype):
+    if is_tensor(data) and (dtype is None or D.as_dtype(dtype) == data.dtype):
         return data
     if isinstance(data, B.ndarray) and (dtype is None or D.as_dtype(dtype) == data.dtype):
         return _finish(data, False, device)
@@ -49,7 +107,7 @@ def from_numpy(array) -> Tensor:
     """A tensor sharing ``array``'s memory."""
     if not isinstance(array, B.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray (got {type(array).__name__})")
-    return Tensor._make(array, False, None)
+    return make_tensor(array, False, None)
 
 
 def _float_dtype(dtype):
@@ -88,7 +146,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
     """A tensor of the given size filled with ``fill_value`` (its dtype inferred as PyTorch does)."""
     d = D.as_dtype(dtype)
     if d is None:
-        d = D.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
+        d = D.scalar_dtype(fill_value.item() if is_tensor(fill_value) else fill_value)
     return _finish(xp.full(_size((size,) if isinstance(size, int) else (tuple(size),)), fill_value, dtype=d),
                    requires_grad, device)
 
@@ -187,7 +245,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     """Normal samples: ``normal(mean, std)`` with tensors (broadcast) or numbers, or
     ``normal(mean, std, size)`` with numbers (PyTorch's stream and arithmetic)."""
     gen = R._gen(generator)
-    mt, st = isinstance(mean, Tensor), isinstance(std, Tensor)
+    mt, st = is_tensor(mean), is_tensor(std)
     if not (mt or st):
         if size is None:
             raise TypeError("normal(mean, std) with numbers needs a size")
@@ -279,4 +337,4 @@ def multinomial(probs, num_samples, replacement=False, *, generator=None):
             result = xp.argsort(-q, axis=-1, kind="stable")[:, :num_samples]
     else:
         result = R.multinomial_with_replacement(gen, rows, num_samples)
-    return Tensor._make(result.astype(B.int64).reshape(p.shape[:-1] + (num_samples,)), False, None)
+    return make_tensor(result.astype(B.int64).reshape(p.shape[:-1] + (num_samples,)), False, None)

@@ -26,9 +26,13 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from . import backend as B
-from .tensor import Tensor
+from .ops.registry import is_tensor, make_tensor
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 xp = B.xp
 
@@ -36,7 +40,7 @@ histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
 
 
 def _float_input(input, name: str):
-    if not isinstance(input, Tensor):
+    if not is_tensor(input):
         raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     arr = input._data
     if arr.dtype.kind != "f":
@@ -129,7 +133,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = No
     x = arr.reshape(-1)
     w = None
     if weight is not None:
-        wa = weight._data if isinstance(weight, Tensor) else xp.asarray(weight)
+        wa = weight._data if is_tensor(weight) else xp.asarray(weight)
         if wa.dtype != dt:
             raise RuntimeError(f"torch.histogramdd: if weight tensor is provided, input tensor and weight tensor "
                                f"should have the same dtype, but got input({input.dtype}), and weight({wa.dtype})")
@@ -138,7 +142,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = No
                                f"the input tensor, but got input with shape {list(arr.shape)} and weight with shape "
                                f"{list(wa.shape)}")
         w = wa.reshape(-1)
-    if isinstance(bins, Tensor):
+    if is_tensor(bins):
         edges = bins._data
         if edges.dtype != dt:
             raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have the same dtype, but got "
@@ -169,7 +173,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = No
     if density:
         hist = hist / dt.type(hist.sum())
         hist = hist / xp.diff(edges)
-    return histogram_result(Tensor._make(hist, False, None), Tensor._make(edges, False, None))
+    return histogram_result(make_tensor(hist, False, None), make_tensor(edges, False, None))
 
 
 def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
@@ -192,4 +196,4 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     x = arr.reshape(-1)
     xk = x[(x >= edges[0]) & (x <= edges[-1])]
     pos = _linear_positions(xk, edges, local_search=False)
-    return Tensor._make(_count(xk, pos, None, bins, dt), False, None)
+    return make_tensor(_count(xk, pos, None, bins, dt), False, None)

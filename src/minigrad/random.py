@@ -31,6 +31,7 @@ import warnings
 
 from . import backend as B
 from .backend import _CPU, check_device
+from .ops.registry import make_tensor
 
 np = B.xp  # the CPU generator always works on host arrays
 
@@ -123,8 +124,6 @@ class Generator:
 
     def get_state(self):
         """The whole state as a uint8 tensor, in PyTorch's byte layout (5056 bytes)."""
-        from .tensor import Tensor
-
         st = self._bits.state["state"]
         pos = int(st["pos"])
         rec = np.zeros((), dtype=_STATE)
@@ -137,7 +136,7 @@ class Generator:
             rec["normal_y"], rec["normal_is_valid"] = self._next_double, 1
         if self._next_float is not None:
             rec["next_float"], rec["next_float_valid"] = self._next_float, 1
-        return Tensor._make(np.frombuffer(rec.tobytes(), dtype=np.uint8).copy(), False, None)
+        return make_tensor(np.frombuffer(rec.tobytes(), dtype=np.uint8).copy(), False, None)
 
     def set_state(self, new_state) -> Generator:
         """Restore a state from ``get_state`` (this generator's, another's, or PyTorch's)."""

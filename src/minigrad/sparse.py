@@ -25,13 +25,16 @@ Indices are always checked against the size (PyTorch checks only when asked).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from . import backend as B
 from .factories import zeros
 from .ops.linalg import mm as _dense_mm
-from .ops.registry import constant
+from .ops.registry import constant, is_tensor, make_tensor
 from .size import Size
-from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 xp = B.xp
 
@@ -55,7 +58,7 @@ sparse_coo = layout("sparse_coo")
 
 
 def _as_index_array(indices) -> B.ndarray:
-    arr = indices._data if isinstance(indices, Tensor) else xp.asarray(indices)
+    arr = indices._data if is_tensor(indices) else xp.asarray(indices)
     if arr.size == 0:
         arr = arr.reshape(arr.shape[0] if arr.ndim == 2 else 1, 0)
     if arr.dtype.kind not in "iu":
@@ -150,7 +153,7 @@ class SparseTensor:
         # PyTorch's is coalesced: one value per stored position, the derivative there (which
         # every duplicate of that position shares), not the duplicates' sum.
         _, first = xp.unique(self._linear(), return_index=True)
-        return SparseTensor(self._idx[:, first], Tensor._make(g._data[first], False, None), self._size, True)
+        return SparseTensor(self._idx[:, first], make_tensor(g._data[first], False, None), self._size, True)
 
     @grad.setter
     def grad(self, value) -> None:
@@ -165,7 +168,7 @@ class SparseTensor:
     # -- the parts -------------------------------------------------------------------
     def _indices(self) -> Tensor:
         """The stored coordinates (sparse_dim, nnz), duplicates and order as stored."""
-        return Tensor._make(self._idx, False, None)
+        return make_tensor(self._idx, False, None)
 
     def _values(self) -> Tensor:
         """The stored values (nnz, *dense_dims), on the graph."""
@@ -283,7 +286,7 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, re
     every index. ``requires_grad=True`` makes the values a fresh leaf.
     """
     idx = _as_index_array(indices)
-    if isinstance(values, Tensor):
+    if is_tensor(values):
         vals = values if dtype is None else values.to(dtype)
     else:
         from .factories import tensor as _tensor
@@ -347,9 +350,9 @@ def mm(mat1, mat2, reduce: str | None = None) -> Tensor:
         return mm(mat2.t(), mat1.t()).t()
     if mat1.sparse_dim() != 2 or mat1.dense_dim():
         raise RuntimeError(f"mm: expected a 2-D sparse matrix, got size {list(mat1.shape)}")
-    if not isinstance(mat2, Tensor) or mat2.ndim != 2:
+    if not is_tensor(mat2) or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected a 2-D dense matrix as the second operand, got "
-                           f"{tuple(mat2.shape) if isinstance(mat2, Tensor) else type(mat2).__name__}")
+                           f"{tuple(mat2.shape) if is_tensor(mat2) else type(mat2).__name__}")
     n, m = mat1.shape
     if mat2.shape[0] != m:
         raise RuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied ({n}x{m} and "

@@ -44,58 +44,6 @@ def parse_to_args(args: tuple, kwargs: dict) -> tuple:
     return D.as_dtype(dtype), dev, copy
 
 
-def _is_python_data(data) -> bool:
-    if isinstance(data, (list, tuple)):
-        return all(_is_python_data(d) for d in data)
-    return isinstance(data, (bool, int, float))
-
-
-def as_array(data, dtype=None):
-    """The ndarray ``tensor(data, dtype=dtype)`` holds (always a fresh copy)."""
-    dtype = D.as_dtype(dtype)
-    if isinstance(data, Tensor):
-        arr = data._data
-        return arr.astype(dtype) if dtype is not None else arr.copy()
-    if isinstance(data, _ndarray):
-        if data.dtype.kind not in "biuf":
-            raise TypeError(f"tensor(): can't convert np.ndarray of type {data.dtype}; "
-                            "supported: bool, integer and floating types")
-        return data.astype(dtype) if dtype is not None else data.copy()
-    if isinstance(data, str) or isinstance(data, bytes):
-        raise TypeError(f"tensor(): new(): invalid data type 'str' (got {data!r})")
-    python = _is_python_data(data)
-    try:
-        arr = xp.array(data)
-    except ValueError as e:
-        raise ValueError(f"tensor(): {_ragged(data) or 'expected a rectangular (non-ragged) nested sequence'} "
-                         f"({e})") from None
-    if arr.dtype.kind not in "biuf":
-        kind = "'str'" if arr.dtype.kind in "US" else str(arr.dtype)
-        raise TypeError(f"tensor(): new(): invalid data type {kind} (data must be numbers or bools)")
-    if dtype is not None:
-        return arr.astype(dtype, copy=False)
-    if python and arr.dtype.kind == "f":
-        return arr.astype(D.default_float(), copy=False)
-    if arr.dtype.kind in "iu" and python:
-        return arr.astype(B.int64, copy=False)
-    return arr
-
-
-def _ragged(data, dim: int = 0):
-    """PyTorch's description of where a nested list is ragged, or None."""
-    if not isinstance(data, (list, tuple)) or not data:
-        return None
-    lens = [len(d) if isinstance(d, (list, tuple)) else None for d in data]
-    for m in lens[1:]:
-        if m != lens[0]:
-            return f"expected sequence of length {lens[0]} at dim {dim + 1} (got {m})"
-    for d in data:
-        r = _ragged(d, dim + 1)
-        if r:
-            return r
-    return None
-
-
 def _set_leaf(t, arr) -> None:
     """The slots of ``t``, a fresh leaf of a Tensor subclass (a Tensor itself is made by ``Tensor._make``)."""
     t._data = arr
@@ -141,7 +89,7 @@ def legacy_new(fixed, name: str, args: tuple, kwargs: dict) -> Tensor:
         data = args[0]
         if isinstance(data, (bool, float, complex, B.generic)):
             raise TypeError(f"{name}(): new(): data must be a sequence (got {type(data).__name__})")
-        arr = as_array(data, dt)
+        arr = factories.as_array(data, dt)
     else:
         got = ", ".join(type(a).__name__ for a in args)
         raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}): expected sizes "
@@ -551,23 +499,15 @@ class Tensor:
         return M.clone_(self)
 
     def new_tensor(self, data, *, dtype=None, requires_grad=False) -> Tensor:
-        from . import factories
-
         return factories.tensor(data, dtype=dtype or self._data.dtype, requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, requires_grad=False) -> Tensor:
-        from . import factories
-
         return factories.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, requires_grad=False) -> Tensor:
-        from . import factories
-
         return factories.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, requires_grad=False) -> Tensor:
-        from . import factories
-
         return factories.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, requires_grad=False) -> Tensor:
@@ -978,9 +918,7 @@ class Tensor:
         return C.argsort(self, R.dim_alias("argsort", dim, axis, -1), descending, stable)
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
-        from .factories import multinomial
-
-        return multinomial(self, num_samples, replacement, generator=generator)
+        return factories.multinomial(self, num_samples, replacement, generator=generator)
 
     # (the second operand's name is PyTorch's for each: outer(vec2), dot(tensor), mm(mat2) ...)
     def outer(self, vec2):
@@ -1000,15 +938,11 @@ class Tensor:
 
     @property
     def layout(self):
-        from .sparse import strided  # lazily: sparse.py builds on this module
-
-        return strided
+        return sparse.strided
 
     def to_sparse(self, sparse_dim: int | None = None):
         """The nonzero entries as a sparse COO tensor (``minigrad.sparse``), differentiable."""
-        from .sparse import to_sparse
-
-        return to_sparse(self, sparse_dim)
+        return sparse.to_sparse(self, sparse_dim)
 
     def to_dense(self, dtype=None) -> Tensor:
         """Already dense: ``self`` (or a cast copy when ``dtype`` differs)."""
@@ -1016,15 +950,11 @@ class Tensor:
 
     def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
         """``minigrad.histc(self, bins, min, max)``: counts in equal-width bins."""
-        from .histogram import histc
-
-        return histc(self, bins, min, max)
+        return histograms.histc(self, bins, min, max)
 
     def histogram(self, bins=100, *, range=None, weight=None, density: bool = False):
         """``minigrad.histogram(self, ...)``: ``(hist, bin_edges)``."""
-        from .histogram import histogram
-
-        return histogram(self, bins, range=range, weight=weight, density=density)
+        return histograms.histogram(self, bins, range=range, weight=weight, density=density)
 
     def bmm(self, mat2):
         return L.bmm(self, mat2)
@@ -1146,9 +1076,7 @@ class Tensor:
 
     def bernoulli(self, p=None, *, generator=None):
         """0/1 samples with probability ``self`` elementwise (or the number ``p``)."""
-        from .factories import bernoulli
-
-        return bernoulli(self, p, generator=generator)
+        return factories.bernoulli(self, p, generator=generator)
 
     def exponential_(self, lambd: float = 1.0, *, generator=None):
         return _fill_random(self, "exponential_", lambda g, s: RNG.exponential(g, s, self.dtype, lambd), generator)
@@ -1213,6 +1141,8 @@ from .ops import registry as _registry  # noqa: E402
 
 _registry._set_tensor_class(Tensor)
 
+from . import factories, sparse  # noqa: E402
+from . import histogram as histograms  # noqa: E402
 from . import random as RNG  # noqa: E402
 from .autograd import engine  # noqa: E402
 from .ops import composite as C  # noqa: E402

@@ -26,7 +26,7 @@ def _outs(out):
 
 def _grads(outputs, xs, vs, create_graph):
     from ..factories import zeros_like
-    from . import grad
+    from .engine import grad
 
     pairs = [(o, v) for o, v in zip(outputs, vs) if o.requires_grad]
     if not pairs:
@@ -61,7 +61,7 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """(func(inputs), J v): the Jacobian-vector product, by the double-vjp trick."""
     from ..autograd.graph import enable_grad
     from ..factories import ones_like, zeros_like
-    from . import grad
+    from .engine import grad
 
     with enable_grad():
         xs, single = _prep(inputs, create_graph)
@@ -124,7 +124,7 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
     single = isinstance(inputs, Tensor)
 
     def gradient(*xs):
-        from . import grad
+        from .engine import grad
 
         out = func(*xs)
         if out.numel() != 1:
@@ -138,7 +138,7 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
 def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """(func(inputs), H v) for a scalar ``func``."""
     from ..autograd.graph import enable_grad
-    from . import grad
+    from .engine import grad
 
     with enable_grad():
         xs, single = _prep(inputs, True)

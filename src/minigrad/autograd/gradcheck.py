@@ -65,7 +65,7 @@ def numerical_jacobian(fn, inputs, eps: float):
 
 def analytical_jacobian(fn, inputs):
     """Per differentiable input, an array (n_out_total, n_in) from backward passes."""
-    from . import grad
+    from .engine import grad
 
     diff_inputs = [t for t in inputs if t.requires_grad]
     outs = _diff_outputs(_outputs(fn, inputs))
@@ -129,7 +129,7 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
                   rtol: float = 1e-3, raise_exception: bool = True, **_ignored) -> bool:
     """Check second derivatives: gradcheck of ``(inputs, v) -> vjp(fn, inputs, v)`` built with create_graph."""
     from ..tensor import Tensor
-    from . import grad
+    from .engine import grad
 
     inputs = _as_tuple(inputs)
     outs = _diff_outputs(_outputs(fn, inputs))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..dtypes import default_float
+from ..factories import as_array
 from ..ops.registry import register_tensor_subclass
-from ..tensor import Tensor, as_array
+from ..tensor import Tensor
 
 xp = B.xp
 
