@@ -466,8 +466,10 @@ def record(op: Op, inputs: tuple, params: tuple, out):
             else:
                 node.versions = None
             shape = out.shape
-            node.in_meta = None if ad.shape == shape and bd.shape == shape and ad.dtype is dtype \
-                and bd.dtype is dtype else ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
+            a_as_out = ad.shape == shape and ad.dtype is dtype
+            b_as_out = bd.shape == shape and bd.dtype is dtype
+            node.in_meta = None if a_as_out and b_as_out else \
+                (None if a_as_out else (ad.shape, ad.dtype), None if b_as_out else (bd.shape, bd.dtype))
     else:
         parents = tuple([(t.grad_fn or t) if t._rg else None for t in inputs])
         node.parents = parents
