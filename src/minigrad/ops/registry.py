@@ -474,8 +474,11 @@ def record(op: Op, inputs: tuple, params: tuple, out):
         parents = tuple([(t.grad_fn or t) if t._rg else None for t in inputs])
         node.parents = parents
         node.versions = tuple([0 if t._vc is None else t._vc[0] for t in inputs]) if save else None
-        if save and None in parents:
-            _mark_saved_constants(inputs, node)
+        if save:
+            for p in parents:
+                if p is None:  # (not ``None in parents``: that would call Tensor.__eq__ on leaf parents)
+                    _mark_saved_constants(inputs, node)
+                    break
         in_meta = tuple([(t._data.shape, t._data.dtype) for t in inputs])
         if in_meta.count(in_meta[0]) == len(in_meta) and in_meta[0] == (out.shape, dtype):
             in_meta = None  # (no generator expression here: one reading shape would make it a cell)
