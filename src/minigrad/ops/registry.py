@@ -93,8 +93,8 @@ class Op:
     ``number_operands``: a binary op whose VJPs accept a Python number's 0-d array as
     either operand (no constant Tensor is made for ``x * 2.0``), also under create_graph.
     ``array_backward``: a fused backward on raw arrays for all inputs at once, which the walk
-    calls instead of the VJPs when there is no create_graph (only where it measurably pays:
-    mul, exp, tanh, sigmoid, relu). ``array_backward(g, out, inputs, parents, g_free,
+    calls instead of the VJPs when there is no create_graph (on an array-safe row, only where
+    it measurably pays: mul, exp, tanh, sigmoid, relu). ``array_backward(g, out, inputs, parents, g_free,
     out_free)`` returns one gradient (or None) per input, by the same formulas as the VJPs,
     computing none for an input whose parent is None (``parents[0] is parents[1]``: the same
     tensor twice, as in ``x * x``). For large arrays the walk sets ``g_free`` / ``out_free``
