@@ -243,6 +243,38 @@ def test_op(name, fn, makers):
     _run(model, example, fresh, rtol=1e-5, atol=1e-5)
 
 
+def _same_leading_dim(makers):
+    arrays = [m(np.random.default_rng(1)) for m in makers]
+    return all(a.ndim >= 2 and a.shape[0] == arrays[0].shape[0] for a in arrays)
+
+
+DYNAMIC_SAMPLES = [s for s in SAMPLES if _same_leading_dim(s[2])]
+
+
+@needs_runtime
+@pytest.mark.parametrize("name,fn,makers", DYNAMIC_SAMPLES, ids=[s[0] for s in DYNAMIC_SAMPLES])
+def test_op_with_a_dynamic_leading_axis_is_right_or_raises(name, fn, makers):
+    """Every input's dim 0 dynamic (one name); the file run on 2 more rows: right, or refused at export."""
+    model = Fn(fn)
+    example = [m(np.random.default_rng(1)) for m in makers]
+    fresh = [np.concatenate([m(np.random.default_rng(2)), m(np.random.default_rng(3))[:2]]) for m in makers]
+    try:
+        want = _eager(model, fresh)
+    except (RuntimeError, ValueError, IndexError):
+        pytest.skip("the op itself refuses the grown inputs")
+    names = [f"x{i}" for i in range(len(example))]
+    try:
+        proto = mg.onnx.export(model, tuple(mg.from_numpy(a) for a in example), input_names=names,
+                               dynamic_axes={n: {0: "n"} for n in names})
+    except RuntimeError as e:
+        assert str(e).startswith("onnx.export:")
+        return
+    got = _session(proto).run(None, dict(zip(names, fresh)))
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=RTOL, atol=ATOL)
+
+
 # ---------------------------------------------------------------------------
 # Models
 

@@ -600,11 +600,15 @@ def _roll(g, s, x):
     shifts, dims = s.params
     shape = g.meta[x[0]][0]
     out = x[0]
-    if dims is None:
+    flat = dims is None
+    if flat:
         out = g.node("Reshape", [out, g.ints([-1])])
         dims, shape = (0,), (math.prod(shape),)
     shifts = shifts if isinstance(shifts, tuple) else (shifts,)
     dims = dims if isinstance(dims, tuple) else (dims,)
+    if s.dyn and (flat or any(d in s.dyn for d in dims)):
+        raise Unsupported("roll: rolling a dynamic axis has no ONNX mapping here (its shift is taken modulo "
+                          "the example's size); export it with static shapes")
     for shift, d in zip(shifts, dims):
         n = shape[d]
         k = shift % n if n else 0
