@@ -79,8 +79,9 @@ def moons(k):
         if not compiled_moons:
             compiled_moons.append(make(Lib(mg), "moons", d, compiled=True))
         w = compiled_moons[0]
-        w.steps = k
-        w.run()
+        w.lrs = w.lrs[:1] * k  # k steps (the rate's value does not change the count)
+        if k:
+            w.run()
     elif k:
         Moons(Lib(mg), d).run()
 
