@@ -250,13 +250,66 @@ def test_graph_break_under_fullgraph_raises(name, fn, what):
         g(mg.tensor([1.0, -2.0, 3.0]))
 
 
-def test_forward_that_needs_autograd_outside_is_a_graph_break():
-    model = nn.Linear(3, 1)
+def test_compiled_module_in_an_eager_training_loop_is_bit_identical():
+    # the forward replayed; autograd reaches it as one node whose backward is the recorded walk
+    def make():
+        model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Dropout(0.3), nn.Linear(8, 2))
+        cm = mg.compile(model)
+        opt = mg.optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x, y):
+            opt.zero_grad()
+            out = cm(x) if step.compiled else model(x)
+            loss = F.cross_entropy(out, y) + 1e-3 * (out * out).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        step.compiled = False
+        return step, model, opt
+
+    def compiled_make():
+        step, model, opt = make()
+        step.compiled = True
+        return step, model, opt
+
+    mg.manual_seed(1)
+    eager_step, eager_model, _ = make()
+    mg.manual_seed(1)
+    comp_step, comp_model, _ = compiled_make()
+    for i in range(20):
+        x, y = _data(i, n=5)
+        st = mg.get_rng_state()
+        l1 = comp_step(x, y)
+        mg.set_rng_state(st)
+        l2 = eager_step(x, y)
+        assert l1.item() == l2.item()
+        _same_tensors(comp_model.parameters(), eager_model.parameters())
+        _same_tensors([p.grad for p in comp_model.parameters()], [p.grad for p in eager_model.parameters()])
+
+
+def test_compiled_forward_node_feeds_inputs_that_require_grad():
+    model = nn.Linear(3, 2)
     cm = mg.compile(model)
-    with pytest.warns(CompileWarning, match="requires grad"):
-        out = cm(mg.randn(2, 3))
-    out.sum().backward()  # it ran eagerly: the graph is there
-    assert model.weight.grad is not None
+    for _ in range(3):
+        x = mg.randn(4, 3, requires_grad=True)
+        out = cm(x)
+        out.tanh().sum().backward()
+        x2 = x.detach().requires_grad_()
+        model.zero_grad()
+        model(x2).tanh().sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), x2.grad.numpy())
+    assert out.grad_fn.name() == "CompiledFunctionBackward"
+    with pytest.raises(RuntimeError, match="create_graph"):
+        mg.autograd.grad(cm(x).sum(), x, create_graph=True)
+
+
+def test_several_outputs_needing_autograd_is_a_graph_break():
+    lstm = nn.LSTM(2, 3)
+    cm = mg.compile(lstm)
+    with pytest.warns(CompileWarning, match="several tensors that require grad"):
+        out, (h, c) = cm(mg.randn(4, 1, 2))
+    (out.sum() + h.sum()).backward()  # it ran eagerly: the graph is there
+    assert lstm.weight_ih_l0.grad is not None
 
 
 def test_data_dependent_constant_is_caught_by_the_second_recording():

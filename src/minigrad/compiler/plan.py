@@ -56,13 +56,25 @@ class Plan:
     """A compiled plan: ``run(inputs, params)`` replays the trace; ``source`` is its Python code;
     ``lines`` its readable listing (``explain``)."""
 
-    def __init__(self, trace: Trace, reuse: bool = True) -> None:
+    def __init__(self, trace: Trace, reuse: bool = True, part: str = "main") -> None:
         self.trace = trace
+        self.part = part
+        self.loads: list = []  # buffers of the forward a backward plan reads: ``S[j]``
+        self.keep: list = []  # buffers the forward plan hands its backward plan (returned as S)
+        if part == "backward":
+            self.steps = trace.backward
+            self.outputs = [g for _, g in trace.grad_inputs]
+            self.loads = _forward_buffers(trace)
+        else:
+            self.steps = trace.steps
+            self.outputs = trace.outputs
+            if trace.backward is not None:
+                self.keep = _forward_buffers(trace)
         self.namespace: dict = {}
         self._notes: list = []  # (step, note) for the listing, made when asked for
         self.reused = 0
         self.source = self._emit(reuse)
-        code = compile(self.source, f"<minigrad.compile plan of {len(trace.steps)} steps>", "exec")
+        code = compile(self.source, f"<minigrad.compile plan of {len(self.steps)} steps>", "exec")
         exec(code, self.namespace)
         self.run = self.namespace["run"]
 
@@ -76,7 +88,7 @@ class Plan:
         """(last step using each storage, storages that escape)."""
         last: dict = {}
         escaped: set = set()
-        for k, step in enumerate(self.trace.steps):
+        for k, step in enumerate(self.steps):
             for r in _uses(step):
                 if r.kind == "buf":
                     last[r.storage] = k
@@ -87,7 +99,9 @@ class Plan:
             elif step.kind in ("walk", "setgrad"):
                 for r in step.inputs:
                     escaped.add(r.storage)
-        for r in self.trace.output_refs():
+        for r in self._output_refs():
+            escaped.add(r.storage)
+        for r in self.loads + self.keep:  # the forward's saved values: kept for (another) backward
             escaped.add(r.storage)
         return last, escaped
 
@@ -125,13 +139,13 @@ class Plan:
         last, escaped = self._liveness()
         self.names = [f"b{r.index}" for r in trace.buffers]
         body: list[str] = []
-        outs = trace.output_refs()
+        outs = self._output_refs()
         self.const_names = []
         # constants stored as a .grad, returned or written in place: a fresh copy each replay
         written = ("inplace", "write", "fill")
-        escaping_consts = {r.index for s in trace.steps if s.kind in ("grad", "walk", "setgrad") + written
+        escaping_consts = {r.index for s in self.steps if s.kind in ("grad", "walk", "setgrad") + written
                            for r in s.inputs[:1] if r.kind == "const"} | {r.index for r in outs if r.kind == "const"}
-        for step in trace.steps:  # a write through a view of a constant, or a view of one returned
+        for step in self.steps:  # a write through a view of a constant, or a view of one returned
             for r in step.inputs[:1] if step.kind in written else ():
                 if r.root is not None and r.root.kind == "const":
                     escaping_consts.add(r.root.index)
@@ -145,7 +159,7 @@ class Plan:
                 body.append(f"c{i} = {name}.copy()")
                 name = f"c{i}"
             self.const_names.append(name)
-        for i in range(len(trace.inputs)):
+        for i in range(len(trace.inputs) + (self.part == "backward")):  # (a backward plan: the seed last)
             body.append(f"i{i} = I[{i}]._data")
         for i in range(len(trace.params)):
             body.append(f"p{i} = E[{i}]._data")
@@ -156,7 +170,9 @@ class Plan:
             dying.setdefault(k, []).append(s)
         out_tensor: dict = {}  # buffer index -> name of the output Tensor made early (a .grad target)
         holders: dict = {}  # storage -> the variables holding it (its owner and its views)
-        for k, step in enumerate(trace.steps):
+        for j, r in enumerate(self.loads):
+            body.append(f"{self.names[r.index]} = S[{j}]")
+        for k, step in enumerate(self.steps):
             line, note = self._step_code(k, step, free if reuse else None, escaped, last, out_tensor, outs)
             out = step.out
             if out is not None and out.storage is not None and out.storage >= 0:
@@ -174,8 +190,18 @@ class Plan:
             body.append(line)
             self._notes.append((step, note))
         body.append("_fp_reset(tok)")
-        body.append("return " + self._result(trace.outputs, out_tensor))
-        return "def run(I, E):\n" + "".join("    " + line + "\n" for line in body)
+        result = self._result(self.outputs, out_tensor)
+        if self.part == "backward":
+            result = "[" + ", ".join("None" if r is None else self._var(r) for r in self.outputs) + "]"
+        elif self.trace.backward is not None:
+            result = f"{result}, ({''.join(self._var(r) + ', ' for r in self.keep)})"
+        body.append("return " + result)
+        return "def run(I, E, S=None):\n" + "".join("    " + line + "\n" for line in body)
+
+    def _output_refs(self) -> list:
+        refs: list = []
+        _refs_in(self.outputs, refs)
+        return refs
 
     def _step_code(self, k, step, free, escaped, last, out_tensor, outs) -> tuple[str, str]:
         ns = self.namespace
@@ -192,7 +218,7 @@ class Plan:
             params = "".join(", " + self._expr(p) for p in step.params)
             target = ""
             if (free is not None and not variadic and not step.params and isinstance(op.forward, _np.ufunc)
-                    and op.forward.nin == len(args) and out.shape and out.owner and out.storage not in escaped):
+                    and op.forward.nin == len(args) and out.shape and out.owner):
                 pool = free.get((out.shape, out.dtype))
                 if pool:
                     name, was = pool.pop()
@@ -240,7 +266,7 @@ class Plan:
             value = f"_make({self._var(step.inputs[0])}, False, None)" if step.inputs else "None"
             return f"{who}.grad = {value}", ""
         if step.kind == "walk":
-            w = sum(1 for s in self.trace.steps[:k] if s.kind == "walk")
+            w = sum(1 for s in self.steps[:k] if s.kind == "walk")
             seeds = ", ".join(f"id({self._var(r)})" for r in step.inputs)
             return f"own{w} = {{{seeds}}}", ""
         # a store into .grad
@@ -320,6 +346,20 @@ def _prod(shape) -> int:
     for d in shape:
         n *= d
     return n
+
+
+def _forward_buffers(trace) -> list:
+    """The forward's buffers that the recorded backward reads (its saved values), in order."""
+    n = len(trace.steps)
+    seen: dict = {}
+    for step in trace.backward:
+        for r in _uses(step):
+            if r.kind == "buf" and r.step < n:
+                seen.setdefault(r.index, r)
+    for _, g in trace.grad_inputs:
+        if g is not None and g.kind == "buf" and g.step < n:
+            seen.setdefault(g.index, g)
+    return list(seen.values())
 
 
 def _has_ref(obj) -> bool:

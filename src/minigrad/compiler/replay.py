@@ -12,6 +12,8 @@ from ..autograd import graph as _graph
 from ..ops import registry as _registry
 from ..tensor import Tensor
 from .plan import Plan
+
+_make = Tensor._make
 from .trace import GraphBreak, Ref, flatten_tensors, record
 
 _state = _graph._state
@@ -49,11 +51,13 @@ class _Entry:
     """One guard set's state: the recorded trace, then (once a second recording agreed) the plan;
     or eager for good (a graph break)."""
 
-    __slots__ = ("trace", "plan", "eager", "params", "modules", "why")
+    __slots__ = ("trace", "plan", "bplan", "op", "eager", "params", "modules", "why")
 
     def __init__(self, trace) -> None:
         self.trace = trace
         self.plan = None
+        self.bplan = None
+        self.op = None
         self.eager = trace.broken is not None
         self.why = trace.broken
         self.params = [(w, w().shape, w()._data.dtype, w()._rg) for w in trace.params] if not self.eager else []
@@ -114,7 +118,10 @@ class CompiledFunction:
                 if entry.plan is not None:
                     inputs: list = []
                     flatten_tensors((args, kwargs), inputs)
-                    return entry.plan.run(inputs, ext)
+                    if entry.bplan is None:
+                        return entry.plan.run(inputs, ext)
+                    result, saved = entry.plan.run(inputs, ext)
+                    return _attach(entry, result, inputs, ext, saved)
                 return self._check(entry, args, kwargs)
         else:
             entries = self._cache[key] = []
@@ -132,8 +139,15 @@ class CompiledFunction:
         if entry.eager:
             self._warn(entry.why)
         elif not self.verify:
-            entry.plan = Plan(trace, self.reuse)
+            self._build(entry, trace)
         return result
+
+    def _build(self, entry: _Entry, trace) -> None:
+        entry.trace = trace
+        entry.plan = Plan(trace, self.reuse)
+        if trace.backward is not None:
+            entry.bplan = Plan(trace, self.reuse, part="backward")
+            entry.op = _compiled_op(self._name())
 
     def _name(self) -> str:
         return self.name or getattr(self.fn, "__qualname__", None) or type(self.fn).__name__
@@ -162,8 +176,7 @@ class CompiledFunction:
             entry.params, entry.modules = [], []
             self._warn(entry.why)
             return result
-        entry.trace = trace
-        entry.plan = Plan(trace, self.reuse)
+        self._build(entry, trace)
         return result
 
     # -- reading the plan --------------------------------------------------------------------------
@@ -192,6 +205,15 @@ class CompiledFunction:
         for line in plan.lines:
             print("  " + line, file=out)
         print(f"  return {_show_result(trace.outputs)}", file=out)
+        if trace.backward is not None:
+            bplan = Plan(trace, self.reuse, part="backward")
+            seed = trace.seed.name()
+            print(f"backward of {trace.grad_output.name()} (run when autograd reaches it; {seed} is its incoming "
+                  f"gradient): {len(trace.backward)} steps", file=out)
+            for line in bplan.lines:
+                print("  " + line, file=out)
+            grads = ", ".join(f"{r.name()}: {'-' if g is None else g.name()}" for r, g in trace.grad_inputs)
+            print(f"  gradients {{{grads}}}", file=out)
 
     def _plan_for(self, args, kwargs):
         key = (_state.enabled, _sig(args), _sig(kwargs) if kwargs else None)
@@ -229,6 +251,60 @@ def _show_result(obj) -> str:
     return repr(obj)
 
 
+# -- a compiled forward inside autograd -------------------------------------------------------------
+
+def _compiled_op(name: str):
+    """The op of the one node a replayed forward hands autograd: its VJP runs the recorded
+    backward plan (built without a table row: it is not a registry op)."""
+    from ..ops.registry import Op
+
+    def vjp_all(g, out, inputs, params, mask):
+        inputs_, params_, saved, bplan = params[0]
+        if g.__class__ is not _np.ndarray:
+            raise RuntimeError(f"minigrad.compile: the backward of the compiled {name} runs on arrays only "
+                               "(create_graph=True through a compiled forward is not supported)")
+        grads = bplan.run(inputs_ + [_make(g, False, None)], params_, saved)
+        return [gr if m else None for gr, m in zip(grads, mask)]
+
+    op = object.__new__(Op)
+    op.name = f"compiled {name}"
+    op.forward = None
+    op.vjps = None
+    op.vjp_all = vjp_all
+    op.save_inputs = op.save_out = op.saves = False
+    op.differentiable = True
+    op.backward_name = "CompiledFunctionBackward"
+    op.dtype_rule = "same"
+    op.arity = -1
+    op.fn = None
+    op.array_safe = True
+    op.number_operands = False
+    op.array_backward = None
+    op.table = __name__
+    return op
+
+
+def _attach(entry: _Entry, result, inputs: list, params: list, saved: tuple):
+    """``result`` with the output that needs autograd replaced by one on a node whose backward
+    is the recorded backward plan."""
+    trace = entry.trace
+    leaves = tuple([inputs[r.index] if r.kind == "input" else params[r.index] for r, _ in trace.grad_inputs])
+    made: list = []
+
+    def swap(obj, ref):
+        if ref is trace.grad_output:
+            if not made:
+                made.append(_registry.record(entry.op, leaves, ((inputs, params, saved, entry.bplan),), obj._data))
+            return made[0]
+        if isinstance(ref, (tuple, list)):
+            out = [swap(o, r) for o, r in zip(obj, ref)]
+            return tuple(out) if isinstance(obj, tuple) else out
+        if isinstance(ref, dict):
+            return {k: swap(obj[k], ref[k]) for k in ref}
+        return obj
+    return swap(result, trace.outputs)
+
+
 # -- comparing two records ---------------------------------------------------------------------------
 
 def difference(a, b) -> str | None:
@@ -244,7 +320,25 @@ def difference(a, b) -> str | None:
     for i, (ca, cb) in enumerate(zip(a.consts, b.consts)):
         if ca.dtype != cb.dtype or ca.shape != cb.shape or not _np.array_equal(ca, cb, equal_nan=ca.dtype.kind in "fc"):
             return f"constant c{i} {ca.dtype}{list(ca.shape)} changed"
-    for k, (sa, sb) in enumerate(zip(a.steps, b.steps)):
+    if (a.backward is None) != (b.backward is None):
+        return "a backward recorded once"
+    if a.backward is not None:
+        if len(a.backward) != len(b.backward) or not _same([g for _, g in a.grad_inputs],
+                                                           [g for _, g in b.grad_inputs]):
+            return "a different backward"
+        diff = _steps_difference(a.backward, b.backward)
+        if diff:
+            return "backward " + diff
+    diff = _steps_difference(a.steps, b.steps)
+    if diff:
+        return diff
+    if not _same(a.outputs, b.outputs):
+        return "a different result structure"
+    return None
+
+
+def _steps_difference(sa_list, sb_list) -> str | None:
+    for k, (sa, sb) in enumerate(zip(sa_list, sb_list)):
         if sa.kind != sb.kind or sa.name != sb.name or sa.fn is not sb.fn or sa.phase != sb.phase:
             return f"step {k}: {sa.name}, then {sb.name}"
         if not _same(sa.inputs, sb.inputs) or not _same(sa.params, sb.params) or not _same(sa.kwargs, sb.kwargs):
@@ -255,8 +349,6 @@ def difference(a, b) -> str | None:
             return f"step {k} ({sa.name}): another object"
         if sa.kind == "grad" and not _same(sa.target, sb.target):
             return f"step {k}: .grad stored into another tensor"
-    if not _same(a.outputs, b.outputs):
-        return "a different result structure"
     return None
 
 

@@ -131,7 +131,14 @@ class Trace:
         self.outputs = None
         self.modules: list = []
         self.broken: str | None = None
-        self.grad_targets: list = []  # per grad step: the target tensor (weakly) when not input/param
+        # A call that returns a tensor needing autograd and runs no backward (a module's forward):
+        # the recorded walk from it (``backward``: steps), its seed (``seed``: a Ref of kind
+        # "input" numbered after the call's inputs), the output it starts from (``grad_output``)
+        # and each leaf's gradient (``grad_inputs``: [(leaf Ref, gradient Ref or None)]).
+        self.backward: list | None = None
+        self.seed = None
+        self.grad_output = None
+        self.grad_inputs: list = []
 
     def output_refs(self) -> list:
         out: list = []
@@ -197,6 +204,7 @@ class Recorder:
         self.phase = "forward"
         self.paused = 0
         self.walks = 0
+        self.capturing = False
         self.patches: list = []
         self.active = False
         self.modules: dict = {}
@@ -243,6 +251,7 @@ class Recorder:
 
         self.active = True
         _registry.TRACE = self.on_op
+        self.orig_walk = _engine.run_backward
         self._patch(_engine, "run_backward", self._wrap_walk(_engine.run_backward))
         self._patch(_engine, "_store_grad", self._wrap_store(_engine._store_grad))
         for name in _RANDOM_FUNCS:
@@ -377,6 +386,19 @@ class Recorder:
         """Resolve the tensors first seen during the call (alive now: parameters; else constants),
         and record the result's structure with Refs in place of tensors."""
         trace = self.trace
+        results: list = []
+        flatten_tensors(result, results)
+        needs = [t for t in results if t._rg and t.grad_fn is not None] if not self.walks else []
+        n0 = len(trace.steps)
+        leaves: list = []
+        if needs:
+            if len(needs) > 1 or any(t is not needs[0] for t in needs):
+                self.graph_break("the function returns several tensors that require grad and runs no backward() "
+                                 "(compile the whole training step, or call it under no_grad)")
+                return
+            leaves = self._record_backward(needs[0])
+            if not self.active:
+                return
         for i, (arr, value) in self.unknown_tensors.items():
             t = trace.params[i]()
             if t is None or t._data is not arr:
@@ -398,18 +420,48 @@ class Recorder:
         trace.params = [trace.params[i] for i in kept]
         trace.outputs = self._outputs(result)
         trace.modules = list(self.modules.values())
-        results: list = []
-        flatten_tensors(result, results)
+        if needs:
+            trace.backward = trace.steps[n0:]
+            del trace.steps[n0:]
+            trace.grad_output = self.known[id(needs[0]._data)]
+            trace.grad_inputs = [(r, g) for r, g in leaves if r.kind in ("input", "param")]
         by_id = {id(t): t for t in results}
         for step in trace.steps:
             if step.kind == "grad" and step.target.__class__ is tuple:
                 t = step.target[1]()
                 step.target = ("output", self.known[id(t._data)]) if t is not None and id(t) in by_id else None
-        for t in results:
-            if t._rg and t.grad_fn is not None and not self.walks:
-                self.graph_break("the function returns a tensor that requires grad and runs no backward() "
-                                 "(compile the whole training step, or call it under no_grad)")
         self.keep.clear()
+
+    def _record_backward(self, out) -> list:
+        """The call returns ``out``, which needs autograd, and runs no backward: record the walk
+        from ``out`` to every input and parameter that requires grad (as ``autograd.grad`` with a
+        seed of ones, storing nothing), so the replay can hand autograd one node for the whole
+        forward. Returns [(the leaf's Ref, its gradient's Ref or None)]."""
+        trace = self.trace
+        leaves = [(Ref("input", i, t._data.shape, t._data.dtype), t) for i, t in enumerate(trace.inputs) if t._rg]
+        for i, w in enumerate(trace.params):
+            t = w()
+            if t is not None and t._rg and t.grad_fn is None and self.known[id(t._data)].kind == "param":
+                leaves.append((self.known[id(t._data)], t))
+        if not leaves:
+            return []
+        d = out._data
+        seed_arr = B.xp.ones(d.shape, d.dtype)
+        seed = Tensor._make(seed_arr, False, None)
+        trace.seed = Ref("input", len(trace.inputs), d.shape, d.dtype)
+        self._remember(seed_arr, trace.seed)
+        prev = self.phase
+        self.phase = "backward"
+        self.capturing = True
+        try:
+            grads = self.orig_walk((out,), (seed,), retain_graph=True, create_graph=False,
+                                   capture=[t for _, t in leaves])
+        finally:
+            self.capturing = False
+            self.phase = prev
+        if not self.active:
+            return []
+        return [(r, None if g is None else self._ref(g._data, None)) for (r, _), g in zip(leaves, grads)]
 
     def _outputs(self, obj):
         if isinstance(obj, Tensor):
@@ -462,6 +514,8 @@ class Recorder:
         rec = self
 
         def _store_grad(tensor, g, owned):
+            if rec.capturing:
+                return None  # recording a compiled forward's backward: nothing is stored anywhere
             if rec.paused or not rec.active:
                 return orig(tensor, g, owned)
             arr = g if g.__class__ is _ndarray else g._data
