@@ -153,3 +153,30 @@ def test_hand_written_sgd_with_in_place_updates():
         return mg.tensor(rng.standard_normal((10, 2)).astype(np.float32)), mg.tensor(rng.choice([-1.0, 1.0], 10)
                                                                                       .astype(np.float32))
     _compare_training(make, 30, data)
+
+
+def test_cnn_with_batch_norm_running_statistics():
+    def build():
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), nn.Linear(4 * 4 * 4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+    models = []
+
+    def keep(b):
+        def built():
+            m = b()
+            models.append(m)
+            return m
+        return built
+
+    make, data = _classify(keep(build), optim.SGD, (1, 8, 8), 3, 6, lr=0.05, momentum=0.9)
+    _compare_training(make, 30, data)
+    eager, compiled = models
+    for (name, a), b in zip(compiled.named_buffers(), eager.buffers()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    with mg.no_grad():  # eval mode (running statistics) is another plan
+        compiled.eval()
+        eager.eval()
+        cm = mg.compile(compiled)
+        x = data(0)[0]
+        for _ in range(3):
+            np.testing.assert_array_equal(cm(x).numpy(), eager(x).numpy())

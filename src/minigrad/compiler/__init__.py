@@ -17,21 +17,24 @@ Design (op-level tracing, then Python source)
   same program with equal constants. A constant that changed means some value was computed from
   tensor data by code the recorder cannot see: that guard set runs eagerly (with a warning)
   rather than replaying a stale value.
-- **Plan** (``plan.py``): liveness per storage, results of numpy ufuncs computed with ``out=``
-  into buffers that died earlier, and the program written as Python source and compiled once
+- **Plan** (``plan.py``): liveness per storage, results of elementwise numpy ufuncs computed
+  with ``out=`` into buffers that died earlier (same shape, dtype and strides), and the program
+  written as Python source and compiled once
   (``compile``/``exec``): ``b7 = F7(b3, b6, out=b2)``... Replay costs what the hand-written numpy
   program costs.
 - **Replay** (``replay.py``): from the third call on, a call whose guards match runs the plan:
   no Tensor, Node, heap or dict work per op. Guards: grad mode; each tensor argument's shape,
-  dtype, requires_grad and class; other arguments by value (numbers, strings, None, containers)
+  strides, dtype, requires_grad and class; other arguments by value (numbers, strings, None, containers)
   or identity; the parameters read (the same tensor objects, shape, dtype, requires_grad); the
   ``training`` flag of every module called. A guard set that matches no plan records anew; up
   to ``CACHE_LIMIT`` (8) guard sets per function, then eager with one warning.
 
 Graph breaks (as torch.compile's): Python reading a tensor's value (``item``, ``bool``,
 ``float``, ``int``, ``tolist``, ``numpy``, printing), boolean-mask indexing, in-place ops on
-recorded values, tensor hooks, ``autograd.grad``/``create_graph``, returning a tensor that still
-needs autograd (a forward whose backward runs outside the compiled call). With
+recorded values that require grad, tensor hooks, ``autograd.grad``/``create_graph``, returning
+several tensors that still need autograd. (One such tensor, as a module's forward returns: the
+recording also records the walk from it, ``autograd.grad``-style, and the replay hands autograd
+one node whose backward runs that plan.) With
 ``fullgraph=False`` the call finishes eagerly and a ``CompileWarning`` names what and the line;
 with ``fullgraph=True`` ``GraphBreakError`` is raised with the same message.
 """
@@ -126,8 +129,10 @@ class CompiledModule:
     ``__call__``, hooks included); every other attribute (``parameters()``, ``train()``,
     ``state_dict()``...) is the wrapped module's, which is ``_orig_mod`` as in PyTorch.
 
-    A forward whose output needs autograd (training, grad mode on) cannot be replayed on its own:
-    compile the whole training step instead, or call it under ``no_grad`` / in eval mode.
+    In an eager training loop (``loss_fn(cm(x), y).backward()``) the replayed forward's output
+    reaches autograd as one node, ``CompiledFunctionBackward``, whose backward runs the recorded
+    walk from it to the parameters and inputs. One output may need autograd (several is a graph
+    break); ``create_graph=True`` through it raises.
     """
 
     def __init__(self, module, **kw) -> None:

@@ -9,8 +9,10 @@ once with ``compile()``/``exec`` (as torch.fx does), so replaying it costs what 
 program typed by hand costs: no Tensor, Node, heap or dict work per op, and no interpreter loop.
 
 Buffer reuse: every buffer belongs to a storage (itself, or the buffer it is a view of). A
-storage dies after its last use; a later ufunc result of the same shape and dtype is then
-computed into it with ``out=`` (numpy gives the same bits with or without ``out=``). Storages
+storage dies after its last use; a later elementwise ufunc result of the same shape, dtype and
+memory layout (strides) is then computed into it with ``out=``: the same bits as without, and the
+same layout for the reductions that read it later (a layout changes their order of summation).
+Storages
 never reused: the inputs, parameters and constants (not ours), what escapes (returned, stored
 into some ``.grad``, or the value ``.grad`` holds after a store), views (their owner decides).
 """
@@ -22,7 +24,7 @@ import numpy as _np
 from .. import backend as B
 from ..autograd import engine as _engine
 from ..tensor import Tensor
-from .trace import Ref, Trace
+from .trace import Ref, TensorArg, Trace
 
 _make = Tensor._make
 
@@ -123,6 +125,8 @@ class Plan:
     def _expr(self, obj) -> str:
         if obj.__class__ is Ref:
             return self._var(obj)
+        if obj.__class__ is TensorArg:
+            return f"{'I' if obj.ref.kind == 'input' else 'E'}[{obj.ref.index}]"
         if isinstance(obj, tuple) and _has_ref(obj):
             return "(" + "".join(self._expr(x) + ", " for x in obj) + ")"
         if isinstance(obj, list) and _has_ref(obj):
@@ -183,7 +187,7 @@ class Plan:
                 r = trace.buffers[s]
                 names = holders.pop(s, [])
                 if r.owner and r.shape and reuse:  # its memory waits for a result of its shape
-                    free.setdefault((r.shape, r.dtype), []).append((self.names[s], s))
+                    free.setdefault((r.shape, r.dtype, r.strides), []).append((self.names[s], s))
                     names = [n for n in names if n != self.names[s]]
                 if names and r.dtype.itemsize * _prod(r.shape) >= _DEL_MIN:
                     line += "; del " + ", ".join(dict.fromkeys(names))  # freed here, as eager frees it
@@ -217,9 +221,11 @@ class Plan:
             call_args = ("[" + ", ".join(args) + "]") if variadic else ", ".join(args)
             params = "".join(", " + self._expr(p) for p in step.params)
             target = ""
+            # Elementwise ufuncs only: the same bits with or without out= (matmul, a generalized
+            # ufunc, may leave BLAS for numpy's own loop when given out=, and sum in another order).
             if (free is not None and not variadic and not step.params and isinstance(op.forward, _np.ufunc)
-                    and op.forward.nin == len(args) and out.shape and out.owner):
-                pool = free.get((out.shape, out.dtype))
+                    and op.forward.signature is None and op.forward.nin == len(args) and out.shape and out.owner):
+                pool = free.get((out.shape, out.dtype, out.strides))
                 if pool:
                     name, was = pool.pop()
                     self.names[out.index] = name
@@ -235,7 +241,8 @@ class Plan:
                 [self._expr(p) for p in step.params] + [f"{k_}={self._expr(v)}" for k_, v in step.kwargs.items()]
             return f"{self._var(out)} = {fname}({', '.join(args)})", ""
         if step.kind == "call":
-            args = [self._const(step.target)] + [self._expr(p) for p in step.params] + \
+            args = ([self._const(step.target)] if step.target is not None else []) + \
+                [self._expr(p) for p in step.params] + \
                 [f"{k_}={self._expr(v)}" for k_, v in step.kwargs.items()]
             # the optimizer runs as in eager: numpy's floating-point warnings as the user set them
             return f"_fp_reset(tok); {fname}({', '.join(args)}); tok = _fp_set(_IGNORE)", ""
@@ -310,7 +317,7 @@ class Plan:
         for p in step.params:
             ins.append(_short(p, show))
         if step.kind == "call":
-            ins = [f"{k}={v!r}" for k, v in step.kwargs.items()] + [repr(p) for p in step.params]
+            ins = [f"{k}={v!r}" for k, v in step.kwargs.items()] + [_short(p, show) for p in step.params]
         lhs = ""
         if step.out is not None:
             lhs = f"{step.out.name()}:{_dt(step.out.dtype)}{list(step.out.shape)} = "
@@ -330,7 +337,7 @@ class Plan:
             name = f"{who}.grad <-"
         elif step.kind == "random":
             name = f"random.{step.name}"
-        elif step.kind == "call":
+        elif step.kind == "call" and step.target is not None:
             name = f"{type(step.target).__name__}.{step.fn.__name__}"
         text = f"{lhs}{name}({', '.join(ins)})" if step.kind != "grad" else f"{lhs}{name} {ins[0]}"
         return f"{step.phase:<8} | {text}" + (f"    # {note}" if note else "")

@@ -12,10 +12,9 @@ from ..autograd import graph as _graph
 from ..ops import registry as _registry
 from ..tensor import Tensor
 from .plan import Plan
-
-_make = Tensor._make
 from .trace import GraphBreak, Ref, flatten_tensors, record
 
+_make = Tensor._make
 _state = _graph._state
 
 #: Plans (and eager-only records) kept per compiled function: the next guard set beyond this
@@ -33,11 +32,11 @@ class GraphBreakError(RuntimeError):
 
 
 def _sig(obj):
-    """What the guard compares for one argument: a tensor's shape, dtype and requires_grad; a
+    """What the guard compares for one argument: a tensor's shape, strides, dtype and requires_grad; a
     Python number, string or None by value; containers by their items; anything else by identity."""
     if isinstance(obj, Tensor):
         d = obj._data
-        return (d.shape, d.dtype, obj._rg, obj.__class__)
+        return (d.shape, d.strides, d.dtype, obj._rg, obj.__class__)
     if obj is None or obj.__class__ in (bool, int, float, str):
         return (obj.__class__, obj)
     if obj.__class__ in (tuple, list):
@@ -60,15 +59,17 @@ class _Entry:
         self.op = None
         self.eager = trace.broken is not None
         self.why = trace.broken
-        self.params = [(w, w().shape, w()._data.dtype, w()._rg) for w in trace.params] if not self.eager else []
+        self.params = [(w, w()._data.shape, w()._data.strides, w()._data.dtype, w()._rg) for w in trace.params] \
+            if not self.eager else []
         self.modules = [(weakref.ref(m), m.training) for m in trace.modules] if not self.eager else []
 
     def matches(self) -> list | None:
         """The parameter tensors when this entry's guards hold now, else None."""
         ext = []
-        for w, shape, dtype, rg in self.params:
+        for w, shape, strides, dtype, rg in self.params:
             t = w()
-            if t is None or t._data.shape != shape or t._data.dtype is not dtype or t._rg != rg:
+            if t is None or t._data.shape != shape or t._data.strides != strides or t._data.dtype is not dtype \
+                    or t._rg != rg:
                 return None
             ext.append(t)
         for w, training in self.modules:

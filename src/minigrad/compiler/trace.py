@@ -40,6 +40,12 @@ step ``trace.steps[index]``... see ``Ref.step``; buffers are numbered in order o
 Ref carries the ``shape`` and ``dtype`` the value had. ``trace.outputs`` is the call's result as a
 structure of Refs (``Trace.output_refs()`` lists them).
 
+A call that returns a tensor needing autograd without running a backward (a module's forward)
+also carries the walk from that tensor: ``trace.backward`` (steps, phase ``"backward"``),
+``trace.seed`` (the incoming gradient, a Ref of kind ``"input"`` numbered after the inputs),
+``trace.grad_output`` and ``trace.grad_inputs`` ([(leaf Ref, its gradient's Ref or None)]);
+otherwise ``trace.backward`` is None. ONNX export reads ``trace.steps`` only.
+
 Graph breaks
 ------------
 What the recorder cannot turn into a replayable program stops the recording (``GraphBreak``):
@@ -76,7 +82,7 @@ class Ref:
     made it and its ``storage`` (the buffer number owning its memory: itself, or the value it
     is a view of; None when that is not a recorded buffer)."""
 
-    __slots__ = ("kind", "index", "shape", "dtype", "step", "storage", "owner", "root")
+    __slots__ = ("kind", "index", "shape", "dtype", "step", "storage", "owner", "root", "strides")
 
     def __init__(self, kind: str, index: int, shape, dtype, step: int = -1) -> None:
         self.kind = kind
@@ -87,6 +93,7 @@ class Ref:
         self.storage = None
         self.owner = False  # a buffer that owns its memory (not a view)
         self.root = None  # for a view of an input, a parameter or a constant: that value's Ref
+        self.strides = None  # a buffer's memory layout when recorded (buffer reuse keeps it)
 
     def name(self) -> str:
         """``b3``, ``in0``, ``p1``, ``c2``: how ``explain`` prints it."""
@@ -114,6 +121,25 @@ class Step:
 
     def __repr__(self) -> str:
         return f"<{self.phase} {self.kind} {self.name} {list(self.inputs)} -> {self.out}>"
+
+
+class TensorArg:
+    """In a ``"call"`` step's params: the tensor object (not its array) of an input or parameter
+    ``ref``, which the called function receives (it writes into the tensor)."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: Ref) -> None:
+        self.ref = ref
+
+    def __eq__(self, other) -> bool:
+        return (other.__class__ is TensorArg and self.ref.kind == other.ref.kind
+                and self.ref.index == other.ref.index)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"tensor {self.ref.name()}"
 
 
 class Trace:
@@ -205,6 +231,7 @@ class Recorder:
         self.paused = 0
         self.walks = 0
         self.capturing = False
+        self.holders: dict = {}  # param candidate -> more tensors seen holding its array (aliases)
         self.patches: list = []
         self.active = False
         self.modules: dict = {}
@@ -257,6 +284,7 @@ class Recorder:
         for name in _RANDOM_FUNCS:
             self._patch(R, name, self._wrap_random(getattr(R, name), name))
         self._patch(F, "_dropout_noise", self._wrap_random(F._dropout_noise, "dropout_noise", gen=False))
+        self._patch(F, "_update_running_stats", self._wrap_opaque(F._update_running_stats, "update_running_stats"))
         for name, what in _READS.items():
             if name in Tensor.__dict__:
                 self._patch(Tensor, name, self._wrap_read(Tensor.__dict__[name], what))
@@ -311,9 +339,10 @@ class Recorder:
         ref = None
         if out is not None:
             ref = Ref("buf", len(trace.buffers), out.shape, out.dtype, n)
-            root = out if out.base is None else out.base
+            ref.strides = out.strides
             ref.owner = out.base is None
-            r = self.known.get(id(root))
+            r = self._known_base(out)
+            root = out if r is None and out.base is None else None
             same = self.known.get(id(out))
             if same is not None:  # the op handed back an array already recorded (a no-op cast, asarray)
                 ref.owner = False
@@ -331,6 +360,17 @@ class Recorder:
         trace.steps.append(Step(kind, name, fn, inputs, params, ref, self.phase, kwargs, target))
         return ref
 
+    def _known_base(self, arr):
+        """The Ref of the recorded array whose memory ``arr`` views (following ``.base`` through
+        numpy's views and as_strided's intermediate objects), or None."""
+        b = arr.base
+        while b is not None:
+            r = self.known.get(id(b))
+            if r is not None:
+                return r
+            b = getattr(b, "base", None)
+        return None
+
     def _remember(self, arr, ref: Ref) -> None:
         self.known[id(arr)] = ref
         self.keep.append(arr)
@@ -341,9 +381,11 @@ class Recorder:
         """The Ref of an operand's array: recorded, or new (a parameter or a constant)."""
         r = self.known.get(id(arr))
         if r is not None:
+            if r.kind == "param" and tensor is not None and tensor.__class__ is not _ndarray \
+                    and r.index in self.unknown_tensors:
+                self.holders.setdefault(r.index, []).append(weakref.ref(tensor))  # another tensor on it
             return r
-        base = arr.base
-        if base is not None and id(base) in self.known:
+        if arr.base is not None and self._known_base(arr) is not None:
             self.graph_break(f"an array derived from a recorded value outside the recorded ops ({arr.dtype}"
                              f"{list(arr.shape)}: raw numpy code on a tensor's data)")
         if tensor is not None and tensor.__class__ is not _ndarray:
@@ -399,8 +441,18 @@ class Recorder:
             leaves = self._record_backward(needs[0])
             if not self.active:
                 return
+        owners = self._owners()
         for i, (arr, value) in self.unknown_tensors.items():
             t = trace.params[i]()
+            if t is None or t._data is not arr:  # seen through a temporary alias (a detach)?
+                for w in self.holders.get(i, ()):
+                    if w() is not None and w()._data is arr:
+                        t = w()
+                        break
+                else:
+                    t = owners.get(id(arr))
+                if t is not None and t._data is arr:
+                    trace.params[i] = weakref.ref(t)
             if t is None or t._data is not arr:
                 # made during the call (or rebound since): its value when first used, as a constant
                 trace.params[i] = None
@@ -432,6 +484,20 @@ class Recorder:
                 step.target = ("output", self.known[id(t._data)]) if t is not None and id(t) in by_id else None
         self.keep.clear()
 
+    def _owners(self) -> dict:
+        """id(array) -> tensor, for the parameters and buffers of the modules called and the
+        parameters of the optimizers called (a parameter read through a temporary alias, such as
+        ``p.detach()``, is still that parameter)."""
+        owners: dict = {}
+        for m in self.modules.values():
+            for t in list(m.parameters()) + list(m.buffers()):
+                owners[id(t._data)] = t
+        for step in self.trace.steps:
+            for group in getattr(step.target, "param_groups", ()) if step.kind == "call" else ():
+                for t in group["params"]:
+                    owners[id(t._data)] = t
+        return owners
+
     def _record_backward(self, out) -> list:
         """The call returns ``out``, which needs autograd, and runs no backward: record the walk
         from ``out`` to every input and parameter that requires grad (as ``autograd.grad`` with a
@@ -439,7 +505,7 @@ class Recorder:
         forward. Returns [(the leaf's Ref, its gradient's Ref or None)]."""
         trace = self.trace
         leaves = [(Ref("input", i, t._data.shape, t._data.dtype), t) for i, t in enumerate(trace.inputs) if t._rg]
-        for i, w in enumerate(trace.params):
+        for w in trace.params:
             t = w()
             if t is not None and t._rg and t.grad_fn is None and self.known[id(t._data)].kind == "param":
                 leaves.append((self.known[id(t._data)], t))
@@ -588,6 +654,39 @@ class Recorder:
                 rec.phase = prev
         call.__name__ = orig.__name__
         call.__doc__ = orig.__doc__
+        return call
+
+    def _wrap_opaque(self, orig, name: str):
+        """A library function that works on raw arrays (batch norm's running statistics): one
+        recorded call, replayed with the same arrays and tensors."""
+        rec = self
+
+        def call(*args):
+            if rec.paused or not rec.active:
+                return orig(*args)
+            params = []
+            for a in args:
+                if a.__class__ is _ndarray:
+                    r = rec.known.get(id(a))
+                    if r is None:
+                        rec.graph_break(f"`{name}` given an array made outside the recorded ops")
+                        return orig(*args)
+                    params.append(r)
+                elif isinstance(a, Tensor):
+                    r = rec._ref(a._data, a)
+                    if r.kind not in ("param", "input"):
+                        rec.graph_break(f"`{name}` given a tensor made during the call")
+                        return orig(*args)
+                    params.append(TensorArg(r))
+                else:
+                    params.append(a)
+            rec._step("call", name, orig, (), tuple(params), None)
+            rec.paused += 1
+            try:
+                return orig(*args)
+            finally:
+                rec.paused -= 1
+        call.__name__ = name
         return call
 
     def _wrap_read(self, orig, what: str):
