@@ -19,6 +19,8 @@ into some ``.grad``, or the value ``.grad`` holds after a store), views (their o
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as _np
 
 from .. import backend as B
@@ -168,7 +170,11 @@ class Plan:
         for i in range(len(trace.params)):
             body.append(f"p{i} = E[{i}]._data")
         body.append("tok = _fp_set(_IGNORE)")
-        free: dict = {}  # (shape, dtype) -> names of dead buffers that own their memory
+        free: dict = {}  # (shape, dtype, strides) -> names of dead buffers that own their memory
+        wanted: dict = {}  # (shape, dtype, strides) -> steps whose result could go into such a buffer
+        for k, step in enumerate(self.steps):
+            if _takes_out(step):
+                wanted.setdefault((step.out.shape, step.out.dtype, step.out.strides), []).append(k)
         dying: dict = {}  # step -> storages whose last use it is
         for s, k in last.items():
             dying.setdefault(k, []).append(s)
@@ -186,8 +192,11 @@ class Plan:
                     continue
                 r = trace.buffers[s]
                 names = holders.pop(s, [])
-                if r.owner and r.shape and reuse:  # its memory waits for a result of its shape
-                    free.setdefault((r.shape, r.dtype, r.strides), []).append((self.names[s], s))
+                key = (r.shape, r.dtype, r.strides)
+                later = len(wanted.get(key, ())) - bisect.bisect_right(wanted.get(key, ()), k)
+                if r.owner and r.shape and reuse and len(free.get(key, ())) < later:
+                    # its memory waits for a later result of its shape, dtype and layout
+                    free.setdefault(key, []).append((self.names[s], s))
                     names = [n for n in names if n != self.names[s]]
                 if names and r.dtype.itemsize * _prod(r.shape) >= _DEL_MIN:
                     line += "; del " + ", ".join(dict.fromkeys(names))  # freed here, as eager frees it
@@ -221,10 +230,7 @@ class Plan:
             call_args = ("[" + ", ".join(args) + "]") if variadic else ", ".join(args)
             params = "".join(", " + self._expr(p) for p in step.params)
             target = ""
-            # Elementwise ufuncs only: the same bits with or without out= (matmul, a generalized
-            # ufunc, may leave BLAS for numpy's own loop when given out=, and sum in another order).
-            if (free is not None and not variadic and not step.params and isinstance(op.forward, _np.ufunc)
-                    and op.forward.signature is None and op.forward.nin == len(args) and out.shape and out.owner):
+            if free is not None and _takes_out(step):
                 pool = free.get((out.shape, out.dtype, out.strides))
                 if pool:
                     name, was = pool.pop()
@@ -353,6 +359,17 @@ def _prod(shape) -> int:
     for d in shape:
         n *= d
     return n
+
+
+def _takes_out(step) -> bool:
+    """Whether ``step``'s result may be computed into a dead buffer with ``out=``: an elementwise
+    ufunc (the same bits with or without ``out=``; matmul, a generalized ufunc, may leave BLAS for
+    numpy's own loop when given ``out=`` and sum in another order), no params, an array result."""
+    if step.kind != "op" or step.params:
+        return False
+    fwd = step.fn.forward
+    return (isinstance(fwd, _np.ufunc) and fwd.signature is None and fwd.nin == len(step.inputs)
+            and 0 < step.fn.arity < 100 and bool(step.out.shape) and step.out.owner)
 
 
 def _forward_buffers(trace) -> list:
