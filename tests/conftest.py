@@ -31,3 +31,34 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# -- devices -------------------------------------------------------------------------------------
+# MINIGRAD_TEST_DEVICE=fakecuda runs the device-aware tests (the op harness, nn, optim, the demo)
+# on device "cuda" backed by tests/fakecuda.py, a CuPy-shaped stand-in over numpy; unset, they run
+# on "cpu". Device-boundary tests use the stand-in explicitly in either run (the ``fakecuda`` fixture).
+from devices import TEST_DEVICE  # noqa: E402
+
+if TEST_DEVICE == "cuda":
+    import fakecuda
+
+    fakecuda.install()
+
+
+@pytest.fixture
+def device():
+    """The device under test: ``'cuda'`` (the stand-in) with MINIGRAD_TEST_DEVICE=fakecuda, else ``'cpu'``."""
+    return TEST_DEVICE
+
+
+@pytest.fixture
+def fakecuda():
+    """The CuPy-shaped stand-in installed as the "cuda" device for this test (then as before)."""
+    import fakecuda as fc
+
+    from minigrad.backends import _registry
+
+    before = _registry.loaded("cuda")
+    bk = fc.install()
+    yield bk
+    _registry.set_device_backend("cuda", before)

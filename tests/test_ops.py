@@ -20,15 +20,22 @@ from typing import Callable
 
 import numpy as np
 import pytest
+from devices import TEST_DEVICE, host
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 from minigrad.autograd import gradcheck, gradgradcheck
+from minigrad.backends import _registry
 from minigrad.ops import conv as F_conv
 from minigrad.ops import movement as M
 from minigrad.ops.registry import REGISTRY
+
+
+def _t(data, **kw):
+    """A constant of a sample (an index, a mask, a weight) on the device under test."""
+    return mg.tensor(data, device=TEST_DEVICE, **kw)
 
 # ---------------------------------------------------------------------------
 # Cases and domains.
@@ -46,6 +53,8 @@ class Case:
     atol: float = 1e-5
     rtol: float = 1e-7  # for the value check
     kw: dict = field(default_factory=dict)
+    cuda: bool = False  # needs a "cuda" device: the stand-in is installed for the case if none is
+    host_arrays: bool = False  # mixes numpy arrays into the expression: CPU only (on CUDA that raises)
 
 
 def _rng(draw):
@@ -298,21 +307,24 @@ def _(draw):
 def _(draw):
     rng = _rng(draw)
     arr = real(rng, draw(shapes1()))
-    return Case(lambda x: 2.0 + x + 3 + arr + x, lambda x: 2.0 + x + 3 + arr + x, (real(rng, arr.shape),))
+    return Case(lambda x: 2.0 + x + 3 + arr + x, lambda x: 2.0 + x + 3 + arr + x, (real(rng, arr.shape),),
+                host_arrays=True)
 
 
 @sample("sub")
 def _(draw):
     rng = _rng(draw)
     arr = real(rng, draw(shapes1()))
-    return Case(lambda x: (arr - x) - 1.5 - (x - arr), lambda x: (arr - x) - 1.5 - (x - arr), (real(rng, arr.shape),))
+    return Case(lambda x: (arr - x) - 1.5 - (x - arr), lambda x: (arr - x) - 1.5 - (x - arr), (real(rng, arr.shape),),
+                host_arrays=True)
 
 
 @sample("mul")
 def _(draw):
     rng = _rng(draw)
     arr = real(rng, (3,))
-    return Case(lambda x: arr * x * 2 * x * arr, lambda x: arr * x * 2 * x * arr, (real(rng, draw(SHAPES_WITH_3)),))
+    return Case(lambda x: arr * x * 2 * x * arr, lambda x: arr * x * 2 * x * arr, (real(rng, draw(SHAPES_WITH_3)),),
+                host_arrays=True)
 
 
 @sample("div")
@@ -320,7 +332,7 @@ def _(draw):
     rng = _rng(draw)
     arr = nonzero(rng, (3,))
     return Case(lambda x: (arr / x + x / arr) / 2 + 1 / x, lambda x: (arr / x + x / arr) / 2 + 1 / x,
-                (nonzero(rng, draw(SHAPES_WITH_3)),))
+                (nonzero(rng, draw(SHAPES_WITH_3)),), host_arrays=True)
 
 
 @sample("pow")
@@ -329,7 +341,7 @@ def _(draw):
     arr = pos(rng, (3,))
     return Case(lambda x: x ** 3 + 2.0 ** x + arr ** x + x ** arr.round() + x ** 0.5,
                 lambda x: x ** 3 + 2.0 ** x + arr ** x + x ** arr.round() + x ** 0.5,
-                (pos(rng, draw(SHAPES_WITH_3)),))
+                (pos(rng, draw(SHAPES_WITH_3)),), host_arrays=True)
 
 
 @sample("pow")
@@ -512,7 +524,7 @@ def _(draw):
     idx = rng.integers(-shape[0], shape[0], size=draw(st.integers(1, 6)))
     idx[0] = idx[-1]  # at least one repeat when size > 1
     as_tensor = draw(st.booleans())
-    key = mg.tensor(idx) if as_tensor else idx
+    key = _t(idx) if as_tensor else idx
     return Case(lambda x: x[key] * 2.0, lambda x: x[idx] * 2.0, (real(rng, shape),))
 
 
@@ -535,7 +547,7 @@ def _(draw):
     shape = draw(shapes1(min_dims=1))
     mask = rng.random(shape) > 0.4
     lead = rng.random(shape[:1]) > 0.5
-    return Case(lambda x: x[mg.tensor(mask)].sum() + x[x > 0.5].sum() * 0 + x[lead].sum() + x[mask] ** 2,
+    return Case(lambda x: x[_t(mask)].sum() + x[x > 0.5].sum() * 0 + x[lead].sum() + x[mask] ** 2,
                 lambda x: x[mask].sum() + x[lead].sum() + x[mask] ** 2, (real(rng, shape),))
 
 
@@ -551,7 +563,8 @@ def _(draw):
         out = np.zeros(shape)
         np.add.at(out, (idx,), g)
         return out
-    return Case(lambda g: op(g, (idx,), shape, True), ref, (real(rng, (5,) + shape[1:]),))
+    key = _t(idx)._data  # the op's index: an array on the device under test
+    return Case(lambda g: op(g, (key,), shape, True), ref, (real(rng, (5,) + shape[1:]),))
 
 
 @sample("getitem_backward")
@@ -602,6 +615,19 @@ def _(draw):
     return Case(lambda x: x.clone() * x.clone(), lambda x: x * x, (real(rng, draw(shapes1())),))
 
 
+@sample("to_device")
+def _(draw):  # there and back: the gradient flows back across both copies
+    rng = _rng(draw)
+
+    def there_and_back(x):
+        other = "cpu" if x.is_cuda else "cuda"
+        y = x.to(other)
+        assert y.device.type == other
+        return (y * y).to(x.device)
+
+    return Case(there_and_back, lambda x: x * x, (real(rng, draw(shapes1())),), cuda=True)
+
+
 @sample("cat")
 def _(draw):
     rng = _rng(draw)
@@ -633,7 +659,7 @@ def _(draw):
     shape = draw(shapes1(min_dims=1))
     d = draw(st.integers(0, len(shape) - 1))
     idx = _index_along(rng, shape, d, draw(st.integers(1, 4)))
-    return Case(lambda x: x.gather(d, mg.tensor(idx)), lambda x: np.take_along_axis(x, idx, d), (real(rng, shape),))
+    return Case(lambda x: x.gather(d, _t(idx)), lambda x: np.take_along_axis(x, idx, d), (real(rng, shape),))
 
 
 @sample("scatter_add")
@@ -649,7 +675,7 @@ def _(draw):
         grids[d] = idx
         np.add.at(out, tuple(grids), src)
         return out
-    return Case(lambda x, s: x.scatter_add(d, mg.tensor(idx), s), ref, (real(rng, shape), real(rng, idx.shape)))
+    return Case(lambda x, s: x.scatter_add(d, _t(idx), s), ref, (real(rng, shape), real(rng, idx.shape)))
 
 
 @sample("scatter")
@@ -665,7 +691,7 @@ def _(draw):
         grids[d] = idx
         out[tuple(grids)] = src
         return out
-    return Case(lambda x, s: mg.scatter(x, d, mg.tensor(idx), s), ref, (real(rng, shape), real(rng, idx.shape)))
+    return Case(lambda x, s: mg.scatter(x, d, _t(idx), s), ref, (real(rng, shape), real(rng, idx.shape)))
 
 
 @sample("scatter")
@@ -680,7 +706,7 @@ def _(draw):
         grids[0] = idx
         out[tuple(grids)] = -1.5
         return out
-    return Case(lambda x: x.scatter(0, mg.tensor(idx), value=-1.5), ref, (real(rng, shape),))
+    return Case(lambda x: x.scatter(0, _t(idx), value=-1.5), ref, (real(rng, shape),))
 
 
 @sample("index_put")
@@ -732,7 +758,8 @@ def _(draw):
 def _(draw):
     rng = _rng(draw)
     arr = real(rng, (3, 2))
-    return Case(lambda x: arr @ x + mg.matmul(x.T, arr.T).T, lambda x: arr @ x + (x.T @ arr.T).T, (real(rng, (2, 2)),))
+    return Case(lambda x: arr @ x + mg.matmul(x.T, arr.T).T, lambda x: arr @ x + (x.T @ arr.T).T, (real(rng, (2, 2)),),
+                host_arrays=True)
 
 
 @sample("linear")
@@ -817,7 +844,7 @@ def _(draw):
 def _(draw):
     rng = _rng(draw)
     stride = draw(st.sampled_from([1, 2]))
-    w = mg.tensor(real(rng, (2, 1, 2, 2)), requires_grad=True)
+    w = _t(real(rng, (2, 1, 2, 2)), requires_grad=True)
 
     def fn(x, g):
         with mg.enable_grad():
@@ -905,7 +932,7 @@ def _(draw):
         picked = x[np.arange(n), t]
         return -picked.mean() if red == "mean" else -picked.sum()
 
-    return Case(lambda x: mg.nn.functional.nll_loss(x, mg.tensor(t), reduction=red), ref, (real(rng, (n, c)),))
+    return Case(lambda x: mg.nn.functional.nll_loss(x, _t(t), reduction=red), ref, (real(rng, (n, c)),))
 
 
 @sample("log_softmax")
@@ -984,7 +1011,7 @@ def _(draw):
     sx, sm = draw(hnp.mutually_broadcastable_shapes(num_shapes=1, min_dims=0, max_dims=3, max_side=3).map(
         lambda r: (r.result_shape, r.input_shapes[0])))
     mask = rng.random(sm) > 0.5
-    return Case(lambda x: x.masked_fill(mg.tensor(mask), -2.0), lambda x: np.where(mask, -2.0, x), (real(rng, sx),))
+    return Case(lambda x: x.masked_fill(_t(mask), -2.0), lambda x: np.where(mask, -2.0, x), (real(rng, sx),))
 
 
 @comp("masked_fill")
@@ -992,7 +1019,7 @@ def _(draw):
     rng = _rng(draw)
     s = draw(shapes1())
     mask = rng.random(s) > 0.5
-    return Case(lambda x, v: mg.masked_fill(x, mg.tensor(mask), v), lambda x, v: np.where(mask, v, x),
+    return Case(lambda x, v: mg.masked_fill(x, _t(mask), v), lambda x, v: np.where(mask, v, x),
                 (real(rng, s), real(rng, ())))
 
 
@@ -1077,8 +1104,8 @@ def _(draw):
     idx = rng.integers(0, shape[d], size=4)  # repeated indices accumulate
     tidx = _index_along(rng, shape, d, 2)
     flat = rng.integers(0, int(np.prod(shape)), size=3)
-    return Case(lambda x: (x.index_select(d, mg.tensor(idx)), mg.take_along_dim(x, mg.tensor(tidx), d),
-                           x.take_along_dim(mg.tensor(flat))),
+    return Case(lambda x: (x.index_select(d, _t(idx)), mg.take_along_dim(x, _t(tidx), d),
+                           x.take_along_dim(_t(flat))),
                 lambda x: (np.take(x, idx, d), np.take_along_axis(x, tidx, d), np.take(x.reshape(-1), flat)),
                 (real(rng, shape),))
 
@@ -1195,9 +1222,9 @@ def _tensors(case):
         a = np.asarray(a)
         if a.dtype.kind == "f":
             a = a.astype(np.float64)
-            out.append(mg.tensor(a, requires_grad=(i not in case.nondiff)))
+            out.append(mg.tensor(a, device=TEST_DEVICE, requires_grad=(i not in case.nondiff)))
         else:
-            out.append(mg.tensor(a))
+            out.append(mg.tensor(a, device=TEST_DEVICE))
     return out
 
 
@@ -1216,21 +1243,32 @@ def _check_values(case, tensors):
         assert isinstance(g, mg.Tensor), f"output {k} is {type(g).__name__}, not a Tensor"
         w = np.asarray(w)
         assert g.shape == w.shape, f"output {k}: shape {g.shape}, expected {w.shape}"
+        assert g.device == tensors[0].device, f"output {k}: on {g.device}, its inputs on {tensors[0].device}"
         if w.dtype.kind == "b":
             assert g.dtype == mg.bool, f"output {k}: dtype {g.dtype}, expected bool"
-            np.testing.assert_array_equal(g.numpy(), w)
+            np.testing.assert_array_equal(host(g), w)
         elif w.dtype.kind in "iu":
-            assert g.numpy().dtype.kind in "iu", f"output {k}: dtype {g.dtype}, expected an integer dtype"
-            np.testing.assert_array_equal(g.numpy(), w)
+            assert host(g).dtype.kind in "iu", f"output {k}: dtype {g.dtype}, expected an integer dtype"
+            np.testing.assert_array_equal(host(g), w)
         else:
             if any(t.dtype == mg.float64 for t in tensors):
                 assert g.dtype == mg.float64, f"output {k}: dtype {g.dtype}, expected float64"
-            np.testing.assert_allclose(g.numpy(), w, rtol=case.rtol, atol=1e-12, equal_nan=True,
+            np.testing.assert_allclose(host(g), w, rtol=case.rtol, atol=1e-12, equal_nan=True,
                                        err_msg=f"output {k}")
     return got
 
 
 def run_case(case):
+    if case.host_arrays and TEST_DEVICE != "cpu":
+        pytest.skip("numpy arrays as operands: CPU only (on CUDA they raise, see test_devices.py)")
+    if case.cuda and _registry.loaded("cuda") is None:  # (the CPU run: the stand-in for this case only)
+        import fakecuda
+
+        fakecuda.install()
+        try:
+            return run_case(case)
+        finally:
+            fakecuda.uninstall()
     tensors = _tensors(case)
     got = _check_values(case, tensors)
     if not case.grad:
@@ -1258,13 +1296,13 @@ def _check_backward_paths_agree(case, tensors):
     if not outs:
         return
     rng = np.random.default_rng(0)
-    cotangents = [mg.tensor(rng.standard_normal(o.shape)).to(o.dtype) for o in outs]
+    cotangents = [mg.tensor(rng.standard_normal(o.shape), device=o.device).to(o.dtype) for o in outs]
     plain = mg.autograd.grad(outs, diff, cotangents, allow_unused=True)
     recorded = mg.autograd.grad(outputs(), diff, cotangents, create_graph=True, allow_unused=True)
     for k, (a, b) in enumerate(zip(plain, recorded)):
         assert (a is None) == (b is None), f"input {k}: gradient None on one path only"
         if a is not None:
-            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12, equal_nan=True,
+            np.testing.assert_allclose(host(a), host(b), rtol=1e-10, atol=1e-12, equal_nan=True,
                                        err_msg=f"input {k}: array and Tensor backwards differ")
 
 

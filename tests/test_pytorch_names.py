@@ -53,11 +53,11 @@ def test_cuda_tensor_refused_clearly():
         mg.zeros(2, device="cuda")
     with pytest.raises(AssertionError, match="CUDA is not available"):
         mg.tensor([1.0], device=mg.device("cuda", 0))
-    with pytest.raises(RuntimeError, match=r"Tensor.cuda\(\).*CUDA is not available"):
+    with pytest.raises(RuntimeError, match=r"CUDA is not available.*CuPy"):
         mg.ones(2).cuda()
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         mg.ones(2).to("cuda:0")
-    with pytest.raises(RuntimeError, match=r"Module.cuda\(\).*CUDA is not available"):
+    with pytest.raises(RuntimeError, match=r"CUDA is not available.*CuPy"):
         nn.Linear(2, 2).cuda()
     with pytest.raises(RuntimeError, match="'mps' is not available"):
         mg.zeros(2, device="mps")

@@ -1,125 +1,68 @@
-"""The array module behind every Tensor: the only module that names numpy.
+"""The array backends as the rest of minigrad sees them, and devices.
 
-Everything else imports ``xp`` (and the few helpers here) from this module, so a
-cupy backend can slot in later by changing this file alone: what differs per array
-library (dtypes, RNG, FP error state, finiteness tests, fast paths around numpy's
-dispatchers) and the ``device`` a tensor lives on. Process-level tuning (malloc, the
-garbage collector, thread pools) is in ``runtime.py``.
+The array libraries themselves live in ``minigrad.backends`` (``_numpy.py``, ``_cupy.py``,
+the only modules naming them): each a backend object owning its ``xp`` and the helpers that
+differ. Code computing on a tensor's arrays takes the module from the arrays, per call:
+``xp = XP[a.__class__]`` (one dict lookup); the names below are numpy's (the host's), for
+code that works on host arrays only (datasets, printing, serialization) and for the CPU
+fast paths. ``device`` is PyTorch's device object. Process-level tuning (malloc, the garbage
+collector, thread pools) is in ``runtime.py``.
 """
 
 from __future__ import annotations
 
-import math
+from .backends._numpy import FP_IGNORE, NUMPY, fp_var_reset, fp_var_set
+from .backends._registry import BY_CLASS, XP, backend_of, for_device, loaded
 
-import numpy
+__all__ = ["BY_CLASS", "FP_IGNORE", "NUMPY", "XP", "backend_of", "fp_var_reset", "fp_var_set", "loaded"]
 
-xp = numpy
-ndarray = numpy.ndarray
-generic = numpy.generic  # numpy scalar types (np.float32(1.0), ...)
-ufunc = numpy.ufunc
-dtype = numpy.dtype
-AxisError = numpy.exceptions.AxisError
+xp = NUMPY.xp  # the host's array module
+ndarray = NUMPY.ndarray
+generic = xp.generic  # numpy scalar types (np.float32(1.0), ...)
+ufunc = xp.ufunc
+dtype = xp.dtype
+AxisError = xp.exceptions.AxisError
 
-float16 = numpy.dtype(numpy.float16)
-float32 = numpy.dtype(numpy.float32)
-float64 = numpy.dtype(numpy.float64)
-int8 = numpy.dtype(numpy.int8)
-int16 = numpy.dtype(numpy.int16)
-int32 = numpy.dtype(numpy.int32)
-int64 = numpy.dtype(numpy.int64)
-uint8 = numpy.dtype(numpy.uint8)
-bool_ = numpy.dtype(numpy.bool_)
+float16 = xp.dtype(xp.float16)
+float32 = xp.dtype(xp.float32)
+float64 = xp.dtype(xp.float64)
+int8 = xp.dtype(xp.int8)
+int16 = xp.dtype(xp.int16)
+int32 = xp.dtype(xp.int32)
+int64 = xp.dtype(xp.int64)
+uint8 = xp.dtype(xp.uint8)
+bool_ = xp.dtype(xp.bool_)
 
-_ZERO_STRIDES = [(0,) * n for n in range(65)]
-# numpy.where's and numpy.may_share_memory's C functions without the __array_function__
-# dispatcher in front of them (a Python call, ~0.5 us): the hot paths only pass ndarrays.
-where = getattr(numpy.where, "_implementation", numpy.where)
-may_share_memory = getattr(numpy.may_share_memory, "_implementation", numpy.may_share_memory)
+scalar_array = NUMPY.scalar_array  # numpy's (a backend's own: ``backend_of(a).scalar_array``)
+_np_where = NUMPY.where
+_np_broadcast_to = NUMPY.broadcast_to
+
+
+def where(cond, a, b):
+    """``xp.where`` of ``cond``'s backend (numpy's without its dispatcher)."""
+    if cond.__class__ is ndarray:
+        return _np_where(cond, a, b)
+    return BY_CLASS[cond.__class__].where(cond, a, b)
 
 
 def broadcast_to(x, shape: tuple):
-    """``numpy.broadcast_to`` (a read-only view); a 0-d ``x`` (a full reduction's gradient)
-    is spread straight from strides, about 8x faster than numpy's Python-level function."""
-    if x.ndim == 0 and len(shape) <= 64:
-        view = numpy.ndarray(shape, x.dtype, x, 0, _ZERO_STRIDES[len(shape)])
-        view.flags.writeable = False
-        return view
-    return numpy.broadcast_to(x, shape)
+    """``x`` broadcast to ``shape``: a view (read-only with numpy)."""
+    if x.__class__ is ndarray:
+        return _np_broadcast_to(x, shape)
+    return BY_CLASS[x.__class__].broadcast_to(x, shape)
 
 
-_BLAS_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+def may_share_memory(a, b) -> bool:
+    """Whether arrays ``a`` and ``b`` (of one backend) may share memory."""
+    return BY_CLASS[a.__class__].may_share_memory(a, b)
 
 
 def surely_finite(a) -> bool:
-    """True when every element of the array ``a`` is finite; False when one is nan or inf,
-    and, rarely, for finite values so large that the test's sum of squares overflows (callers
-    then take their exact path for non-finite values, which is right for any input).
-
-    For float32/float64 the test is BLAS's dot of ``a`` with itself: a single vectorised
-    pass, ~3x faster than ``isfinite(a.sum())``, numpy's pairwise sum being scalar code.
-    """
-    tok = fp_var_set(FP_IGNORE)  # an overflowing test is an answer here, not a warning
-    try:
-        if a.dtype in _BLAS_FLOATS:
-            flat = a.ravel(order="K")  # a view when ``a`` is contiguous in any order
-            return math.isfinite(numpy.dot(flat, flat))
-        return bool(numpy.isfinite(a.sum()))
-    finally:
-        fp_var_reset(tok)
+    """True when every element of ``a`` is finite (see ``NumpyBackend.surely_finite``)."""
+    return BY_CLASS[a.__class__].surely_finite(a)
 
 
-_SCALARS: dict = {}  # dtype -> {Python number: read-only 0-d array}
-
-
-def scalar_array(x, dt):
-    """A read-only 0-d array of dtype ``dt`` holding the Python number ``x``, cached per dtype.
-
-    numpy takes a 0-d array operand about twice as fast as a Python number (~0.3 us less
-    per call on small arrays), so the hot paths pass these instead of literals.
-    """
-    cache = _SCALARS.get(dt)
-    if cache is None:
-        cache = _SCALARS[dt] = {}
-    arr = cache.get(x)
-    if arr is not None and (x or not (x.__class__ is float and math.copysign(1.0, x) < 0)):
-        return arr  # (-0.0 == 0.0 as a dict key: a cached +0 never stands for -0.0)
-    tok = fp_var_set(FP_IGNORE)  # 1e300 in float32 is inf, silently (as PyTorch)
-    try:
-        arr = numpy.asarray(x, dtype=dt)
-    finally:
-        fp_var_reset(tok)
-    arr.flags.writeable = False
-    if not (x == 0 and x.__class__ is float and math.copysign(1.0, x) < 0):
-        if len(cache) >= 256:
-            cache.clear()
-        cache[x] = arr
-    return arr
-
-
-# Floating-point warnings: PyTorch returns inf/nan silently (log(0), 1/0, exp(1000)),
-# so every forward runs with numpy's FP warnings off. Setting numpy's error-state
-# context variable directly costs ~0.2 us, against ~1.3 us for ``numpy.errstate``.
-try:
-    from numpy._core._ufunc_config import _extobj_contextvar as _fp_var
-
-    with numpy.errstate(all="ignore"):
-        FP_IGNORE = _fp_var.get()
-    # Used as: token = fp_var_set(FP_IGNORE) ... fp_var_reset(token).
-    fp_var_set = _fp_var.set
-    fp_var_reset = _fp_var.reset
-except Exception:  # pragma: no cover - other numpy layouts
-    FP_IGNORE = None
-
-    def fp_var_set(_ignored):
-        ctx = numpy.errstate(all="ignore")
-        ctx.__enter__()
-        return ctx
-
-    def fp_var_reset(ctx):
-        ctx.__exit__(None, None, None)
-
-
-# Every device type PyTorch's parser knows; only 'cpu' holds tensors in minigrad today.
+# Every device type PyTorch's parser knows; 'cpu' (numpy) and 'cuda' (CuPy) hold tensors.
 _DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
                  "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
 
@@ -136,17 +79,18 @@ class DeviceUnavailableError(RuntimeError, AssertionError):
 def device_unavailable(what: str, kind: str = "cuda") -> DeviceUnavailableError:
     """The error for ``what`` (an op or call) needing the unavailable device type ``kind``."""
     if kind == "cuda":
-        why = "CUDA is not available: minigrad runs on the CPU only (minigrad.cuda.is_available() is False)"
+        why = ("CUDA is not available (device='cuda' needs CuPy and an NVIDIA GPU; "
+               "minigrad.cuda.is_available() is False)")
     else:
-        why = f"device type {kind!r} is not available: minigrad runs on the CPU only"
+        why = f"device type {kind!r} is not available: minigrad runs on 'cpu' and 'cuda'"
     return DeviceUnavailableError(f"{what}: {why}; use device='cpu'")
 
 
 class device:
     """A device, as ``torch.device``: ``device('cpu')``, ``device('cuda:0')``, ``device('cuda', 0)``.
 
-    Any device type PyTorch knows can be named (so ``device('cuda' if cuda.is_available() else
-    'cpu')`` and the like run); only ``'cpu'`` can hold tensors, others raise where used.
+    Any device type PyTorch knows can be named; ``'cpu'`` (numpy) and ``'cuda'`` (CuPy, one
+    GPU: index 0) hold tensors, others raise where used.
     """
 
     __slots__ = ("type", "index")
@@ -200,11 +144,47 @@ class device:
 
 
 _CPU = device("cpu")
+_CUDA0 = device("cuda", 0)
+_DEVICE_OF_TYPE = {"cpu": _CPU, "cuda": _CUDA0}
 
 
-def check_device(dev) -> None:
-    """Raise unless ``dev`` (a device, a device string, an int or None) is the CPU."""
-    if dev is not None and dev is not _CPU and dev != "cpu":
-        d = device(dev)
-        if d.type != "cpu":
-            raise device_unavailable(f"placing a tensor on {str(d)!r}", d.type)
+def writeable(a) -> bool:
+    """Whether the engine may write into the array ``a``: numpy's flag; on backends without
+    read-only arrays (CuPy), False for a broadcast view (a zero stride over several elements,
+    where one write would change many), else True."""
+    if a.__class__ is ndarray:
+        return a.flags.writeable
+    return BY_CLASS[a.__class__].writeable(a)
+
+
+def device_of(a) -> device:
+    """The device of the array ``a`` (from its backend: one dict lookup)."""
+    return _DEVICE_OF_TYPE[BY_CLASS[a.__class__].device_type]
+
+
+def backend_for(dev):
+    """The array backend making arrays for ``dev`` (a device, a device string, an int or None for
+    the CPU); raises ``DeviceUnavailableError`` for a device minigrad cannot use. cupy is
+    imported here, when the first CUDA tensor is made."""
+    if dev is None or dev is _CPU or dev == "cpu":
+        return NUMPY
+    d = dev if isinstance(dev, device) else device(dev)
+    if d.type == "cpu":
+        return NUMPY
+    if d.type == "cuda" and d.index not in (None, 0):
+        for_device("cuda")  # (the message says why when there is no CUDA at all)
+        raise DeviceUnavailableError(f"CUDA error: invalid device ordinal: {d} (minigrad uses one GPU, cuda:0)")
+    return for_device(d.type)
+
+
+def check_device(dev):
+    """The backend for ``dev`` (see :func:`backend_for`): raises where it cannot be used."""
+    return backend_for(dev)
+
+
+def to_backend(a, bk):
+    """The array ``a`` on backend ``bk``: itself when it is there already, else a copy through the host."""
+    src = BY_CLASS[a.__class__]
+    if src is bk:
+        return a
+    return bk.from_host(src.to_host(a))

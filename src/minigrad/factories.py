@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 from . import backend as B
 from . import dtypes as D
 from . import random as R
-from .backend import check_device
 from .ops.registry import is_tensor, make_tensor
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
+# Every factory builds its array on the host (numpy, as PyTorch's CPU kernels would: the same
+# values and random streams) and ``_finish`` moves it to the device asked for.
 xp = B.xp
 _ndarray = B.ndarray
 
@@ -81,9 +82,13 @@ def _size(size) -> tuple:
     return tuple(int(s) for s in size)
 
 
-def _finish(arr, requires_grad: bool, device) -> Tensor:
-    check_device(device)
-    t = make_tensor(arr, False, None)
+def _finish(arr, requires_grad: bool, device, like=None) -> Tensor:
+    """The tensor of the host array ``arr`` on ``device`` (None: ``like``'s device, or the CPU)."""
+    if device is not None or like is None:
+        bk = B.backend_for(device)
+    else:
+        bk = B.backend_of(like._data)
+    t = make_tensor(B.to_backend(arr, bk), False, None)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -91,13 +96,13 @@ def _finish(arr, requires_grad: bool, device) -> Tensor:
 
 def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (number, nested list, ndarray or Tensor)."""
-    return _finish(as_array(data, dtype), requires_grad, device)
+    return _finish(as_array(data, dtype), requires_grad, device, data if is_tensor(data) else None)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like ``tensor`` but shares a numpy array's memory when no cast is needed."""
-    if is_tensor(data) and (dtype is None or D.as_dtype(dtype) == data.dtype):
-        return data
+    if is_tensor(data) and (dtype is None or D.as_dtype(dtype) == data._data.dtype):
+        return data if device is None else data.to(device)
     if isinstance(data, B.ndarray) and (dtype is None or D.as_dtype(dtype) == data.dtype):
         return _finish(data, False, device)
     return tensor(data, dtype=dtype, device=device)
@@ -151,16 +156,21 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
                    requires_grad, device)
 
 
+def _host(t: Tensor):
+    """``t``'s data as a host (numpy) array."""
+    return B.backend_of(t._data).to_host(t._data)
+
+
 def _like(x, dtype):
     return x._data.dtype if dtype is None else D.as_dtype(dtype)
 
 
 def zeros_like(x, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
-    return _finish(xp.zeros(x.shape, dtype=_like(x, dtype)), requires_grad, device)
+    return _finish(xp.zeros(x.shape, dtype=_like(x, dtype)), requires_grad, device, x)
 
 
 def ones_like(x, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
-    return _finish(xp.ones(x.shape, dtype=_like(x, dtype)), requires_grad, device)
+    return _finish(xp.ones(x.shape, dtype=_like(x, dtype)), requires_grad, device, x)
 
 
 def empty_like(x, *, dtype=None, device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
@@ -169,11 +179,16 @@ def empty_like(x, *, dtype=None, device=None, requires_grad: bool = False, memor
 
 def full_like(x, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
-    return _finish(xp.full(x.shape, fill_value, dtype=_like(x, dtype)), requires_grad, device)
+    return _finish(xp.full(x.shape, fill_value, dtype=_like(x, dtype)), requires_grad, device, x)
 
 
 # -- random factories: each draws from ``generator`` (default: minigrad's default generator)
 #    exactly as PyTorch's CPU kernels draw, so a seed gives PyTorch's numbers.
+
+def _dev_type(device) -> str:
+    """The device type (``'cpu'``, ``'cuda'``) whose default generator a draw for ``device`` uses."""
+    return B.backend_for(device).device_type
+
 
 def _random_float_dtype(dtype, name: str):
     d = _float_dtype(dtype)
@@ -186,26 +201,28 @@ def rand(*sizes, size=None, generator=None, dtype=None, device=None, requires_gr
     """Uniform samples in [0, 1) (PyTorch's stream: ``torch.rand``)."""
     shape = _sizes(sizes, size, "rand")
     d = _random_float_dtype(dtype, "rand")
-    return _finish(R.uniform(R._gen(generator), shape, d), requires_grad, device)
+    return _finish(R.uniform(R._gen(generator, _dev_type(device)), shape, d), requires_grad, device)
 
 
 def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples (PyTorch's stream: ``torch.randn``)."""
     shape = _sizes(sizes, size, "randn")
     d = _random_float_dtype(dtype, "randn")
-    return _finish(R.normal(R._gen(generator), shape, d), requires_grad, device)
+    return _finish(R.normal(R._gen(generator, _dev_type(device)), shape, d), requires_grad, device)
 
 
 def rand_like(x, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
     """``rand`` with the shape (and, by default, dtype) of ``x``."""
-    return rand(x.shape, generator=generator, dtype=_like(x, dtype), device=device, requires_grad=requires_grad)
+    return rand(x.shape, generator=generator, dtype=_like(x, dtype), device=device or x.device,
+                requires_grad=requires_grad)
 
 
 def randn_like(x, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
     """``randn`` with the shape (and, by default, dtype) of ``x``."""
-    return randn(x.shape, generator=generator, dtype=_like(x, dtype), device=device, requires_grad=requires_grad)
+    return randn(x.shape, generator=generator, dtype=_like(x, dtype), device=device or x.device,
+                requires_grad=requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -220,7 +237,8 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         low, high = 0, low
     d = D.as_dtype(dtype) or B.int64
     shape = _size((tuple(size),) if isinstance(size, (tuple, list)) else (size,))
-    return _finish(R.random_from_to(R._gen(generator), shape, d, int(low), int(high)), requires_grad, device)
+    gen = R._gen(generator, _dev_type(device))
+    return _finish(R.random_from_to(gen, shape, d, int(low), int(high)), requires_grad, device)
 
 
 def randint_like(x, low=0, high=None, *, generator=None, dtype=None, device=None,
@@ -229,14 +247,14 @@ def randint_like(x, low=0, high=None, *, generator=None, dtype=None, device=None
     or ``randint_like(x, low, high)``."""
     if high is None:
         low, high = 0, low
-    return randint(low, high, x.shape, generator=generator, dtype=_like(x, dtype), device=device,
+    return randint(low, high, x.shape, generator=generator, dtype=_like(x, dtype), device=device or x.device,
                    requires_grad=requires_grad)
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
              pin_memory: bool = False) -> Tensor:
     """A random permutation of 0..n-1 (PyTorch's CPU Fisher-Yates on the same stream)."""
-    perm = R.randperm(R._gen(generator), int(n))
+    perm = R.randperm(R._gen(generator, _dev_type(device)), int(n))
     return _finish(perm.astype(D.as_dtype(dtype) or B.int64, copy=False), requires_grad, device)
 
 
@@ -244,22 +262,25 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
            requires_grad: bool = False) -> Tensor:
     """Normal samples: ``normal(mean, std)`` with tensors (broadcast) or numbers, or
     ``normal(mean, std, size)`` with numbers (PyTorch's stream and arithmetic)."""
-    gen = R._gen(generator)
     mt, st = is_tensor(mean), is_tensor(std)
+    like = mean if mt else std if st else None
+    if device is None and like is not None:
+        device = like.device
+    gen = R._gen(generator, _dev_type(device))
     if not (mt or st):
         if size is None:
             raise TypeError("normal(mean, std) with numbers needs a size")
         shape = _size((tuple(size),) if isinstance(size, (tuple, list)) else (size,))
         d = _random_float_dtype(dtype, "normal")
         return _finish(R.normal(gen, shape, d, float(mean), float(std)), requires_grad, device)
-    if st and (std._data < 0).any():
+    if st and bool((std._data < 0).any()):
         raise RuntimeError("normal expects all elements of std >= 0.0")
     if mt and not st:  # ATen: normal_(0, std), then + mean
-        m = mean._data
+        m = _host(mean)
         out = R.normal(gen, m.shape, m.dtype, 0.0, float(std)) + m
     else:
-        s = std._data
-        m = mean._data if mt else xp.asarray(mean, dtype=s.dtype)
+        s = _host(std)
+        m = _host(mean) if mt else xp.asarray(mean, dtype=s.dtype)
         shape = xp.broadcast_shapes(m.shape, s.shape)
         dt = m.dtype if mt else s.dtype
         out = (R.normal(gen, shape, dt) * s).astype(dt, copy=False) + m  # normal_(0, 1) * std + mean
@@ -268,11 +289,11 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
 
 def bernoulli(input, p=None, *, generator=None) -> Tensor:
     """0/1 samples: with probability ``input`` elementwise, or with the number ``p``."""
-    gen = R._gen(generator)
-    a = input._data
+    gen = R._gen(generator, input.device.type)
+    a = _host(input)
     if p is None:
-        return _finish(R.bernoulli_tensor(gen, a.shape, a.dtype, a), False, None)
-    return _finish(R.bernoulli_scalar(gen, a.shape, a.dtype, float(p)), False, None)
+        return _finish(R.bernoulli_tensor(gen, a.shape, a.dtype, a), False, None, input)
+    return _finish(R.bernoulli_scalar(gen, a.shape, a.dtype, float(p)), False, None, input)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -309,7 +330,7 @@ def multinomial(probs, num_samples, replacement=False, *, generator=None):
     as PyTorch's CPU kernel: without replacement (or for one sample) the exponential trick,
     ``argmax``/``topk`` of ``probs / q`` with ``q ~ Exp(1)``; with replacement a search of
     each row's normalised running sums for float64 uniforms."""
-    p = probs._data
+    p = _host(probs)  # (drawn on the host, as every random factory)
     if p.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {tuple(probs.shape)}")
     if p.dtype.kind != "f":
@@ -324,7 +345,7 @@ def multinomial(probs, num_samples, replacement=False, *, generator=None):
     rows = p.reshape(-1, p.shape[-1])
     if (rows.sum(-1) <= 0).any():
         raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
-    gen = R._gen(generator)
+    gen = R._gen(generator, probs.device.type)
     if not replacement or num_samples == 1:
         tok = B.fp_var_set(B.FP_IGNORE)  # a zero weight over q gives 0, never a warning
         try:
@@ -337,4 +358,4 @@ def multinomial(probs, num_samples, replacement=False, *, generator=None):
             result = xp.argsort(-q, axis=-1, kind="stable")[:, :num_samples]
     else:
         result = R.multinomial_with_replacement(gen, rows, num_samples)
-    return make_tensor(result.astype(B.int64).reshape(p.shape[:-1] + (num_samples,)), False, None)
+    return _finish(result.astype(B.int64).reshape(p.shape[:-1] + (num_samples,)), False, None, probs)

@@ -136,6 +136,9 @@ def tensor_repr(t) -> str:
     prefix = "tensor("
     indent = len(prefix)
     suffixes = []
+    if arr.__class__ is not B.ndarray:  # printed from a host copy; the device named first, as PyTorch
+        suffixes.append(f"device='{t.device}'")
+        arr = B.backend_of(arr).to_host(arr)
     dtype_text = f"dtype=minigrad.{xp.dtype(arr.dtype).name}"
     default = arr.dtype == D.default_float()
     if arr.size == 0:

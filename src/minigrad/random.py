@@ -30,7 +30,7 @@ import os
 import warnings
 
 from . import backend as B
-from .backend import _CPU, check_device
+from .backend import _CPU, check_device, device
 from .ops.registry import make_tensor
 
 np = B.xp  # the CPU generator always works on host arrays
@@ -88,17 +88,19 @@ class Generator:
         tensor([-0.9800, -1.6578, -0.0572])
     """
 
-    __slots__ = ("_bits", "_seed", "_fresh", "_next_double", "_next_float")
+    __slots__ = ("_bits", "_seed", "_fresh", "_next_double", "_next_float", "_device")
 
     def __init__(self, device="cpu") -> None:
-        check_device(device)
+        self._device = check_device(device).device_type  # a 'cuda' generator needs CUDA, as PyTorch's
         self._bits = np.random.MT19937(0)  # state overwritten just below
         self.manual_seed(_DEFAULT_SEED)
 
     @property
     def device(self):
-        """The device this generator draws for (always ``'cpu'``)."""
-        return _CPU
+        """The device this generator draws for. A ``'cuda'`` generator runs the same stream on
+        the host and its numbers are copied to the GPU (PyTorch's CUDA Philox stream is not
+        reproduced): after the same seed, CPU and CUDA draws agree."""
+        return _CPU if self._device == "cpu" else device("cuda", 0)
 
     def manual_seed(self, seed: int) -> Generator:
         """Seed this generator (the low 32 bits seed the twister, as in PyTorch); returns it."""
@@ -180,22 +182,51 @@ default_generator = Generator()
 default_generator.seed()
 
 
-def _gen(generator) -> Generator:
+_cuda: list = [None, None]  # [the CUDA default generator once made, a seed waiting for it]
+
+
+def cuda_default_generator() -> Generator:
+    """The CUDA device's default generator, made on first use (seeded by the last
+    ``manual_seed``, or nondeterministically, as PyTorch's)."""
+    if _cuda[0] is None:
+        g = Generator("cuda")
+        if _cuda[1] is None:
+            g.seed()
+        else:
+            g.manual_seed(_cuda[1])
+        _cuda[0] = g
+    return _cuda[0]
+
+
+def seed_cuda(seed: int | None) -> None:
+    """Seed the CUDA default generator (``None``: nondeterministically); queued until it exists."""
+    if _cuda[0] is not None:
+        _cuda[0].seed() if seed is None else _cuda[0].manual_seed(seed)
+    else:
+        _cuda[1] = None if seed is None else _as_seed(seed, "manual_seed")
+
+
+def _gen(generator, device_type: str = "cpu") -> Generator:
+    """The generator to draw from for a tensor on ``device_type``: ``generator``, or that device's default."""
     if generator is None:
-        return default_generator
+        return default_generator if device_type == "cpu" else cuda_default_generator()
     if not isinstance(generator, Generator):
         kind = type(generator)
         raise TypeError(f"generator must be a minigrad.Generator, got {kind.__module__}.{kind.__qualname__}")
+    if generator._device != device_type:
+        raise RuntimeError(f"Expected a '{device_type}' device type for generator but found '{generator._device}'")
     return generator
 
 
 def manual_seed(seed) -> Generator:
-    """Seed the default generator (``torch.manual_seed``); returns it."""
+    """Seed the default generator, and the CUDA one (``torch.manual_seed``); returns the CPU's."""
     if isinstance(seed, str):
         seed = int(seed)  # torch.manual_seed calls int() first, so '3' and 3.7 are accepted
     elif isinstance(seed, float):
         seed = int(seed)
-    return default_generator.manual_seed(seed)
+    gen = default_generator.manual_seed(seed)
+    seed_cuda(seed)
+    return gen
 
 
 def seed() -> int:

@@ -72,10 +72,12 @@ class _Encoder:
         if isinstance(obj, Tensor):
             key = id(obj)
             if key not in self.memo:
-                arr = obj._data
+                arr = B.backend_of(obj._data).to_host(obj._data)  # (a CUDA tensor is written from a host copy)
                 self._check_array(arr, where)
                 self.memo[key] = {"tensor": self._array(arr), "dtype": str(arr.dtype),
                                   "requires_grad": bool(obj.requires_grad), "parameter": _is_parameter(obj)}
+                if arr is not obj._data:
+                    self.memo[key]["device"] = str(obj.device)
                 self.keep.append(obj)
             return self.memo[key]
         if isinstance(obj, B.ndarray):
@@ -144,10 +146,21 @@ def save(obj: Any, f, pickle_module=None, pickle_protocol: int | None = None, **
 
 
 class _Decoder:
-    def __init__(self, npz, source: str) -> None:
+    def __init__(self, npz, source: str, map_location=None) -> None:
         self.npz = npz
         self.source = source
         self.memo: dict[str, Any] = {}
+        self.map_location = map_location
+
+    def device(self, saved: str):
+        """Where a tensor saved on ``saved`` (``'cpu'``, ``'cuda:0'``) is loaded: PyTorch's
+        ``map_location`` rules (a device for all, a {saved: target} dict, else where it was)."""
+        m = self.map_location
+        if m is None or callable(m):
+            return saved
+        if isinstance(m, dict):
+            return m.get(saved, saved)
+        return m
 
     def bad(self, msg: str) -> RuntimeError:
         return RuntimeError(f"minigrad.load: {self.source} is not a valid minigrad file: {msg}")
@@ -206,6 +219,12 @@ class _Decoder:
             rg = bool(n.get("requires_grad", False))
             if rg and arr.dtype.kind != "f":
                 raise self.bad(f"tensor {name!r} of dtype {arr.dtype} is marked requires_grad")
+            saved = n.get("device", "cpu")
+            if not isinstance(saved, str):
+                raise self.bad(f"tensor {name!r} records a device that is not a string: {saved!r}")
+            target = self.device(saved)
+            if target != "cpu":
+                arr = B.to_backend(arr, check_device(target))
             if n.get("parameter"):
                 from .nn import Parameter
 
@@ -250,7 +269,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
     """Read an object written by ``minigrad.save`` from a path or a readable binary file object.
 
     Never unpickles: a pickle file, an archive with object arrays, or a truncated / tampered
-    file raises ``RuntimeError`` and runs nothing. ``map_location`` may name the CPU only;
+    file raises ``RuntimeError`` and runs nothing. Tensors saved from a GPU load back there unless
+    ``map_location`` (a device for all, or a ``{saved: target}`` dict of device strings) says
+    otherwise (a callable is accepted and ignored);
     ``weights_only`` is accepted for PyTorch compatibility (loading is always weights-only safe).
     """
     if pickle_module is not None:
@@ -294,7 +315,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
                 )
             raise RuntimeError(f"minigrad.load: {source} is an .npz archive but not a minigrad file "
                                f"(no {_HEADER!r} member; members: {npz.files[:5]})")
-        dec = _Decoder(npz, source)
+        dec = _Decoder(npz, source, map_location)
         try:
             header_arr = dec.npz[_HEADER]
             if not isinstance(header_arr, B.ndarray) or header_arr.dtype.kind != "U" or header_arr.ndim != 0:

@@ -10,7 +10,7 @@ from typing import Callable
 from . import backend as B
 from . import dtypes as D
 from .autograd import graph
-from .backend import _CPU, check_device, device, device_unavailable
+from .backend import backend_for, check_device, device, device_unavailable
 from .size import Size
 from .size import as_size as _as_size
 
@@ -69,14 +69,13 @@ def legacy_new(fixed, name: str, args: tuple, kwargs: dict) -> Tensor:
     if kwargs:
         raise TypeError(f"{name}() got unexpected keyword arguments {sorted(kwargs)}: PyTorch's legacy constructor "
                         "takes sizes or data, and device=; use minigrad.tensor(data, dtype=..., requires_grad=...)")
-    if dev is not None and device(dev).type != "cpu":
-        raise device_unavailable(f"{name}(..., device={str(device(dev))!r})", device(dev).type)
+    bk = backend_for(dev)
     dt = D.default_float() if fixed is None else fixed
     if len(args) == 1 and isinstance(args[0], Tensor):
         src = args[0]
         if fixed is not None and src._data.dtype != fixed:
             raise TypeError(f"{name}(): expected a tensor of dtype {D.wrap(fixed)} (got {src.dtype})")
-        return src[...]  # an alias: the same memory and, through a view, the same graph
+        return src[...] if dev is None else src.to(dev)  # an alias: the same memory and graph
     if len(args) == 1 and isinstance(args[0], Size):
         args = tuple(args[0])
     if all(_is_size_arg(a) for a in args):  # sizes (none: an empty tensor)
@@ -94,7 +93,7 @@ def legacy_new(fixed, name: str, args: tuple, kwargs: dict) -> Tensor:
         got = ", ".join(type(a).__name__ for a in args)
         raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}): expected sizes "
                         "(ints), one sequence of data, or one tensor")
-    return Tensor._make(arr, False, None)
+    return Tensor._make(B.to_backend(arr, bk), False, None)
 
 
 def narrow(input: Tensor, dim: int | None = None, start=None, length: int | None = None, *,
@@ -249,7 +248,8 @@ class Tensor:
 
     @property
     def device(self) -> device:
-        return _CPU
+        """Where the data lives: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
+        return B.device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -257,13 +257,13 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
-        """False: minigrad's tensors live on the CPU."""
-        return False
+        """Whether this tensor is on a CUDA device."""
+        return self._data.__class__ is not _ndarray and B.device_of(self._data).type == "cuda"
 
     @property
     def is_cpu(self) -> bool:
-        """True: minigrad's tensors live on the CPU."""
-        return True
+        """Whether this tensor is on the CPU."""
+        return self._data.__class__ is _ndarray
 
     @property
     def is_xpu(self) -> bool:
@@ -332,8 +332,11 @@ class Tensor:
         if gradient is None and inputs is None and self._rg and self._data.size == 1:
             # The common call, loss.backward(): seeded with ones, straight into the walk.
             d = self._data
-            seed = Tensor._make(B.scalar_array(1, d.dtype).copy() if d.ndim == 0 else xp.ones(d.shape, d.dtype), False,
-                                None)
+            if d.__class__ is _ndarray:
+                seed = Tensor._make(B.scalar_array(1, d.dtype).copy() if d.ndim == 0 else xp.ones(d.shape, d.dtype),
+                                    False, None)
+            else:  # on another device: its own ones
+                seed = Tensor._make(B.XP[d.__class__].ones(d.shape, d.dtype), False, None)
             engine.run_backward((self,), (seed,), retain_graph=create_graph if retain_graph is None else retain_graph,
                            create_graph=create_graph)
             return
@@ -395,6 +398,9 @@ class Tensor:
         """The underlying ndarray (shares memory): writable for a plain tensor, as PyTorch's; a
         read-only view for a tensor that requires grad or that a recorded op saved for backward
         (a write through it would silently corrupt gradients). ``force=True``: a copy."""
+        if self._data.__class__ is not _ndarray:
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy "
+                            "the tensor to host memory first.")
         if force:
             return self._data.copy()
         if self._rg or self._is_saved():
@@ -429,22 +435,33 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def tolist(self):
-        return self._data.tolist()
+        """The data as (nested) Python numbers (read through the host)."""
+        return B.backend_of(self._data).to_host(self._data).tolist()
 
     def to(self, *args, **kwargs) -> Tensor:
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; differentiable cast."""
-        dtype, _, copy = parse_to_args(args, kwargs)
-        if dtype is None or dtype == self._data.dtype:
-            return self.clone() if copy else self
-        return C.cast(self, dtype)
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; differentiable (a
+        gradient flows back to this tensor's device and dtype). ``self`` when nothing changes."""
+        dtype, dev, copy = parse_to_args(args, kwargs)
+        t = self
+        if dev is not None:
+            dst = backend_for(dev)
+            src = B.BY_CLASS[self._data.__class__]
+            if dst is not src:
+                t = E.to_device(self, dst, src)
+                copy = False
+        if dtype is None or dtype == t._data.dtype:
+            return t.clone() if copy else t
+        return C.cast(t, dtype)
 
     def cpu(self, memory_format=None) -> Tensor:
-        """This tensor itself: it is on the CPU already."""
-        return self
+        """This tensor on the CPU: itself when it is there, else a copy (differentiable)."""
+        return self if self._data.__class__ is _ndarray else self.to("cpu")
 
     def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
-        """Raises: CUDA is not available."""
-        raise device_unavailable("Tensor.cuda()")
+        """This tensor on the CUDA device (``device``: an index, a device or None for cuda:0)."""
+        if isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        return self.to("cuda" if device is None else device)
 
     def float(self) -> Tensor:
         return self.to(B.float32)
@@ -499,16 +516,16 @@ class Tensor:
         return M.clone_(self)
 
     def new_tensor(self, data, *, dtype=None, requires_grad=False) -> Tensor:
-        return factories.tensor(data, dtype=dtype or self._data.dtype, requires_grad=requires_grad)
+        return factories.tensor(data, dtype=dtype or self._data.dtype, device=self.device, requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, requires_grad=False) -> Tensor:
-        return factories.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return factories.zeros(*size, dtype=dtype or self.dtype, device=self.device, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, requires_grad=False) -> Tensor:
-        return factories.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return factories.ones(*size, dtype=dtype or self.dtype, device=self.device, requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, requires_grad=False) -> Tensor:
-        return factories.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return factories.full(size, fill_value, dtype=dtype or self.dtype, device=self.device, requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, requires_grad=False) -> Tensor:
         return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
@@ -1070,7 +1087,7 @@ class Tensor:
 
     def bernoulli_(self, p=0.5, *, generator=None):
         if isinstance(p, Tensor):
-            return _fill_random(self, "bernoulli_", lambda g, s: RNG.bernoulli_tensor(g, s, self.dtype, p._data),
+            return _fill_random(self, "bernoulli_", lambda g, s: RNG.bernoulli_tensor(g, s, self.dtype, p.cpu()._data),
                                 generator)
         return _fill_random(self, "bernoulli_", lambda g, s: RNG.bernoulli_scalar(g, s, self.dtype, p), generator)
 
@@ -1206,10 +1223,11 @@ Tensor.log_softmax = R.log_softmax
 def _fill_random(x: Tensor, name: str, draw, generator) -> Tensor:
     """Overwrite ``x`` with ``draw(generator, shape)``, the values taken in ``x``'s memory order
     (as PyTorch's kernels walk a strided tensor, e.g. a transposed weight)."""
-    gen = RNG._gen(generator)
     a = x._data
+    bk = B.backend_of(a)  # drawn on the host (the device's own stream there), then copied over
+    gen = RNG._gen(generator, bk.device_type)
     if a.flags.c_contiguous or a.ndim < 2:
-        return I.overwrite(x, name, draw(gen, a.shape))
+        return I.overwrite(x, name, bk.from_host(draw(gen, a.shape)))
     order = sorted(range(a.ndim), key=lambda d: -abs(a.strides[d]))
     vals = draw(gen, tuple(a.shape[d] for d in order))
-    return I.overwrite(x, name, vals.transpose(B.xp.argsort(order)))
+    return I.overwrite(x, name, bk.from_host(vals.transpose(B.xp.argsort(order))))

@@ -136,7 +136,7 @@ def _accumulate(grads: dict, key, g) -> None:
     """Add ``g`` into ``grads[key]``, the gradient ``key`` has so far."""
     prev = grads[key]
     if prev.__class__ is _ndarray and prev.base is None and _refcount(prev) == _SOLE + 1 \
-            and prev.shape == g.shape and prev.flags.writeable:
+            and prev.shape == g.shape and prev.flags.writeable:  # (other backends: a new sum)
         # Only ``grads`` and this frame hold this buffer (numpy's own test for reusing a
         # temporary): add into it, no new array.
         prev += g
@@ -157,7 +157,9 @@ def _to_input(g, meta: tuple):
 
 def _as_array(g):
     """A gradient as an array (a VJP that got Tensors returns one; 0-d arithmetic gives numpy scalars)."""
-    return g._data if isinstance(g, Tensor) else B.xp.asarray(g)
+    if isinstance(g, Tensor):
+        return g._data
+    return B.xp.asarray(g) if isinstance(g, B.generic) else g  # (a device array stays as it is)
 
 
 def _call_vjps(node, g, raw: bool, create_graph: bool, targets):
@@ -244,10 +246,10 @@ def array_vjps(node, g, retain_graph: bool, targets):
     if op.array_backward is not None:
         g_free = out_free = False
         if g.size >= _REUSE_MIN:
-            g_free = g.base is None and _refcount(g) == _SOLE + 1 and g.flags.writeable
+            g_free = g.base is None and _refcount(g) == _SOLE + 1 and B.writeable(g)
             if out is not None and not retain_graph:
                 node.out = None
-                out_free = out.base is None and _refcount(out) == _SOLE and out.flags.writeable
+                out_free = out.base is None and _refcount(out) == _SOLE and B.writeable(out)
         return op.array_backward(g, out, inputs, parents, g_free, out_free)
     if op.vjp_all is not None:
         return list(op.vjp_all(g, out, inputs, node.params, [p is not None for p in parents]))
@@ -443,8 +445,8 @@ def _version_error(node, counter, expected, saved=None):
 
 def _check_finite(node, g) -> None:
     """Raise naming ``node`` when a gradient holds nan or inf (detect_anomaly)."""
-    a = g if g.__class__ is _ndarray else g._data
-    if a.dtype.kind == "f" and not B.xp.isfinite(a).all():
+    a = g._data if isinstance(g, Tensor) else g
+    if a.dtype.kind == "f" and not B.XP[a.__class__].isfinite(a).all():
         where = getattr(node, "trace", None) or "<unknown location; enable detect_anomaly before the forward pass>"
         raise RuntimeError(
             f"Function '{node.name()}' returned nan or inf values in its gradient. "
@@ -469,11 +471,11 @@ def _store_grad(tensor, g, owned: set) -> None:
     walk; a gradient on one of them, or a read-only view, is copied.
     """
     old = tensor.grad
-    if g.__class__ is not _ndarray:
+    if isinstance(g, Tensor):
         if not _state.enabled:
             g = g._data  # nothing is recorded: the array rules below apply
         elif old is None:  # create_graph: the stored .grad stays on the graph
-            if id(_root(g._data)) in owned or not g._data.flags.writeable:
+            if id(_root(g._data)) in owned or not B.writeable(g._data):
                 g = g.clone()
             if g._data.dtype != tensor._data.dtype:
                 g = g.to(tensor._data.dtype)
@@ -486,14 +488,14 @@ def _store_grad(tensor, g, owned: set) -> None:
             return
     if old is None:
         root = g if g.base is None else _root(g)
-        if id(root) in owned or not g.flags.writeable or g.dtype != tensor._data.dtype:
+        if id(root) in owned or not B.writeable(g) or g.dtype != tensor._data.dtype:
             g = root = g.astype(tensor._data.dtype)  # a copy, in the tensor's dtype
         owned.add(id(root))
         tensor.grad = _make(g, False, None)
-    elif not old._rg and old._data.shape == g.shape and old._data.flags.writeable:
+    elif not old._rg and old._data.shape == g.shape and B.writeable(old._data):
         # As PyTorch's AccumulateGrad without create_graph: add in place, so the same
         # .grad object keeps accumulating (and no new buffer is allocated).
-        B.xp.add(old._data, g, out=old._data, casting="unsafe")
+        B.XP[g.__class__].add(old._data, g, out=old._data, casting="unsafe")
         old._bump()
         owned.add(id(old._data))
     else:
@@ -516,10 +518,10 @@ def zero_grads(tensors, set_to_none: bool = True) -> None:
             g.detach_()
         else:
             g._rg = False
-        if g._data.flags.writeable:
+        if B.writeable(g._data):
             g._data[...] = 0
         else:
-            g._data = B.xp.zeros_like(g._data)
+            g._data = B.XP[g._data.__class__].zeros_like(g._data)
         g._bump()
 
 
@@ -543,7 +545,7 @@ def _seed(t, g, op: str):
                 f"{op}: grad can be implicitly created only for scalar outputs (got output of shape {tuple(t.shape)})"
             )
         # dtype given explicitly: a numpy scalar alone would count as a Python number (default dtype)
-        one = constant(1, t._data.dtype)
+        one = constant(1, t._data.dtype, B.backend_of(t._data))  # (on t's device)
         return one.expand(t.shape) if t.ndim else one
     if not isinstance(g, Tensor):
         g = constant(g, t._data.dtype)
@@ -615,7 +617,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     for i, (t, g) in enumerate(zip(inputs, results)):
         if g is None:
             if materialize_grads:
-                g = _make(B.xp.zeros(t._data.shape, t._data.dtype), False, None)
+                g = _make(B.XP[t._data.__class__].zeros(t._data.shape, t._data.dtype), False, None)
             elif not allow_unused:
                 raise RuntimeError(
                     f"grad: one of the differentiated Tensors (input {i}, shape {tuple(t.shape)}) appears to "

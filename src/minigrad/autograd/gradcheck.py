@@ -30,6 +30,11 @@ def _outputs(fn, inputs):
     return tuple(o for o in out if isinstance(o, Tensor))
 
 
+def _host(a):
+    """The array ``a`` as a float64 host (numpy) array: Jacobians are assembled on the host."""
+    return B.backend_of(a).to_host(a).astype(xp.float64)
+
+
 def _diff_outputs(outs):
     return [o for o in outs if o._data.dtype.kind == "f"]
 
@@ -48,9 +53,9 @@ def numerical_jacobian(fn, inputs, eps: float):
             orig = flat[j]
             with no_grad():
                 flat[j] = orig + eps
-                plus = [o._data.astype(xp.float64).ravel().copy() for o in _diff_outputs(_outputs(fn, inputs))]
+                plus = [_host(o._data).ravel() for o in _diff_outputs(_outputs(fn, inputs))]
                 flat[j] = orig - eps
-                minus = [o._data.astype(xp.float64).ravel().copy() for o in _diff_outputs(_outputs(fn, inputs))]
+                minus = [_host(o._data).ravel() for o in _diff_outputs(_outputs(fn, inputs))]
                 flat[j] = orig
             cols.append(xp.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
                         if plus else xp.zeros(0))
@@ -77,13 +82,13 @@ def analytical_jacobian(fn, inputs):
             if o.requires_grad:
                 seed = xp.zeros(o._data.size, dtype=o._data.dtype)
                 seed[k] = 1.0
-                from ..ops.registry import constant
+                from ..ops.registry import constant_like
 
-                gs = grad([o], diff_inputs, [constant(seed.reshape(o.shape))], retain_graph=True,
+                gs = grad([o], diff_inputs, [constant_like(seed.reshape(o.shape), o)], retain_graph=True,
                           allow_unused=True)
                 for i, g in enumerate(gs):
                     if g is not None:
-                        jacs[i][row] = g._data.astype(xp.float64).ravel()
+                        jacs[i][row] = _host(g._data).ravel()
             row += 1
     return jacs
 
@@ -136,7 +141,8 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
     if grad_outputs is None:
         rng = xp.random.default_rng(0)
         grad_outputs = tuple(
-            Tensor._make(rng.standard_normal(o.shape), False, None).requires_grad_() for o in outs
+            Tensor._make(B.to_backend(rng.standard_normal(o.shape), B.backend_of(o._data)), False,
+                         None).requires_grad_() for o in outs
         )
     else:
         grad_outputs = _as_tuple(grad_outputs)

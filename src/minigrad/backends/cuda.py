@@ -59,5 +59,7 @@ matmul = _MatmulFlags()
 
 
 def is_built() -> bool:
-    """Whether minigrad was built with CUDA: False (CUDA through CuPy is future work)."""
-    return False
+    """Whether minigrad can use CUDA: CuPy is installed (the GPU itself is ``cuda.is_available()``'s question)."""
+    import importlib.util
+
+    return importlib.util.find_spec("cupy") is not None

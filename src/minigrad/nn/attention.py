@@ -134,7 +134,7 @@ class MultiheadAttention(Module):
         # Masks as additive float arrays of shape (N or 1, H or 1, L, S).
         mask = None
         if attn_mask is not None:
-            m = _additive(attn_mask, dt, False)
+            m = _additive(attn_mask, dt, False, query)
             if m.ndim == 2:
                 m = m.reshape(1, 1, *m.shape)
             elif m.ndim == 3:
@@ -143,7 +143,7 @@ class MultiheadAttention(Module):
                 raise RuntimeError(f"attn_mask's dimension {m.ndim} is not supported")
             mask = m
         if key_padding_mask is not None:
-            kp = _additive(key_padding_mask, dt, False)
+            kp = _additive(key_padding_mask, dt, False, query)
             if tuple(kp.shape) != (n, key.shape[0]):
                 raise AssertionError(f"expecting key_padding_mask shape of {(n, key.shape[0])}, but got "
                                      f"{tuple(kp.shape)}")

@@ -294,19 +294,20 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     dt = input._data.dtype
     if p == 1.0:
-        mask = xp.zeros(input.shape, dtype=dt)
+        mask = B.XP[input._data.__class__].zeros(input.shape, dtype=dt)
     else:
-        mask = _dropout_noise(input.shape, dt, p)
+        mask = _dropout_noise(input.shape, dt, p, B.backend_of(input._data))
     return _apply(input, lambda x: x * constant(mask), inplace, "dropout_")
 
 
-def _dropout_noise(shape: tuple, dt, p: float):
+def _dropout_noise(shape: tuple, dt, p: float, bk):
     """PyTorch's CPU dropout mask: ``empty(shape).bernoulli_(1 - p)`` divided by ``1 - p``,
-    in the input's dtype (so the same draws and the same scaled values as PyTorch)."""
+    in the input's dtype (so the same draws and the same scaled values as PyTorch); drawn on
+    the host from the default generator of the backend ``bk``'s device, then copied there."""
     from .. import random as R
 
-    keep = R.bernoulli_scalar(R.default_generator, shape, dt, 1.0 - p)
-    return keep / dt.type(1.0 - p)
+    keep = R.bernoulli_scalar(R._gen(None, bk.device_type), shape, dt, 1.0 - p)
+    return bk.from_host(keep / dt.type(1.0 - p))
 
 
 def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, unbatched: bool = False) -> Tensor:
@@ -442,6 +443,10 @@ def _batch_stats(x):
     dt = x.dtype
     x3 = x.reshape(n_batch, c, -1)
     n = x3.shape[0] * x3.shape[2]
+    if x.__class__ is not B.ndarray:  # on a GPU: the device's own (parallel) sums, not the CPU's rounding
+        mean = x3.mean(axis=(0, 2), dtype=B.float64)
+        d = x3 - mean[None, :, None].astype(dt)
+        return mean.astype(dt), (d * d).sum(axis=(0, 2), dtype=B.float64).astype(dt), n
     if x3.shape[2] == 1:
         rows = x3[:, :, 0]
         mean = (xp.cumsum(rows, axis=0, dtype=dt)[-1].astype(xp.float64) / n).astype(dt)
@@ -611,13 +616,16 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
             padding_idx += num
         if not 0 <= padding_idx < num:
             raise AssertionError("Padding_idx must be within num_embeddings")
+    if idx.__class__ is not weight._data.__class__:
+        idx = B.to_backend(idx, B.backend_of(weight._data))  # (CPU indices for a CUDA weight, as PyTorch)
     if max_norm is not None:
+        dxp = B.XP[idx.__class__]  # the weight's array module
         with no_grad():
-            rows = xp.unique(idx)
+            rows = dxp.unique(idx)
             w = weight._data
-            norms = xp.linalg.norm(w[rows], ord=norm_type, axis=1) if norm_type != 2.0 else \
-                xp.sqrt((w[rows] * w[rows]).sum(1))
-            scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+            norms = dxp.linalg.norm(w[rows], ord=norm_type, axis=1) if norm_type != 2.0 else \
+                dxp.sqrt((w[rows] * w[rows]).sum(1))
+            scale = dxp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
             w[rows] = (w[rows] * scale[:, None]).astype(w.dtype)
             weight._bump()
     out = weight[constant(idx)]
@@ -641,7 +649,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if idx.size and idx.max() >= num_classes:
         raise RuntimeError(f"one_hot: Class values must be smaller than num_classes (got class {int(idx.max())} "
                            f"with num_classes={num_classes}).")
-    out = (idx[..., None] == xp.arange(num_classes)).astype(B.int64)
+    out = (idx[..., None] == B.XP[idx.__class__].arange(num_classes)).astype(B.int64)
     return constant(out)
 
 
@@ -789,7 +797,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             f"({_size(input.shape)}) is deprecated. Please ensure they have the same size."
         )
     data = input._data
-    if data.size and (xp.nanmin(data) < 0 or xp.nanmax(data) > 1):
+    if data.size and (B.XP[data.__class__].nanmin(data) < 0 or B.XP[data.__class__].nanmax(data) > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
     loss = -(target * _clamped_log(input) + (1.0 - target) * _clamped_log(1.0 - input))
     return _reduce(_weighted(loss, weight), reduction)
@@ -850,13 +858,13 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     keep = None  # None: every target is a class index to keep (the common case, checked with two reductions)
     lo = hi = None
     if t.size:
-        lo = int(xp.minimum.reduce(t, axis=None))
-        hi = int(xp.maximum.reduce(t, axis=None))
+        lo = int(t.min())
+        hi = int(t.max())
     if lo is None or lo < 0 or hi >= n_classes or lo <= ignore_index <= hi:
         keep = t != ignore_index
         bad = keep & ((t < 0) | (t >= n_classes))
         if bad.any():
-            raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds. (nll_loss / cross_entropy: input of "
+            raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds. (nll_loss / cross_entropy: input of "
                              f"shape {tuple(input.shape)} has {n_classes} classes, so targets must be in "
                              f"[0, {n_classes - 1}])")
         if keep.all():
@@ -864,9 +872,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if weight is None and input.ndim == 2 and reduction != "none" and keep is None:
         # The common case, (N, C) log-probabilities and every sample counting once: one node.
         n = input.shape[0]
-        return _nll(input, (xp.arange(n), t), n if reduction == "mean" else 1, input._data.shape)
+        return _nll(input, (B.XP[t.__class__].arange(n), t), n if reduction == "mean" else 1, input._data.shape)
     safe = t if keep is None else B.where(keep, t, 0)
-    picked = input.gather(cdim, constant(xp.expand_dims(safe, cdim))).squeeze(cdim)
+    picked = input.gather(cdim, constant(B.XP[t.__class__].expand_dims(safe, cdim))).squeeze(cdim)
     if weight is None and keep is None:  # every sample counts once
         return _reduce(-picked, reduction)
     if weight is not None:
@@ -940,7 +948,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
             denom = weight._data[t[~ignore]].sum()
         else:
             denom = (~ignore).sum()
-        ret = smooth.sum() / constant(xp.asarray(denom, dtype=smooth._data.dtype))
+        ret = smooth.sum() / constant(denom.astype(smooth._data.dtype))
     elif reduction == "sum":
         ret = smooth.sum()
     else:
@@ -1047,7 +1055,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, ep
     if not isinstance(var, Tensor):
         if var < 0:
             raise ValueError("var has negative entry/entries")
-        var = constant(xp.full(input.shape, var, dtype=input._data.dtype))
+        var = constant(B.XP[input._data.__class__].full(input.shape, var, dtype=input._data.dtype))
     elif (var._data < 0).any():
         raise ValueError("var has negative entry/entries")
     if tuple(var.shape) != tuple(input.shape):
@@ -1099,15 +1107,16 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
 # softmax and masking: no gradient code. A boolean ``attn_mask`` is True where attention
 # is *allowed* here (PyTorch's convention for this function).
 
-def _additive(mask, dtype, allowed_when_true: bool):
-    """A mask as something to add to attention scores: 0 where allowed, -inf where not."""
+def _additive(mask, dtype, allowed_when_true: bool, like: Tensor):
+    """A mask as something to add to attention scores: 0 where allowed, -inf where not (on the
+    device of ``like``)."""
     if isinstance(mask, Tensor) and mask._data.dtype.kind != "b":
         return mask if mask._data.dtype == dtype else mask.to(dtype)
-    m = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else B.to_backend(xp.asarray(mask), B.backend_of(like._data))
     if m.dtype.kind != "b":
         return constant(m.astype(dtype))
     blocked = ~m if allowed_when_true else m
-    return constant(xp.where(blocked, -xp.inf, 0.0).astype(dtype))
+    return constant(B.XP[m.__class__].where(blocked, -xp.inf, 0.0).astype(dtype))
 
 
 def _repeat_heads(t: Tensor, heads: int) -> Tensor:
@@ -1148,16 +1157,16 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     bias = None
     if is_causal:
-        bias = _additive(xp.tril(xp.ones((n_l, n_s), dtype=bool)), dt, True)
+        bias = _additive(xp.tril(xp.ones((n_l, n_s), dtype=bool)), dt, True, query)
     elif attn_mask is not None:
-        bias = _additive(attn_mask, dt, True)
+        bias = _additive(attn_mask, dt, True, query)
     if bias is not None:
         scores = scores + bias
     # Safe softmax: rows whose scores are all -inf give zeros instead of 0/0.
     peak = scores.detach().amax(-1, keepdim=True)
-    dead = xp.isneginf(peak._data)
+    dead = B.XP[peak._data.__class__].isneginf(peak._data)
     if dead.any():
-        peak = constant(xp.where(dead, 0.0, peak._data).astype(dt))
+        peak = constant(B.XP[peak._data.__class__].where(dead, 0.0, peak._data).astype(dt))
     e = (scores - peak).exp()
     denom = e.sum(-1, keepdim=True)
     if dead.any():

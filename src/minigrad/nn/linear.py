@@ -18,9 +18,9 @@ xp = B.xp
 
 def _empty(shape, dtype=None, device=None) -> Parameter:
     """An uninitialised (zero-filled) Parameter of ``shape`` in ``dtype`` (default: the default dtype)."""
-    check_device(device)
+    bk = check_device(device)
     dt = D.as_dtype(dtype) or D.default_float()
-    return Parameter(Tensor._make(xp.zeros(shape, dtype=dt), False, None))
+    return Parameter(Tensor._make(B.to_backend(xp.zeros(shape, dtype=dt), bk), False, None))
 
 
 class Identity(Module):

@@ -9,7 +9,6 @@ from .. import backend as B
 from .. import dtypes as D
 from ..autograd.engine import zero_grads
 from ..autograd.graph import no_grad
-from ..backend import device_unavailable
 from ..tensor import Tensor, parse_to_args
 from .parameter import Parameter
 
@@ -380,19 +379,28 @@ class Module:
         return self._apply_arrays(lambda a: a.astype(D.as_dtype(dst_type)))
 
     def to(self, *args, **kwargs) -> Module:
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``: floating state only is cast."""
-        dtype, _, _ = parse_to_args(args, kwargs)
-        if dtype is None:
-            return self
-        if dtype.kind != "f":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``: floating state only is
+        cast; every parameter and buffer (and gradient) moves to the device. In place, as PyTorch: the
+        Parameter objects stay the same, so an optimizer built before the move keeps working."""
+        dtype, dev, _ = parse_to_args(args, kwargs)
+        if dtype is not None and dtype.kind != "f":
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
-        return self._cast_floats(dtype)
-
-    def cpu(self) -> Module:
+        if dev is not None:
+            bk = B.backend_for(dev)
+            self._apply_arrays(lambda a: B.to_backend(a, bk))
+        if dtype is not None:
+            self._cast_floats(dtype)
         return self
 
+    def cpu(self) -> Module:
+        """Move every parameter and buffer to the CPU (in place); returns self."""
+        return self.to("cpu")
+
     def cuda(self, device=None) -> Module:
-        raise device_unavailable("Module.cuda()")
+        """Move every parameter and buffer to the CUDA device (in place); returns self."""
+        if isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        return self.to("cuda" if device is None else device)
 
     # -- state dict ------------------------------------------------------------------------
     def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
@@ -455,7 +463,8 @@ class Module:
                 continue
             with no_grad():
                 # Copy into the existing array: same object, its dtype kept, views and optimizers still valid.
-                xp.copyto(target._data, arr, casting="unsafe")
+                arr = B.to_backend(arr, B.backend_of(target._data))  # (a CPU checkpoint into a CUDA model)
+                B.XP[target._data.__class__].copyto(target._data, arr, casting="unsafe")
                 target._bump()
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):

@@ -11,8 +11,6 @@ from .movement import gather
 from .reduce import normalize_dims, values_indices
 from .registry import constant
 
-xp = B.xp
-
 
 def cast(x, dtype):
     """``x.to(dtype)``: differentiable between floating dtypes; other results are constants."""
@@ -40,6 +38,7 @@ def argsort(x, dim=-1, descending=False, stable=False):
     """Indices that sort ``x`` along ``dim`` (ties keep their order)."""
     d = _dim(x, dim, "argsort")
     data = x._data
+    xp = B.XP[data.__class__]
     if x.ndim == 0:
         return constant(xp.zeros((), dtype=B.int64))
     if descending:

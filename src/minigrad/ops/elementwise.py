@@ -22,36 +22,45 @@ from .registry import (
     is_tensor,
     result_dtype,
 )
-from .special import erf_array
 
-xp = B.xp
+_ndarray = B.ndarray
+_XP = B.XP  # array class -> its array module: ``xp = _XP[x.__class__]`` picks numpy or cupy per call
 
 
 def _zeros(g):
-    if g.__class__ is B.ndarray:  # array-safe VJPs: a read-only broadcast zero, no memory
+    if g.__class__ is _ndarray:  # array-safe VJPs: a read-only broadcast zero, no memory
         return B.broadcast_to(B.xp.zeros((), g.dtype), g.shape)
+    if not is_tensor(g):  # another backend's array
+        return _XP[g.__class__].zeros(g.shape, g.dtype)
     # dtype given explicitly: a numpy scalar alone counts as a Python number (default dtype)
-    return constant(0, g._data.dtype).expand(g.shape)
+    return constant(0, g._data.dtype, B.backend_of(g._data)).expand(g.shape)
 
 
 def _array(r):
-    """A ufunc's result as an array (on 0-d inputs ufuncs return numpy scalars), to write into."""
-    return r if r.__class__ is B.ndarray else xp.asarray(r)
+    """A ufunc's result as an array (on 0-d inputs numpy's ufuncs return scalars), to write into."""
+    return r if r.__class__ is _ndarray or not isinstance(r, B.generic) else B.xp.asarray(r)
+
+
+def _one(t):
+    """A 0-d 1 of ``t``'s dtype on ``t``'s backend."""
+    return B.scalar_array(1, t.dtype) if t.__class__ is _ndarray else B.backend_of(t).scalar_array(1, t.dtype)
 
 
 def _sigmoid(x):
     # exp(-x) may overflow to inf for very negative x, giving the right limit 0;
     # forwards run with numpy's FP warnings off. One buffer, reused in place.
+    xp = _XP[x.__class__]
     t = _array(xp.negative(x))
     xp.exp(t, out=t)
-    t += B.scalar_array(1, t.dtype)
+    t += _one(t)
     return xp.reciprocal(t, out=t)
 
 
 def _tanh_backward(g, y, into=None):
     """g * (1 - y * y), written into ``into`` (y's buffer when the walk owns it) if given."""
+    xp = _XP[y.__class__]
     t = _array(xp.multiply(y, y)) if into is None else xp.multiply(y, y, out=into)  # (out=None costs a keyword parse)
-    xp.subtract(B.scalar_array(1, t.dtype), t, out=t)
+    xp.subtract(_one(t), t, out=t)
     t *= g
     return t
 
@@ -62,10 +71,14 @@ def _relu_backward(g, y, into=None):
     # random mask), with the mask applied again only when g is not finite, so inf * 0 does not
     # put NaN where y <= 0 (the check is one BLAS dot, see B.surely_finite); on small ones
     # where() alone is faster than the product and its check.
+    if y.__class__ is not _ndarray:  # another backend: one select, no finiteness test
+        bk = B.backend_of(y)
+        return bk.xp.where(y > bk.scalar_array(0, y.dtype), g, bk.scalar_array(0, g.dtype))
     zero = B.scalar_array(0, y.dtype)
     if g.size <= 4096 and into is None:
         return B.where(y > zero, g, B.scalar_array(0, g.dtype))
     keep = y > zero
+    xp = B.xp
     t = xp.multiply(g, keep) if into is None else xp.multiply(g, keep, out=into)  # (never 0-d here)
     if not B.surely_finite(t):
         xp.copyto(t, B.scalar_array(0, t.dtype), where=~keep)  # t is g where keep: only the rest is wrong
@@ -75,7 +88,8 @@ def _relu_backward(g, y, into=None):
 def _sigmoid_backward(g, y, in_place=False):
     """(g * y) * (1 - y) (one rounding order on every path); ``in_place``: g and y are buffers
     the walk owns, and the result goes in g."""
-    one = B.scalar_array(1, y.dtype)
+    one = _one(y)
+    xp = _XP[y.__class__]
     if in_place:
         g *= y
         xp.subtract(one, y, out=y)
@@ -91,7 +105,13 @@ def _sigmoid_backward(g, y, in_place=False):
 # by the same formulas as the rows' VJPs. For large arrays the walk may let them write into the
 # incoming gradient (g_free) or the saved output (out_free) when nothing else references
 # those buffers: fewer new arrays and passes.
+def _where(c, a, b):
+    # numpy's where without its dispatcher on the CPU; the condition's module elsewhere
+    return B.where(c, a, b) if c.__class__ is _ndarray else _XP[c.__class__].where(c, a, b)
+
+
 def _product(x, y, into):
+    xp = _XP[x.__class__]
     return xp.multiply(x, y) if into is None else xp.multiply(x, y, out=into)  # (out=None costs a keyword parse)
 
 
@@ -134,117 +154,122 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 # fmt: off
 # Each row: name, forward(x, *params) on arrays (often a ufunc), VJP(g, out, x, *params) on
 # Tensors, then the columns (registry.Op says what each means).
-neg     = defunary("neg", xp.negative, lambda g, out, x: -g,
+neg     = defunary("neg", "negative", lambda g, out, x: -g,
                    array_safe=True, doc="-x elementwise " + UNARY)
-exp     = defunary("exp", xp.exp, lambda g, out, x: g * out,
+exp     = defunary("exp", "exp", lambda g, out, x: g * out,
                    save="out", dtype_rule="float", array_safe=True, array_backward=_exp_backward,
                    doc="e**x elementwise " + UNARY)
-log     = defunary("log", xp.log, lambda g, out, x: g / x,
+log     = defunary("log", "log", lambda g, out, x: g / x,
                    save="inputs", dtype_rule="float", array_safe=True,
                    doc="Natural logarithm elementwise (-inf at 0, nan below) " + UNARY)
-log1p   = defunary("log1p", xp.log1p, lambda g, out, x: g / (x + 1),
+log1p   = defunary("log1p", "log1p", lambda g, out, x: g / (x + 1),
                    save="inputs", dtype_rule="float", array_safe=True, doc="log(1 + x), accurate near 0, " + UNARY)
-expm1   = defunary("expm1", xp.expm1, lambda g, out, x: g * (out + 1),
+expm1   = defunary("expm1", "expm1", lambda g, out, x: g * (out + 1),
                    save="out", dtype_rule="float", array_safe=True, doc="exp(x) - 1, accurate near 0, " + UNARY)
-sqrt    = defunary("sqrt", xp.sqrt, lambda g, out, x: g / (out * 2),
+sqrt    = defunary("sqrt", "sqrt", lambda g, out, x: g / (out * 2),
                    save="out", dtype_rule="float", array_safe=True, doc="Square root elementwise " + UNARY)
-rsqrt   = defunary("rsqrt", lambda x: 1 / xp.sqrt(x), lambda g, out, x: g * out * out * out * -0.5,
+rsqrt   = defunary("rsqrt", lambda x: 1 / _XP[x.__class__].sqrt(x), lambda g, out, x: g * out * out * out * -0.5,
                    save="out", dtype_rule="float", array_safe=True, doc="1 / sqrt(x) elementwise " + UNARY)
-sin     = defunary("sin", xp.sin, lambda g, out, x: g * cos(x),
+sin     = defunary("sin", "sin", lambda g, out, x: g * cos(x),
                    save="inputs", dtype_rule="float", array_safe=True, doc="Sine elementwise " + UNARY)
-cos     = defunary("cos", xp.cos, lambda g, out, x: -g * sin(x),
+cos     = defunary("cos", "cos", lambda g, out, x: -g * sin(x),
                    save="inputs", dtype_rule="float", array_safe=True, doc="Cosine elementwise " + UNARY)
-tan     = defunary("tan", xp.tan, lambda g, out, x: g * (out * out + 1),
+tan     = defunary("tan", "tan", lambda g, out, x: g * (out * out + 1),
                    save="out", dtype_rule="float", array_safe=True, doc="Tangent elementwise " + UNARY)
-tanh    = defunary("tanh", xp.tanh, lambda g, out, x: tanh_backward(g, out),
+tanh    = defunary("tanh", "tanh", lambda g, out, x: tanh_backward(g, out),
                    save="out", dtype_rule="float", array_safe=True, array_backward=_tanh_backward_arrays,
                    doc="Hyperbolic tangent elementwise " + UNARY)
 sigmoid = defunary("sigmoid", _sigmoid, lambda g, out, x: sigmoid_backward(g, out),
                    save="out", dtype_rule="float", array_safe=True, array_backward=_sigmoid_backward_arrays,
                    doc="1 / (1 + exp(-x)), finite for any x, " + UNARY)
-erf     = defunary("erf", lambda x: erf_array(x), lambda g, out, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI,
+erf     = defunary("erf", lambda x: B.backend_of(x).erf(x), lambda g, out, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI,
                    save="inputs", dtype_rule="float", array_safe=True,
                    doc="Gauss error function elementwise " + UNARY)
 relu    = defunary("relu",
-                   lambda x: xp.maximum(x, B.scalar_array(0, x.dtype)),
+                   lambda x: _XP[x.__class__].maximum(x, B.backend_of(x).scalar_array(0, x.dtype)),
                    lambda g, out, x: relu_backward(g, out),
                    save="out", array_safe=True, array_backward=_relu_backward_arrays,
                    doc="max(x, 0) elementwise (gradient 0 at 0) " + UNARY)
-abs     = defunary("abs", xp.abs, lambda g, out, x: g * sign(x),
+abs     = defunary("abs", "abs", lambda g, out, x: g * sign(x),
                    save="inputs", array_safe=True, doc="|x| elementwise (gradient 0 at 0) " + UNARY)
-sign    = defunary("sign", xp.sign, lambda g, out, x: _zeros(g),
+sign    = defunary("sign", "sign", lambda g, out, x: _zeros(g),
                    array_safe=True, doc="-1, 0 or 1 elementwise (zero gradient) " + UNARY)
-floor   = defunary("floor", xp.floor, lambda g, out, x: _zeros(g),
+floor   = defunary("floor", "floor", lambda g, out, x: _zeros(g),
                    array_safe=True, doc="Largest integer <= x (zero gradient) " + UNARY)
-ceil    = defunary("ceil", xp.ceil, lambda g, out, x: _zeros(g),
+ceil    = defunary("ceil", "ceil", lambda g, out, x: _zeros(g),
                    array_safe=True, doc="Smallest integer >= x (zero gradient) " + UNARY)
-round   = defunary("round", lambda x, decimals: xp.round(x, decimals), lambda g, out, x, decimals: _zeros(g),
+round   = defunary("round", "round", lambda g, out, x, decimals: _zeros(g),
                    array_safe=True, doc="Round half to even, to `decimals` places (zero gradient) " + UNARY)
 clamp_scalar = defunary("clamp",
-                        lambda x, lo, hi: xp.clip(x, lo, hi),
+                        "clip",
                         lambda g, out, x, lo, hi: g * _within(x, lo, hi),
                         save="inputs", array_safe=True)
 # The engine casts each input's gradient back to that input's dtype, so a cast's VJP is g.
 cast    = defunary("to", lambda x, dtype: x.astype(dtype), identity_vjp,
                    array_safe=True)
+# A move between devices (Tensor.to(device)); params: the backends to and from. The gradient
+# moves back to the input's device.
+to_device = defunary("to_device", lambda x, dst, src: B.to_backend(x, dst),
+                     lambda g, out, x, dst, src: to_device(g, src, dst), array_safe=True,
+                     doc="x copied to another device (differentiable) " + UNARY)
 # Not differentiable (bool or integer results).
-logical_not = defunary("logical_not", xp.logical_not, None,
+logical_not = defunary("logical_not", "logical_not", None,
                        doc="Elementwise not (bool result) " + UNARY)
-bitwise_not = defunary("bitwise_not", xp.invert, None)
-isnan   = defunary("isnan", xp.isnan, None,
+bitwise_not = defunary("bitwise_not", "invert", None)
+isnan   = defunary("isnan", "isnan", None,
                    doc="True where x is nan " + UNARY)
-isinf   = defunary("isinf", xp.isinf, None,
+isinf   = defunary("isinf", "isinf", None,
                    doc="True where x is +-inf " + UNARY)
-isfinite = defunary("isfinite", xp.isfinite, None,
+isfinite = defunary("isfinite", "isfinite", None,
                     doc="True where x is finite " + UNARY)
 
 # Binary rows: name, forward(a, b) (a ufunc), VJP for a, VJP for b, then the columns.
-add     = defbinary("add", xp.add, identity_vjp, identity_vjp,
+add     = defbinary("add", "add", identity_vjp, identity_vjp,
                     array_safe=True, number_operands=True, doc="a + b " + BINARY)
-sub     = defbinary("sub", xp.subtract, identity_vjp, lambda g, out, a, b: -g,
+sub     = defbinary("sub", "subtract", identity_vjp, lambda g, out, a, b: -g,
                     array_safe=True, number_operands=True, doc="a - b " + BINARY)
-mul     = defbinary("mul", xp.multiply, lambda g, out, a, b: g * b, lambda g, out, a, b: g * a,
+mul     = defbinary("mul", "multiply", lambda g, out, a, b: g * b, lambda g, out, a, b: g * a,
                     save="inputs", array_safe=True, number_operands=True, array_backward=_mul_backward,
                     doc="a * b " + BINARY)
-div     = defbinary("div", xp.true_divide, lambda g, out, a, b: g / b, lambda g, out, a, b: -(g / b) * (a / b),
+div     = defbinary("div", "true_divide", lambda g, out, a, b: g / b, lambda g, out, a, b: -(g / b) * (a / b),
                     save="inputs", dtype_rule="promote_float", array_safe=True, number_operands=True)
 pow     = defbinary("pow",
-                    xp.power,
+                    "power",
                     lambda g, out, a, b: _pow_vjp_base(g, a, b),
                     lambda g, out, a, b: g * out * _log_or_zero(a, b),
                     save="both", array_safe=True, number_operands=True,
                     doc="a ** b (gradient in both a and b) " + BINARY)
-maximum = defbinary("maximum", xp.maximum, lambda g, out, a, b: g * _pick(a, b), lambda g, out, a, b: g * _pick(b, a),
+maximum = defbinary("maximum", "maximum", lambda g, out, a, b: g * _pick(a, b), lambda g, out, a, b: g * _pick(b, a),
                     save="inputs", array_safe=True, number_operands=True,
                     doc="Elementwise maximum; ties give each side half the gradient. " + BINARY)
-minimum = defbinary("minimum", xp.minimum, lambda g, out, a, b: g * _pick(b, a), lambda g, out, a, b: g * _pick(a, b),
+minimum = defbinary("minimum", "minimum", lambda g, out, a, b: g * _pick(b, a), lambda g, out, a, b: g * _pick(a, b),
                     save="inputs", array_safe=True, number_operands=True,
                     doc="Elementwise minimum; ties give each side half the gradient. " + BINARY)
-remainder = defbinary("remainder", xp.remainder, identity_vjp, lambda g, out, a, b: -g * floor_divide(a, b),
+remainder = defbinary("remainder", "remainder", identity_vjp, lambda g, out, a, b: -g * floor_divide(a, b),
                       save="inputs", array_safe=True, doc="a mod b with the sign of b (Python's %) " + BINARY)
-floor_divide = defbinary("floor_divide", xp.floor_divide, None,
+floor_divide = defbinary("floor_divide", "floor_divide", None,
                          doc="floor(a / b) (not differentiable) " + BINARY)
-eq      = defbinary("eq", xp.equal, None,
+eq      = defbinary("eq", "equal", None,
                     doc="a == b (bool, not differentiable) " + BINARY)
-ne      = defbinary("ne", xp.not_equal, None,
+ne      = defbinary("ne", "not_equal", None,
                     doc="a != b (bool, not differentiable) " + BINARY)
-lt      = defbinary("lt", xp.less, None,
+lt      = defbinary("lt", "less", None,
                     doc="a < b (bool, not differentiable) " + BINARY)
-le      = defbinary("le", xp.less_equal, None,
+le      = defbinary("le", "less_equal", None,
                     doc="a <= b (bool, not differentiable) " + BINARY)
-gt      = defbinary("gt", xp.greater, None,
+gt      = defbinary("gt", "greater", None,
                     doc="a > b (bool, not differentiable) " + BINARY)
-ge      = defbinary("ge", xp.greater_equal, None,
+ge      = defbinary("ge", "greater_equal", None,
                     doc="a >= b (bool, not differentiable) " + BINARY)
-logical_and = defbinary("logical_and", xp.logical_and, None,
+logical_and = defbinary("logical_and", "logical_and", None,
                         doc="Elementwise and (bool) " + BINARY)
-logical_or = defbinary("logical_or", xp.logical_or, None,
+logical_or = defbinary("logical_or", "logical_or", None,
                        doc="Elementwise or (bool) " + BINARY)
-logical_xor = defbinary("logical_xor", xp.logical_xor, None,
+logical_xor = defbinary("logical_xor", "logical_xor", None,
                         doc="Elementwise xor (bool) " + BINARY)
-bitwise_and = defbinary("bitwise_and", xp.bitwise_and, None)
-bitwise_or = defbinary("bitwise_or", xp.bitwise_or, None)
-bitwise_xor = defbinary("bitwise_xor", xp.bitwise_xor, None)
+bitwise_and = defbinary("bitwise_and", "bitwise_and", None)
+bitwise_or = defbinary("bitwise_or", "bitwise_or", None)
+bitwise_xor = defbinary("bitwise_xor", "bitwise_xor", None)
 
 # Fused backward rows: one op instead of three in the hot VJPs; still differentiable.
 # (name, forward(g, y), VJP for g, VJP for y)
@@ -265,7 +290,7 @@ relu_backward = defbinary("relu_backward",
                           save="inputs", array_safe=True)
 
 # (name, forward([cond, a, b]), VJPs(g, out, cond, a, b))
-where_  = defop("where", lambda arrs: B.where(*arrs),
+where_  = defop("where", lambda arrs: _where(*arrs),
                 arity=3, dtype_rule="promote_tail",
                 vjps=(None,
                       lambda g, out, c, a, b: where_(c, g, 0.0),

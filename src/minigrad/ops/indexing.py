@@ -15,7 +15,7 @@ from .. import backend as B
 from ..autograd import graph
 from . import movement as M
 from .elementwise import sign
-from .registry import constant, is_tensor, make_tensor
+from .registry import constant, constant_like, is_tensor, make_tensor
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -25,8 +25,9 @@ _state = graph._state
 _GRAD_OFF = graph.GRAD_OFF
 
 
-def normalize_index(index, shape):
-    """(numpy index with arrays in place of tensors, is_advanced)."""
+def normalize_index(index, shape, bk=None):
+    """(numpy index with arrays in place of tensors, is_advanced); on a backend ``bk`` other than
+    numpy's, index arrays are moved to its device and bounds-checked (CuPy would wrap them)."""
     if not isinstance(index, tuple):
         index = (index,)
     out = []
@@ -48,7 +49,7 @@ def normalize_index(index, shape):
                     item = item.astype(B.int64)
                 else:
                     raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, got {item.dtype}")
-        if isinstance(item, B.ndarray):
+        if isinstance(item, B.ndarray) or (item.__class__ in B.BY_CLASS and not isinstance(item, B.generic)):
             if item.dtype.kind == "b" and item.ndim > 0:
                 if pos is not None:
                     at = pos - 1
@@ -58,7 +59,7 @@ def normalize_index(index, shape):
                             f"of the indexed tensor {list(shape)} at index {at}"
                         )
                     pos += item.ndim - 1
-                out.extend(xp.nonzero(item))
+                out.extend(B.XP[item.__class__].nonzero(item))
                 advanced = True
                 continue
             if item.dtype.kind not in "iu":
@@ -75,7 +76,28 @@ def normalize_index(index, shape):
                 f"indices (got {type(item).__name__})"
             )
         out.append(item)
+    if bk is not None and bk is not B.NUMPY and advanced:
+        return _on_device(tuple(out), shape, bk), advanced
     return tuple(out), advanced
+
+
+def _on_device(idx: tuple, shape, bk) -> tuple:
+    """``idx`` with its host index arrays moved to ``bk``'s device (as PyTorch takes CPU index
+    tensors for a CUDA tensor) and every integer index array checked against its dimension."""
+    consumed = sum(1 for i in idx if i is not None and i is not Ellipsis and i.__class__ is not bool)
+    out = []
+    dim = 0
+    for item in idx:
+        if item is Ellipsis:
+            dim += len(shape) - consumed
+        elif item is not None and item.__class__ is not bool:
+            if isinstance(item, B.ndarray):
+                item = bk.from_host(item)
+            if item.__class__ is bk.ndarray and item.dtype.kind in "iu" and dim < len(shape):
+                bk.check_indices(item, shape[dim], "index")
+            dim += 1
+        out.append(item)
+    return tuple(out)
 
 
 def _check_index(x, idx):
@@ -94,7 +116,7 @@ def link_view(out: Tensor, base: Tensor, idx=None) -> Tensor:
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    idx, advanced = normalize_index(index, x.shape)
+    idx, advanced = normalize_index(index, x.shape, None if x._data.__class__ is B.ndarray else B.backend_of(x._data))
     if not advanced and Ellipsis not in idx:
         # numpy returns a copy (a numpy scalar) when integers index every axis; with a trailing
         # ``...`` (which selects nothing more) it returns a 0-d view, as PyTorch does.
@@ -110,11 +132,13 @@ def getitem(x: Tensor, index) -> Tensor:
 
 
 def setitem(x: Tensor, index, value) -> None:
-    idx, advanced = normalize_index(index, x.shape)
+    idx, advanced = normalize_index(index, x.shape, B.backend_of(x._data))
     if not is_tensor(value):
-        value = constant(value if isinstance(value, B.ndarray) else xp.asarray(value, dtype=x._data.dtype))
+        value = constant_like(value if isinstance(value, B.ndarray) else xp.asarray(value, dtype=x._data.dtype), x)
     if value._data.dtype != x._data.dtype:
         value = value.to(x._data.dtype) if value._rg else constant(value._data.astype(x._data.dtype))
+    if value._data.__class__ is not x._data.__class__:  # a CPU value written into a CUDA tensor, or back
+        value = value.to(x.device)
     try:
         target_shape = x._data[idx].shape
     except IndexError as e:
@@ -128,7 +152,7 @@ def setitem(x: Tensor, index, value) -> None:
         ) from None
     if not (_state.enabled and (x._rg or value._rg)):
         _check_leaf(x, "__setitem__")
-        if not x._data.flags.writeable:
+        if not B.writeable(x._data):
             raise RuntimeError(f"__setitem__: the tensor (shape {tuple(x.shape)}) is a read-only expanded view")
         x._data[idx] = value._data
         x._bump()
@@ -150,6 +174,8 @@ def _check_leaf(x: Tensor, name: str) -> None:
 
 def _write(x: Tensor, arr, name: str) -> None:
     dst = x._data
+    if arr.__class__ is not dst.__class__ and not isinstance(arr, B.generic):
+        arr = B.to_backend(arr, B.backend_of(dst))  # copy_ across devices, as PyTorch's
     if arr.shape != dst.shape:
         try:
             if xp.broadcast_shapes(arr.shape, dst.shape) != dst.shape:
@@ -161,12 +187,12 @@ def _write(x: Tensor, arr, name: str) -> None:
             ) from None
     if arr.dtype != dst.dtype and not xp.can_cast(arr.dtype, dst.dtype, casting="same_kind"):
         raise RuntimeError(f"{name}: result type {arr.dtype} can't be cast to the desired output type {dst.dtype}")
-    if not dst.flags.writeable:
+    if not B.writeable(dst):
         raise RuntimeError(
             f"{name}: unsupported operation: the tensor (shape {tuple(dst.shape)}) is a read-only "
             "expanded view; more than one element refers to a single memory location. Clone it first."
         )
-    xp.copyto(dst, arr, casting="unsafe")
+    B.XP[dst.__class__].copyto(dst, arr, casting="unsafe")
     x._bump()
 
 
@@ -195,6 +221,8 @@ def arith_inplace(x: Tensor, ufunc, other, alpha=1):
     dst = x._data
     if other_is_tensor:
         o = other._data
+        if o.__class__ is not dst.__class__:
+            return None  # another device (the general path raises) or a numpy scalar
     elif isinstance(other, B.ndarray):
         o = other
     elif other.__class__ is float or other.__class__ is int:
@@ -203,7 +231,13 @@ def arith_inplace(x: Tensor, ufunc, other, alpha=1):
         return None
     if alpha != 1:
         o = o * alpha
-    if not dst.flags.writeable or dst.dtype.kind != "f":
+    if dst.__class__ is not B.ndarray:
+        if isinstance(o, B.ndarray):
+            return None  # a host array with a device tensor: the general path raises
+        ufunc = getattr(B.XP[dst.__class__], ufunc.__name__)  # that array module's ufunc of this name
+        if not B.writeable(dst) or dst.dtype.kind != "f":
+            return None
+    elif not dst.flags.writeable or dst.dtype.kind != "f":
         return None
     if isinstance(o, B.ndarray):
         if o.dtype.kind not in "biuf" or (o.shape != dst.shape and not _broadcasts_into(o.shape, dst.shape)):
@@ -249,7 +283,7 @@ def _keep_on_graph(result: Tensor, old: Tensor) -> Tensor:
     FillBackward ...), its old value getting a zero gradient."""
     if result.grad_fn is not None or not old._rg:
         return result
-    return M.where_(constant(xp.ones((), dtype=bool)), result, sign(old))
+    return M.where_(constant_like(xp.ones((), dtype=bool), old), result, sign(old))
 
 
 def _inplace_on_view(x: Tensor, name: str, fn) -> Tensor:
@@ -301,11 +335,12 @@ def fill(x: Tensor, name: str, value) -> Tensor:
     _check_leaf(x, name)
     if _state.enabled and (x.grad_fn is not None or is_tensor(value) and value._rg):
         if not is_tensor(value):
-            value = constant(xp.asarray(value, dtype=x._data.dtype))
-        return inplace(x, name, lambda s: M.broadcast_to(value.to(x.dtype), x.shape), value, keeps_input=True)
-    if not x._data.flags.writeable:
+            value = constant_like(xp.asarray(value, dtype=x._data.dtype), x)
+        return inplace(x, name, lambda s: M.broadcast_to(value.to(x.device, x.dtype), x.shape), value,
+                       keeps_input=True)
+    if not B.writeable(x._data):
         raise RuntimeError(f"{name}: the tensor (shape {tuple(x.shape)}) is a read-only expanded view")
-    x._data[...] = value._data if is_tensor(value) else value
+    x._data[...] = value.to(x.device)._data if is_tensor(value) else value
     x._bump()
     return x
 
@@ -314,7 +349,8 @@ def copy_(x: Tensor, src) -> Tensor:
     if not is_tensor(src):
         src = constant(xp.asarray(src))
     if src._rg and _state.enabled or x.grad_fn is not None and _state.enabled:
-        return inplace(x, "copy_", lambda s: M.broadcast_to(src.to(x.dtype), x.shape), src, keeps_input=True)
+        return inplace(x, "copy_", lambda s: M.broadcast_to(src.to(x.device, x.dtype), x.shape), src,
+                       keeps_input=True)
     _check_leaf(x, "copy_")
     _write(x, src._data, "copy_")
     return x
@@ -324,6 +360,6 @@ def overwrite(x: Tensor, name: str, arr) -> Tensor:
     """Fill x with fresh values (random init); recorded ops see a constant."""
     _check_leaf(x, name)
     if x.grad_fn is not None and _state.enabled:
-        return inplace(x, name, lambda s: constant(arr.astype(x._data.dtype)), keeps_input=True)
+        return inplace(x, name, lambda s: constant_like(arr.astype(x._data.dtype), x), keeps_input=True)
     _write(x, arr.astype(x._data.dtype, copy=False), name)
     return x

@@ -7,7 +7,8 @@ import string
 from .. import backend as B
 from .registry import _TENSOR_CLASSES, constant, defbinary, defop, is_tensor
 
-xp = B.xp
+xp = B.xp  # the host's module (shape arithmetic)
+_XP = B.XP  # array class -> its array module, per call
 
 
 def _einsum_vjp(g, out, inputs, params, mask):
@@ -41,13 +42,13 @@ def _einsum_vjp(g, out, inputs, params, mask):
             if letter in seen:
                 # Repeated letter: route through an identity matrix onto a fresh letter.
                 fresh = next(free)
-                operands.append(constant(xp.eye(sizes[letter], dtype=g._data.dtype)))
+                operands.append(constant(_XP[g._data.__class__].eye(sizes[letter], dtype=g._data.dtype)))
                 subs.append(letter + fresh)
                 result_sub.append(fresh)
                 continue
             seen[letter] = True
             if letter not in present:
-                operands.append(constant(xp.ones(sizes[letter], dtype=g._data.dtype)))
+                operands.append(constant(_XP[g._data.__class__].ones(sizes[letter], dtype=g._data.dtype)))
                 subs.append(letter)
                 present.add(letter)
             result_sub.append(letter)
@@ -58,7 +59,7 @@ def _einsum_vjp(g, out, inputs, params, mask):
 
 def _linear_fwd(arrs):
     x, w = arrs[0], arrs[1]
-    out = xp.matmul(x, w.T)
+    out = _XP[x.__class__].matmul(x, w.T)
     if len(arrs) == 3:
         out += arrs[2]
     return out
@@ -80,9 +81,9 @@ def _linear_vjp(g, out, inputs, params, mask):
 
 # fmt: off
 #          maker       name       forward                                        VJPs
-matmul_  = defbinary("matmul",   xp.matmul,                                 lambda g, out, a, b: g @ b.mT,
+matmul_  = defbinary("matmul",   "matmul",                                 lambda g, out, a, b: g @ b.mT,
                                                                                 lambda g, out, a, b: a.mT @ g, save="inputs", array_safe=True)
-einsum_  = defop("einsum",       lambda arrs, eq, parsed: xp.einsum(eq, *arrs, optimize=len(arrs) > 2),
+einsum_  = defop("einsum",       lambda arrs, eq, parsed: _XP[arrs[0].__class__].einsum(eq, *arrs, optimize=len(arrs) > 2),
                  _einsum_vjp, save="inputs", dtype_rule="promote")
 # Fused x @ w.T + b (as PyTorch's addmm): one node instead of three, and w's gradient
 # comes out contiguous in w's layout (a transposed view would slow every optimizer step).

@@ -12,10 +12,10 @@ import weakref
 from .. import backend as B
 from ..autograd.graph import _state as _grad_state
 from .reduce import dim_alias, normalize_dims
-from .registry import constant, defop, defunary, identity_vjp, is_tensor
+from .registry import constant, constant_like, defop, defunary, identity_vjp, is_tensor
 
-xp = B.xp
-_as_strided = xp.lib.stride_tricks.as_strided
+xp = B.xp  # the host's module: shape arithmetic and host-side index building only
+_XP = B.XP  # array class -> its array module: ``_XP[x.__class__]`` picks numpy or cupy per call
 
 
 def _sum_to_fwd(x, shape):
@@ -25,12 +25,12 @@ def _sum_to_fwd(x, shape):
     )
     if not axes:
         return x.reshape(shape)
-    return xp.add.reduce(x, axis=axes, keepdims=True).reshape(shape)  # (numpy.sum's ufunc, called directly)
+    return _XP[x.__class__].add.reduce(x, axis=axes, keepdims=True).reshape(shape)  # (numpy.sum's ufunc, called directly)
 
 
 def _full_index(index, dim):
     """Index arrays addressing, for every element of ``index``, its target along ``dim``."""
-    grids = list(xp.indices(index.shape, sparse=True))
+    grids = list(_XP[index.__class__].indices(index.shape, sparse=True))
     grids[dim] = index
     return tuple(grids)
 
@@ -38,7 +38,7 @@ def _full_index(index, dim):
 def _scatter_add_fwd(arrs, dim):
     x, index, src = arrs
     out = x.copy()
-    xp.add.at(out, _full_index(index, dim), src)
+    B.backend_of(x).scatter_add(out, _full_index(index, dim), src)  # (on a GPU: float atomics, any order)
     return out
 
 
@@ -50,9 +50,9 @@ def _scatter_fwd(arrs, dim):
 
 
 def _getitem_backward_fwd(g, index, shape, advanced):
-    out = xp.zeros(shape, dtype=g.dtype)
+    out = _XP[g.__class__].zeros(shape, dtype=g.dtype)
     if advanced:
-        xp.add.at(out, index, g)
+        B.backend_of(g).scatter_add(out, index, g)  # (on a GPU: float atomics, any order)
     else:
         out[index] = g
     return out
@@ -70,7 +70,7 @@ def _diagonal_view(x, off, d1, d2):
     keep = [i for i in range(x.ndim) if i not in (d1, d2)]
     shape = tuple(x.shape[i] for i in keep) + (k,)
     strides = tuple(x.strides[i] for i in keep) + (x.strides[d1] + x.strides[d2],)
-    return _as_strided(corner, shape, strides)
+    return B.backend_of(corner).as_strided(corner, shape, strides)
 
 
 def _diagonal_scatter_fwd(arrs, off, d1, d2):
@@ -89,8 +89,9 @@ def out_diag_shape(t, off, d1, d2):
 
 def zeros_of_shape(like, shape):
     """Zeros of ``shape`` in ``like``'s dtype: a constant Tensor, or an array for an array."""
-    z = xp.zeros(shape, dtype=like.dtype)
-    return z if like.__class__ is B.ndarray else constant(z)
+    if is_tensor(like):
+        return constant(_XP[like._data.__class__].zeros(shape, dtype=like._data.dtype))
+    return _XP[like.__class__].zeros(shape, dtype=like.dtype)
 
 
 def _index_put_fwd(arrs, index):
@@ -101,7 +102,7 @@ def _index_put_fwd(arrs, index):
 
 
 def _index_put_vjp_x(g, out, x, v, index):
-    mask = xp.zeros(g.shape, dtype=bool)
+    mask = _XP[g._data.__class__].zeros(g.shape, dtype=bool)
     mask[index] = True
     return where_(constant(mask), 0.0, g)
 
@@ -121,7 +122,7 @@ def _cat_vjp(g, out, inputs, params, mask):
 
 
 def _pad_fwd(x, widths, value):
-    return xp.pad(x, widths, mode="constant", constant_values=value)
+    return _XP[x.__class__].pad(x, widths, mode="constant", constant_values=value)
 
 
 def _pad_vjp(g, out, x, widths, value):
@@ -136,19 +137,19 @@ def _pad_vjp(g, out, x, widths, value):
 #          maker      name            forward(x, *params)                                VJP(g, out, x, *params)
 reshape_  = defunary("reshape",      lambda x, shape, old: x.reshape(shape),            lambda g, out, x, shape, old: reshape_(g, old, shape), array_safe=True)
 permute_  = defunary("permute",      lambda x, dims, inv: x.transpose(dims),            lambda g, out, x, dims, inv: permute_(g, inv, dims), array_safe=True)
-expand_   = defunary("broadcast_to", lambda x, shape, old: B.broadcast_to(x, shape),     lambda g, out, x, shape, old: sum_to(g, old), array_safe=True)
+expand_   = defunary("broadcast_to", lambda x, shape, old: B.broadcast_to(x, shape),lambda g, out, x, shape, old: sum_to(g, old), array_safe=True)
 sum_to_   = defunary("sum_to",       lambda x, shape, old: _sum_to_fwd(x, shape),     lambda g, out, x, shape, old: expand_(g, old, shape), array_safe=True)
 getitem_  = defunary("getitem",      lambda x, index, shape, advanced: x[index],
                      lambda g, out, x, index, shape, advanced: getitem_backward(g, index, shape, advanced), array_safe=True)
 getitem_backward = defunary("getitem_backward", _getitem_backward_fwd,
                      lambda g, out, x, index, shape, advanced: getitem_(g, index, shape, advanced), array_safe=True)
-flip_     = defunary("flip",         lambda x, dims: xp.flip(x, dims).copy(),            lambda g, out, x, dims: flip_(g, dims), array_safe=True)  # a copy, as PyTorch (numpy's flip is a view)
-roll_     = defunary("roll",         lambda x, shifts, dims: xp.roll(x, shifts, dims),   lambda g, out, x, shifts, dims: roll_(g, tuple(-s for s in shifts), dims), array_safe=True)
+flip_     = defunary("flip",         lambda x, dims: _XP[x.__class__].flip(x, dims).copy(),    lambda g, out, x, dims: flip_(g, dims), array_safe=True)  # a copy, as PyTorch (numpy's flip is a view)
+roll_     = defunary("roll",         lambda x, shifts, dims: _XP[x.__class__].roll(x, shifts, dims),   lambda g, out, x, shifts, dims: roll_(g, tuple(-s for s in shifts), dims), array_safe=True)
 pad_      = defunary("pad",          _pad_fwd,                                               _pad_vjp, array_safe=True)
 clone_    = defunary("clone",        lambda x, order="K": x.copy(order),                 identity_vjp, array_safe=True)
 #          maker      name            forward(arrays, *params)                         VJPs
-cat_      = defop("cat",             lambda arrs, dim, sizes: xp.concatenate(arrs, axis=dim), _cat_vjp, dtype_rule="promote", array_safe=True)
-gather_   = defop("gather",          lambda arrs, dim: xp.take_along_axis(arrs[0], arrs[1], axis=dim), arity=2,
+cat_      = defop("cat",             lambda arrs, dim, sizes: _XP[arrs[0].__class__].concatenate(arrs, axis=dim), _cat_vjp, dtype_rule="promote", array_safe=True)
+gather_   = defop("gather",          lambda arrs, dim: _XP[arrs[0].__class__].take_along_axis(arrs[0], arrs[1], axis=dim), arity=2,
                   vjps=(lambda g, out, x, index, dim: scatter_add_op(zeros_of(x), index, g, dim), None), save="inputs", array_safe=True)
 scatter_add_op = defop("scatter_add",  _scatter_add_fwd, arity=3, save="inputs",
                      vjps=(lambda g, out, x, index, src, dim: g,
@@ -171,8 +172,9 @@ diagonal_scatter_ = defop("diagonal_scatter", _diagonal_scatter_fwd, arity=2,
 
 def zeros_of(t):
     """Zeros shaped like ``t``: a constant Tensor, or an array for an array (array-safe VJPs)."""
-    z = xp.zeros(t.shape, dtype=t.dtype)
-    return z if t.__class__ is B.ndarray else constant(z)
+    if is_tensor(t):
+        return constant(_XP[t._data.__class__].zeros(t.shape, dtype=t._data.dtype))
+    return _XP[t.__class__].zeros(t.shape, dtype=t.dtype)
 
 
 def where_(c, a, b):
@@ -678,7 +680,7 @@ def movedim(x, source, destination):
 
 
 def _gather_prep(x, dim, index, op):
-    index = index if is_tensor(index) else constant(xp.asarray(index))
+    index = index if is_tensor(index) else constant_like(xp.asarray(index), x)
     if index._data.dtype.kind not in "iu":
         raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {index.dtype}")
     if index.ndim != x.ndim:
@@ -736,7 +738,7 @@ def take_along_dim(x, indices, dim=None, *, axis=None):
 
 def _src_prep(x, index, src, op):
     if not is_tensor(src):
-        src = constant(src, x._data.dtype).expand(index.shape)
+        src = constant_like(src, x, x._data.dtype).expand(index.shape)
     if any(si > ss for si, ss in zip(index.shape, src.shape)):
         raise RuntimeError(f"{op}(): index {tuple(index.shape)} must not be larger than src {tuple(src.shape)}")
     if src.shape != index.shape:
@@ -793,14 +795,14 @@ def tril(x, diagonal=0):
     """Lower triangle (the rest zero) of the last two dims."""
     r, c = x.shape[-2:]
     keep = xp.tril(xp.ones((r, c), dtype=bool), diagonal)
-    return where_(constant(keep), x, 0)
+    return where_(constant_like(keep, x), x, 0)
 
 
 def triu(x, diagonal=0):
     """Upper triangle (the rest zero) of the last two dims."""
     r, c = x.shape[-2:]
     keep = xp.triu(xp.ones((r, c), dtype=bool), diagonal)
-    return where_(constant(keep), x, 0)
+    return where_(constant_like(keep, x), x, 0)
 
 
 def masked_fill(x, mask, value):
@@ -808,7 +810,7 @@ def masked_fill(x, mask, value):
     if is_tensor(mask) and mask._data.dtype.kind != "b":
         raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}")
     if not is_tensor(value):
-        value = constant(value, x._data.dtype)
+        value = constant_like(value, x, x._data.dtype)
     try:
         xp.broadcast_shapes(tuple(getattr(mask, "shape", ())), x.shape)
     except ValueError:
@@ -826,8 +828,8 @@ def diag(x, diagonal=0):
         n = x.shape[0] + builtins.abs(diagonal)
         rows = xp.arange(x.shape[0]) + builtins.max(-diagonal, 0)
         cols = xp.arange(x.shape[0]) + builtins.max(diagonal, 0)
-        flat = constant((rows * n + cols).astype(B.int64))
-        return scatter(constant(xp.zeros(n * n, dtype=x._data.dtype)), 0, flat, x).reshape(n, n)
+        flat = constant_like((rows * n + cols).astype(B.int64), x)
+        return scatter(constant_like(xp.zeros(n * n, dtype=x._data.dtype), x), 0, flat, x).reshape(n, n)
     if x.ndim == 2:
         r, c = x.shape
         if diagonal >= 0:

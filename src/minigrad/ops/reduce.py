@@ -15,7 +15,7 @@ from .. import dtypes as D
 from ..autograd.graph import _state as _grad_state
 from .registry import constant, defunary, is_tensor
 
-xp = B.xp
+_XP = B.XP  # array class -> its array module: ``xp = _XP[x.__class__]`` picks numpy or cupy per call
 
 
 def normalize_dims(dim, ndim: int, op: str):
@@ -71,9 +71,11 @@ def _sum_vjp(g, out, x, dims, keepdim, shape, dtype, divisor=None):
         if not shape:
             return g
         if isinstance(g, B.generic):  # (a 0-d array divided by a number is a numpy scalar)
-            g = xp.asarray(g)
+            g = B.xp.asarray(g)
         if g.__class__ is B.ndarray:  # backward on raw arrays: the view itself, no op call
             return B.broadcast_to(g, shape)
+        if not is_tensor(g):  # another backend's array
+            return B.backend_of(g).broadcast_to(g, shape)
         return _movement().expand_(g, shape, ())
     g = _grow(g, dims, keepdim, shape)
     return g if g.shape == shape else _movement().expand_(g, shape, g.shape)
@@ -105,6 +107,7 @@ def _movement():
 
 def _sum_fwd(x, dims, keepdim, shape, dtype, divisor=None):
     # (the ufunc method itself: numpy.sum is a Python wrapper around it, ~1 us per call)
+    xp = _XP[x.__class__]
     if dims is None and dtype is None and not keepdim:
         out = xp.add.reduce(x, None)  # everything: positional, no keyword parsing
     else:
@@ -112,7 +115,7 @@ def _sum_fwd(x, dims, keepdim, shape, dtype, divisor=None):
     if divisor is None:
         return out
     # mean: the sum over the count (a full reduction gives a numpy scalar: scalar arithmetic)
-    return out / divisor if out.__class__ is not B.ndarray else xp.true_divide(out, divisor)
+    return out / divisor if out.__class__ is not x.__class__ else xp.true_divide(out, divisor)
 
 
 def _extreme(ufunc, x, dims, keepdim):
@@ -148,7 +151,7 @@ def _prod_of_others(x, dims):
     nd = x.ndim
     red = tuple(range(nd)) if dims is None else tuple(dims)
     if nd == 0:
-        return constant(xp.ones((), dtype=x._data.dtype))
+        return constant(_XP[x._data.__class__].ones((), dtype=x._data.dtype))
     keep = [d for d in range(nd) if d not in red]
     perm = keep + list(red)
     inv = [perm.index(d) for d in range(nd)]
@@ -159,7 +162,7 @@ def _prod_of_others(x, dims):
         n *= x.shape[d]
     flat = xt.reshape(lead + (n,))
     # rows[..., i, j] = x_j, with 1 in place of x_i: row i's product leaves x_i out.
-    rows = where_(constant(xp.eye(n, dtype=bool)), 1.0, flat.unsqueeze(-2).expand(*(lead + (n, n))))
+    rows = where_(constant(_XP[x._data.__class__].eye(n, dtype=bool)), 1.0, flat.unsqueeze(-2).expand(*(lead + (n, n))))
     return _prod(rows, (len(lead) + 1,), False).reshape(xt.shape).permute(*inv)
 
 
@@ -187,6 +190,7 @@ def _cumsum_vjp(g, out, x, dim):
 
 def _norm_fwd(x, p, dims, keepdim):
     axis = _np_axis(dims, x.ndim)
+    xp = _XP[x.__class__]
     if p == 2:
         return xp.sqrt(xp.sum(x * x, axis=axis, keepdims=keepdim))
     return xp.sum(xp.abs(x) ** p, axis=axis, keepdims=keepdim) ** (1.0 / p)
@@ -195,6 +199,7 @@ def _norm_fwd(x, p, dims, keepdim):
 def _softmax_fwd(x, d, log):
     """Stable (log-)softmax over dim ``d``: the max is subtracted first (a 0-d x has axis None)."""
     axis = d if x.ndim else None
+    xp = _XP[x.__class__]
     shifted = xp.subtract(x, xp.maximum.reduce(x, axis=axis, keepdims=True), out=xp.empty_like(x))  # (0-d stays an array)
     if log:  # x - max - log(sum(exp(x - max)))
         shifted -= xp.log(xp.add.reduce(xp.exp(shifted), axis=axis, keepdims=True))
@@ -218,23 +223,23 @@ _sum    = defunary("sum",     _sum_fwd,                                         
 _mean   = defunary("mean",    _sum_fwd,                                                  _sum_vjp, array_safe=True)
 # NLL of picked log-probabilities, -sum(x[rows, targets]) / divisor, in one node (nn.functional.nll_loss's
 # common case); its VJP scatters -g / divisor back (the picks are distinct, so plain assignment).
-_nll    = defunary("nll_loss", lambda x, picks, divisor, shape: xp.true_divide(-xp.add.reduce(x[picks]), divisor),
+_nll    = defunary("nll_loss", lambda x, picks, divisor, shape: _XP[x.__class__].true_divide(-x[picks].sum(), divisor),
                    lambda g, out, x, picks, divisor, shape: _movement().getitem_backward(-(g / divisor), picks, shape,
                                                                                           False), array_safe=True)
 # softmax and log_softmax: one forward and one VJP, a flag telling which (PyTorch's two backward nodes)
 _softmax = defunary("softmax",     _softmax_fwd,                                         _softmax_vjp, save="out", dtype_rule="float", array_safe=True)
 _log_softmax = defunary("log_softmax", _softmax_fwd,                                     _softmax_vjp, save="out", dtype_rule="float", array_safe=True)
-_amax   = defunary("amax",    lambda x, dims, keepdim: _extreme(xp.maximum, x, dims, keepdim), _amax_vjp, save="both", array_safe=True)
-_amin   = defunary("amin",    lambda x, dims, keepdim: _extreme(xp.minimum, x, dims, keepdim), _amax_vjp, save="both", array_safe=True)
-_prod   = defunary("prod",    lambda x, dims, keepdim: xp.prod(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
+_amax   = defunary("amax",    lambda x, dims, keepdim: _extreme(_XP[x.__class__].maximum, x, dims, keepdim), _amax_vjp, save="both", array_safe=True)
+_amin   = defunary("amin",    lambda x, dims, keepdim: _extreme(_XP[x.__class__].minimum, x, dims, keepdim), _amax_vjp, save="both", array_safe=True)
+_prod   = defunary("prod",    lambda x, dims, keepdim: _XP[x.__class__].prod(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim),
                    _prod_vjp, save="inputs", array_safe=True)
-_cumsum = defunary("cumsum",  lambda x, dim: xp.cumsum(x, axis=dim if x.ndim else None).reshape(x.shape),
+_cumsum = defunary("cumsum",  lambda x, dim: _XP[x.__class__].cumsum(x, axis=dim if x.ndim else None).reshape(x.shape),
                    _cumsum_vjp, array_safe=True)
 _norm   = defunary("norm",    _norm_fwd, _norm_vjp, save="both", array_safe=True)
-_argmax = defunary("argmax",  lambda x, axis, keepdim: xp.argmax(x, axis=axis, keepdims=keepdim), None)
-_argmin = defunary("argmin",  lambda x, axis, keepdim: xp.argmin(x, axis=axis, keepdims=keepdim), None)
-_all    = defunary("all",     lambda x, dims, keepdim: xp.all(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
-_any    = defunary("any",     lambda x, dims, keepdim: xp.any(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
+_argmax = defunary("argmax",  lambda x, axis, keepdim: _XP[x.__class__].argmax(x, axis=axis, keepdims=keepdim), None)
+_argmin = defunary("argmin",  lambda x, axis, keepdim: _XP[x.__class__].argmin(x, axis=axis, keepdims=keepdim), None)
+_all    = defunary("all",     lambda x, dims, keepdim: _XP[x.__class__].all(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
+_any    = defunary("any",     lambda x, dims, keepdim: _XP[x.__class__].any(x, axis=_np_axis(dims, x.ndim), keepdims=keepdim), None)
 # fmt: on
 
 
@@ -411,7 +416,7 @@ def _arg_select(x, dim, keepdim, name, arg_op):
     _check_nonempty(x, name)
     d = _single_dim(dim, x.ndim, name)
     if x.ndim == 0:
-        return values_indices[name](x.clone(), constant(xp.asarray(0, dtype=B.int64)))
+        return values_indices[name](x.clone(), constant(_XP[x._data.__class__].asarray(0, dtype=B.int64)))
     idx = arg_op(x.detach(), d, True)
     values = x.gather(d, idx)
     if not keepdim:

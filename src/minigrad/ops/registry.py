@@ -19,8 +19,9 @@ from .. import backend as B
 from .. import dtypes as D
 from ..autograd import graph
 
-xp = B.xp
+_np = B.NUMPY.xp  # numpy: the CPU fast paths test ``arr.__class__ is _ndarray`` first
 _ndarray = B.ndarray
+_BY_CLASS = B.BY_CLASS  # array class -> its backend: how a call on device arrays finds its functions
 _state = graph._state
 _GRAD_OFF = graph.GRAD_OFF
 _ANOMALY_ON = graph.ANOMALY_ON
@@ -78,7 +79,9 @@ def _camel(name: str) -> str:
 class Op:
     """A primitive op: its table row.
 
-    ``forward`` is ``forward(*arrays, *params)``, or a numpy ufunc taking the arrays.
+    ``forward`` is ``forward(*arrays, *params)`` (taking its array module from the arrays, see
+    ``minigrad.backend``), or the name of an array-module function (``"exp"``: numpy's
+    ``exp`` for CPU arrays, cupy's for CUDA ones, looked up once per backend).
     ``vjps``: one VJP per input, ``vjp(g, out, *inputs, *params)`` on Tensors (None for an
     input that takes no gradient); or ``vjp_all(g, out, inputs, params, mask)`` for all.
     ``save`` names what the VJPs read: ``"inputs"``, ``"out"``, ``"both"`` or
@@ -104,7 +107,7 @@ class Op:
     """
 
     __slots__ = (
-        "name", "forward", "vjps", "vjp_all", "save_inputs", "save_out", "saves",
+        "name", "forward", "forward_name", "forwards", "vjps", "vjp_all", "save_inputs", "save_out", "saves",
         "differentiable", "backward_name", "dtype_rule", "arity", "fn", "array_safe", "number_operands",
         "array_backward", "keeps_shape", "table", "__weakref__",
     )
@@ -116,7 +119,9 @@ class Op:
         if array_backward is not None and not array_safe:
             raise ValueError(f"op {name!r}: a fused array backward needs array_safe=True (the walk's array path)")
         self.name = name
-        self.forward = forward
+        self.forward_name = forward if isinstance(forward, str) else None
+        self.forward = getattr(_np, forward) if isinstance(forward, str) else forward  # the CPU's
+        self.forwards = {}  # array class -> forward, for arrays of other backends (see device_forward)
         self.table = sys._getframe(2).f_globals.get("__name__", "")  # the module whose table defines it
         self.vjps = vjps
         self.vjp_all = vjp_all
@@ -179,19 +184,104 @@ def defop(name: str, forward: Callable, vjp_all: Callable | None = None, *, vjps
 
 
 # ---------------------------------------------------------------------------
+# Devices: an op on arrays that are not numpy's takes its forward from their backend.
+
+def device_forward(op: Op, arr):
+    """``op``'s forward for ``arr``'s array class: the function of that name in the array's
+    module when the row names one, else the row's function (which takes its module from
+    its arrays). Cached on the op: one dict lookup per call."""
+    cls = arr.__class__
+    f = op.forwards.get(cls)
+    if f is None:
+        bk = _BY_CLASS[cls]  # (TypeError for something that is not an array)
+        f = op.forward if op.forward_name is None or bk is B.NUMPY else getattr(bk.xp, op.forward_name)
+        op.forwards[cls] = f
+    return f
+
+
+def device_mismatch(arrays) -> RuntimeError:
+    """PyTorch's error for one op's tensors on two devices (the accelerator named first)."""
+    devs = []
+    for a in arrays:
+        d = B.device_of(a)
+        if d not in devs:
+            devs.append(d)
+    devs.sort(key=lambda d: d.type == "cpu")
+    return RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                        f"{devs[0]} and {devs[1]}!")
+
+
+def _forward2(op: Op, ad, bd):
+    """The forward for two operand arrays, not both numpy's: raises if they are on two devices."""
+    if _BY_CLASS[ad.__class__] is not _BY_CLASS[bd.__class__]:
+        raise device_mismatch((ad, bd))
+    return device_forward(op, ad if ad.__class__ is not _ndarray else bd)
+
+
+def _raw_forward(op: Op, a, b):
+    """The forward for two raw operands (arrays, or numbers) in a backward walk: the backend of
+    the array that is not numpy's, if any; raises if two are on two devices."""
+    dev = None
+    for x in (a, b):
+        if x.__class__ is not _ndarray and x.__class__ in _BY_CLASS and not isinstance(x, B.generic):
+            dev = x
+    if dev is None:
+        return op.forward
+    for x in (a, b):
+        if x.__class__ is _ndarray:
+            raise device_mismatch((a, b))
+    return device_forward(op, dev)
+
+
+def _forward_n(op: Op, arrays):
+    """The forward for a list of operand arrays, not all numpy's: raises if they are on two devices."""
+    bk = _BY_CLASS[arrays[0].__class__]
+    for a in arrays:
+        if _BY_CLASS[a.__class__] is not bk:
+            raise device_mismatch(arrays)
+    return device_forward(op, arrays[0])
+
+
+def as_result(out):
+    """A forward's result as an array: numpy's scalars (what ufuncs give for 0-d inputs) and
+    Python numbers become 0-d numpy arrays; another backend's arrays stay as they are."""
+    if out.__class__ in _BY_CLASS and not isinstance(out, B.generic):
+        return out
+    return _np.asarray(out)
+
+
+# ---------------------------------------------------------------------------
 # Operand conversion and promotion.
 
-def constant(value, dtype=None):
-    """Wrap a Python number, numpy scalar or ndarray as a constant Tensor."""
+def constant(value, dtype=None, bk=None):
+    """Wrap a Python number, numpy scalar or array as a constant Tensor (a number on the backend
+    ``bk``, the CPU's by default)."""
     if isinstance(value, _Tensor):
         return value if dtype is None or value._data.dtype == dtype else value.to(dtype)
-    if isinstance(value, _ndarray):
+    if isinstance(value, _ndarray) or (value.__class__ in _BY_CLASS and not isinstance(value, B.generic)):
         arr = value if dtype is None else value.astype(dtype, copy=False)
     else:
         if dtype is None:
             dtype = D.scalar_dtype(value)
-        arr = xp.asarray(value, dtype=dtype)
+        arr = (_np if bk is None else bk.xp).asarray(value, dtype=dtype)
     return _make(arr, False, None)
+
+
+def constant_like(value, like, dtype=None):
+    """``constant(value, dtype)`` on the device of ``like`` (a Tensor or an array): minigrad's own
+    helper arrays (masks, eyes, index lists) built on the host are moved there."""
+    bk = _BY_CLASS[(like._data if isinstance(like, _Tensor) else like).__class__]
+    if bk is not B.NUMPY and isinstance(value, _ndarray):
+        value = bk.from_host(value)
+    return constant(value, dtype, bk)
+
+
+def tensor_backend(operands):
+    """The backend of the first Tensor among ``operands`` (the CPU's when there is none)."""
+    for x in operands:
+        if isinstance(x, _Tensor):
+            return _BY_CLASS[x._data.__class__]
+    return B.NUMPY
 
 
 def _tier(x):
@@ -203,6 +293,8 @@ def _tier(x):
         return (0 if x.ndim else 1), x.dtype
     if isinstance(x, (int, float, bool, B.generic)):
         return 2, D.scalar_dtype(x)
+    if x.__class__ in _BY_CLASS:  # another backend's array
+        return (0 if x.ndim else 1), x.dtype
     raise TypeError(f"unsupported operand type {type(x).__name__!r}")
 
 
@@ -218,10 +310,10 @@ def result_dtype(operands, rule: str):
     return dt
 
 
-def _as_operand(x, dt):
+def _as_operand(x, dt, bk=None):
     if isinstance(x, _Tensor):
         return x if x._data.dtype is dt else _cast(x, dt)
-    return constant(x, dt)
+    return constant(x, dt, bk)
 
 
 def _cast(t, dt):
@@ -259,23 +351,26 @@ def _unary_caller(op: Op):
 
     def call(x, *params):
         if x.__class__ is not _Tensor and not isinstance(x, _Tensor):
-            if _state.raw and (x.__class__ is _ndarray or isinstance(x, B.generic)):
+            if _state.raw and (x.__class__ is _ndarray or isinstance(x, B.generic) or x.__class__ in _BY_CLASS):
                 # An array-safe VJP in a backward walk: arrays in, arrays out (FP state set there).
                 # (0-d arithmetic gives numpy scalars: they are arrays here, not Python numbers.)
-                out = fwd(x if x.__class__ is _ndarray else xp.asarray(x), *params)
-                return out if out.__class__ is _ndarray else xp.asarray(out)
+                if isinstance(x, B.generic):
+                    x = _np.asarray(x)
+                out = (fwd if x.__class__ is _ndarray else device_forward(op, x))(x, *params)
+                return out if out.__class__ is _ndarray else as_result(out)
             x = constant(x)
         data = x._data
         if to_float and data.dtype.kind != "f" and data.dtype.kind != "V":  # ("V": bfloat16)
             x = _make(data.astype(D.default_float()), False, None)
             data = x._data
+        f = fwd if data.__class__ is _ndarray else device_forward(op, data)
         tok = _fp_set(_FP_IGNORE)
         try:
-            out = fwd(data, *params) if params else fwd(data)  # (a star-call builds a tuple)
+            out = f(data, *params) if params else f(data)  # (a star-call builds a tuple)
         finally:
             _fp_reset(tok)
         if out.__class__ is not _ndarray:
-            out = xp.asarray(out)
+            out = as_result(out)
         if TRACE is not None:
             TRACE(op, (x,), params, out)
         if x._rg and diff and (not _GRAD_OFF or _state.enabled):
@@ -299,7 +394,7 @@ def _binary_caller(op: Op):
         if ca is _ndarray and cb is _ndarray and _state.raw:
             # An array-safe VJP in a backward walk (the usual case there): arrays in, arrays out.
             out = fwd(a, b, *params)
-            return out if out.__class__ is _ndarray else xp.asarray(out)
+            return out if out.__class__ is _ndarray else as_result(out)
         num = False
         if ca in tensor_classes:
             ad = a._data
@@ -313,9 +408,13 @@ def _binary_caller(op: Op):
             elif (cb is float or cb is int) and ad.dtype.kind == "f":
                 # A Python number never widens a floating tensor (PyTorch's rule): it becomes a
                 # cached 0-d array of the tensor's dtype, and no constant Tensor is made for it.
-                b = bd = _scalar_array(b, ad.dtype)
+                if ad.__class__ is _ndarray:
+                    b = bd = _scalar_array(b, ad.dtype)
+                    num = True
+                else:  # on a device: the number as a constant tensor there (record wants numpy's 0-d)
+                    bd = _BY_CLASS[ad.__class__].scalar_array(b, ad.dtype)
+                    b = _make(bd, False, None)
                 rg = a._rg
-                num = True
             else:
                 a, b = _promote_pair(a, b, rule)
                 ad = a._data
@@ -323,32 +422,37 @@ def _binary_caller(op: Op):
                 rg = a._rg or b._rg
         elif cb in tensor_classes and (ca is float or ca is int) and b._data.dtype.kind == "f":
             bd = b._data
-            a = ad = _scalar_array(a, bd.dtype)
+            if bd.__class__ is _ndarray:
+                a = ad = _scalar_array(a, bd.dtype)
+                num = True
+            else:
+                ad = _BY_CLASS[bd.__class__].scalar_array(a, bd.dtype)
+                a = _make(ad, False, None)
             rg = b._rg
-            num = True
         else:
             if _state.raw and not isinstance(a, _Tensor) and not isinstance(b, _Tensor):
                 # An array-safe VJP in a backward walk: arrays in, arrays out (FP state set there).
-                out = fwd(a, b, *params)
-                return out if out.__class__ is _ndarray else xp.asarray(out)
+                out = _raw_forward(op, a, b)(a, b, *params)
+                return out if out.__class__ is _ndarray else as_result(out)
             a, b = _promote_pair(a, b, rule)
             ad = a._data
             bd = b._data
             rg = a._rg or b._rg
+        f = fwd if ad.__class__ is _ndarray and bd.__class__ is _ndarray else _forward2(op, ad, bd)
         tok = _fp_set(_FP_IGNORE)
         try:
-            out = fwd(ad, bd, *params) if params else fwd(ad, bd)  # (a star-call builds a tuple)
+            out = f(ad, bd, *params) if params else f(ad, bd)  # (a star-call builds a tuple)
         except ValueError as e:
-            if xp.shape(ad) != xp.shape(bd):
+            if ad.shape != bd.shape:
                 raise RuntimeError(
-                    f"{name}: shapes {tuple(xp.shape(ad))} and {tuple(xp.shape(bd))} are not "
+                    f"{name}: shapes {tuple(ad.shape)} and {tuple(bd.shape)} are not "
                     f"broadcastable (numpy: {e})"
                 ) from None
             raise
         finally:
             _fp_reset(tok)
         if out.__class__ is not _ndarray:
-            out = xp.asarray(out)
+            out = as_result(out)
         if TRACE is not None:
             TRACE(op, (a, b), params, out)
         if rg and diff and (not _GRAD_OFF or _state.enabled):
@@ -365,7 +469,8 @@ def _binary_caller(op: Op):
 
 def _promote_pair(a, b, rule):
     dt = result_dtype((a, b), rule)
-    return _as_operand(a, dt), _as_operand(b, dt)
+    bk = tensor_backend((a, b))  # a number operand becomes an array on the tensor's device
+    return _as_operand(a, dt, bk), _as_operand(b, dt, bk)
 
 
 def apply_variadic(op: Op, tensors, params: tuple):
@@ -375,8 +480,14 @@ def apply_variadic(op: Op, tensors, params: tuple):
             if isinstance(t, _Tensor):
                 break
         else:  # an array-safe VJP in a backward walk: arrays in, arrays out
-            out = op.forward(list(tensors), *params)
-            return out if out.__class__ is _ndarray else xp.asarray(out)
+            arrays = list(tensors)
+            f = op.forward
+            for a in arrays:
+                if a.__class__ is not _ndarray and a.__class__ in _BY_CLASS and not isinstance(a, B.generic):
+                    f = device_forward(op, a)
+                    break
+            out = f(arrays, *params)
+            return out if out.__class__ is _ndarray else as_result(out)
     rule = op.dtype_rule
     if rule == "promote" or rule == "promote_tail":
         head = () if rule == "promote" else tensors[:1]
@@ -384,16 +495,25 @@ def apply_variadic(op: Op, tensors, params: tuple):
         dts = {t._data.dtype if isinstance(t, _Tensor) else None for t in tail}
         if len(dts) != 1 or None in dts:
             dt = result_dtype(tail, "promote")
-            tail = tuple(_as_operand(t, dt) for t in tail)
-        tensors = tuple(t if isinstance(t, _Tensor) else constant(t) for t in head) + tail
+            bk = tensor_backend(tensors)
+            tail = tuple(_as_operand(t, dt, bk) for t in tail)
+        tensors = tuple(t if isinstance(t, _Tensor) else constant(t, None, tensor_backend(tensors))
+                        for t in head) + tail
     else:
         for t in tensors:
             if not isinstance(t, _Tensor):
-                tensors = tuple([t if isinstance(t, _Tensor) else constant(t) for t in tensors])
+                bk = tensor_backend(tensors)
+                tensors = tuple([t if isinstance(t, _Tensor) else constant(t, None, bk) for t in tensors])
                 break
+    arrays = [t._data for t in tensors]
+    f = op.forward
+    for a in arrays:
+        if a.__class__ is not _ndarray:
+            f = _forward_n(op, arrays)
+            break
     tok = _fp_set(_FP_IGNORE)
     try:
-        out = op.forward([t._data for t in tensors], *params)
+        out = f(arrays, *params)
     except ValueError as e:
         if "broadcast" not in str(e):
             raise
@@ -402,7 +522,7 @@ def apply_variadic(op: Op, tensors, params: tuple):
     finally:
         _fp_reset(tok)
     if out.__class__ is not _ndarray:
-        out = xp.asarray(out)
+        out = as_result(out)
     if TRACE is not None:
         TRACE(op, tensors, params, out)
     if (not _GRAD_OFF or _state.enabled) and op.differentiable:

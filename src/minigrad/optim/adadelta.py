@@ -5,8 +5,6 @@ from __future__ import annotations
 from .. import backend as B
 from .optimizer import Optimizer, _check_lr, _check_nonneg, _grads, _prepare_grad, _state_tensor, _step_tensor
 
-xp = B.xp
-
 
 class Adadelta(Optimizer):
     """``Adadelta(params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False)``.
@@ -37,6 +35,7 @@ class Adadelta(Optimizer):
         for group in self.param_groups:
             lr, rho, eps = group["lr"], group["rho"], group["eps"]
             for p, g in _grads(group):
+                xp = B.XP[p._data.__class__]  # this parameter's array module (numpy or cupy)
                 data = p._data
                 state = self.state[p]
                 if not state:

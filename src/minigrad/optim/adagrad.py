@@ -5,8 +5,6 @@ from __future__ import annotations
 from .. import backend as B
 from .optimizer import Optimizer, _check_lr, _check_nonneg, _grads, _prepare_grad, _state_tensor, _step_tensor
 
-xp = B.xp
-
 
 class Adagrad(Optimizer):
     """``Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10)``.
@@ -33,6 +31,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
+                xp = B.XP[p._data.__class__]  # this parameter's array module (numpy or cupy)
                 state = self.state[p]
                 state["step"] = _step_tensor()
                 init = group["initial_accumulator_value"]
@@ -44,10 +43,13 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
             for p, g in _grads(group):
+                xp = B.XP[p._data.__class__]  # this parameter's array module (numpy or cupy)
                 state = self.state[p]
                 if not state:  # a parameter added later with add_param_group
                     state["step"] = _step_tensor()
                     state["sum"] = _state_tensor(xp.full_like(p._data, group["initial_accumulator_value"]))
+                if state["sum"]._data.__class__ is not p._data.__class__:  # the model moved since
+                    state["sum"] = _state_tensor(B.to_backend(state["sum"]._data, B.backend_of(p._data)))
                 step_t = state["step"]._data
                 step_t += 1
                 step = float(step_t)

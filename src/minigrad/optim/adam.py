@@ -7,8 +7,6 @@ import math
 from .. import backend as B
 from .optimizer import Optimizer, _check_lr, _check_nonneg, _grads, _prepare_grad, _state_tensor, _step_tensor
 
-xp = B.xp
-
 
 class Adam(Optimizer):
     """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, maximize=False)``.
@@ -49,6 +47,7 @@ class Adam(Optimizer):
             amsgrad = group["amsgrad"]
             decoupled = group.get("decoupled_weight_decay", False)
             for p, g in _grads(group):
+                xp = B.XP[p._data.__class__]  # this parameter's array module (numpy or cupy)
                 data = p._data
                 state = self.state[p]
                 if not state:

@@ -214,6 +214,8 @@ class Optimizer:
         def cast(param, value, key=None):
             if isinstance(value, Tensor):
                 arr = value._data
+                if key != "step":  # state lives on its parameter's device (PyTorch's rule); step on the CPU
+                    arr = B.to_backend(arr, B.backend_of(param._data))
                 if key != "step" and param.is_floating_point() and arr.dtype != param.dtype:
                     return _state_tensor(arr.astype(param.dtype))
                 return _state_tensor(arr.copy())

@@ -5,8 +5,6 @@ from __future__ import annotations
 from .. import backend as B
 from .optimizer import Optimizer, _check_lr, _check_nonneg, _grads, _prepare_grad, _state_tensor, _step_tensor
 
-xp = B.xp
-
 
 class RMSprop(Optimizer):
     """``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False)``.
@@ -41,6 +39,7 @@ class RMSprop(Optimizer):
             lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
             momentum, centered = group["momentum"], group["centered"]
             for p, g in _grads(group):
+                xp = B.XP[p._data.__class__]  # this parameter's array module (numpy or cupy)
                 data = p._data
                 state = self.state[p]
                 if not state:

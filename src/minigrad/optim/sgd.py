@@ -5,8 +5,6 @@ from __future__ import annotations
 from .. import backend as B
 from .optimizer import Optimizer, _check_lr, _check_nonneg, _grads, _prepare_grad, _state_tensor
 
-xp = B.xp
-
 
 class SGD(Optimizer):
     """``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False)``.
@@ -41,6 +39,7 @@ class SGD(Optimizer):
             dampening = group["dampening"]
             nesterov = group["nesterov"]
             for p, g in _grads(group):
+                xp = B.XP[p._data.__class__]  # this parameter's array module (numpy or cupy)
                 g = _prepare_grad(p, g, group["maximize"], group["weight_decay"])
                 if momentum != 0:
                     state = self.state[p]

@@ -1,0 +1,96 @@
+"""Which array backend serves which arrays and which device: looked up per call.
+
+Every array class minigrad holds maps to its backend (``BY_CLASS``) and to its array module
+(``XP``), so an op picks numpy or cupy from its inputs with one dict lookup, as Chainer's
+``get_array_module`` (DESIGN rule 8); tensors on different devices coexist in one process.
+A device type maps to the backend making its arrays (``for_device``): numpy for ``'cpu'``,
+cupy for ``'cuda'``, imported on first use so ``import minigrad`` never imports cupy.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BY_CLASS", "XP", "ArrayBackend", "backend_of", "for_device", "set_device_backend"]
+
+
+class ArrayBackend:
+    """One array library: its ``xp`` module, its array class and the helpers that differ.
+
+    Attributes: ``name``, ``device_type`` (``'cpu'``/``'cuda'``), ``xp``, ``ndarray`` (its
+    array class), ``has_read_only`` (whether arrays carry a writeable flag), ``frompyfunc``
+    (None where the library has none). Methods: ``scalar_array``, ``surely_finite``,
+    ``broadcast_to``, ``as_strided``, ``where``, ``may_share_memory``, ``errstate``,
+    ``read_only``, ``is_read_only``, ``to_host``, ``from_host``, ``erf``, ``check_indices``,
+    ``synchronize`` (see the numpy backend for what each does).
+    """
+
+    name = ""
+    device_type = ""
+    xp = None
+    ndarray = None
+    has_read_only = False
+    frompyfunc = None
+
+    def register(self) -> None:
+        """Make this backend serve its array class (and its scalar classes, if any)."""
+        BY_CLASS[self.ndarray] = self
+        XP[self.ndarray] = self.xp
+
+    def __repr__(self) -> str:
+        return f"<array backend {self.name} ({self.device_type})>"
+
+
+class _ByClass(dict):
+    """array class -> value; numpy's scalar types (what 0-d arithmetic returns) count as numpy's."""
+
+    def __missing__(self, cls):
+        from ._numpy import NUMPY
+
+        if issubclass(cls, NUMPY.xp.generic):
+            return self[NUMPY.ndarray]
+        raise TypeError(f"expected an array, got {cls.__name__!r}")
+
+
+BY_CLASS: dict = _ByClass()  # array class -> ArrayBackend
+XP: dict = _ByClass()  # array class -> its array module (numpy, cupy): ``XP[a.__class__]``
+_BY_DEVICE: dict = {}  # device type -> ArrayBackend
+
+
+def backend_of(a) -> ArrayBackend:
+    """The backend of the array ``a``."""
+    return BY_CLASS[a.__class__]
+
+
+def set_device_backend(device_type: str, backend: ArrayBackend | None) -> None:
+    """Let ``backend`` make ``device_type``'s arrays (None: back to the default, loaded lazily).
+    The test suite installs its CuPy-shaped stand-in as ``'cuda'`` this way."""
+    old = _BY_DEVICE.pop(device_type, None)
+    if old is not None and old.device_type != "cpu":
+        BY_CLASS.pop(old.ndarray, None)
+        XP.pop(old.ndarray, None)
+    if backend is not None:
+        _BY_DEVICE[device_type] = backend
+        backend.register()
+
+
+def for_device(device_type: str) -> ArrayBackend:
+    """The backend making ``device_type``'s arrays; cupy is imported here, on first use.
+
+    Raises ``DeviceUnavailableError`` (minigrad.backend) when the device cannot be used.
+    """
+    try:
+        return _BY_DEVICE[device_type]
+    except KeyError:
+        pass
+    if device_type == "cuda":
+        from . import _cupy
+
+        set_device_backend("cuda", _cupy.load())
+        return _BY_DEVICE["cuda"]
+    from ..backend import device_unavailable
+
+    raise device_unavailable(f"placing a tensor on {device_type!r}", device_type)
+
+
+def loaded(device_type: str) -> ArrayBackend | None:
+    """The backend of ``device_type`` if it is loaded already (never imports anything)."""
+    return _BY_DEVICE.get(device_type)
