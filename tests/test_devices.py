@@ -13,11 +13,10 @@ import sys
 
 import numpy as np
 import pytest
+from devices import host
 
 import minigrad as mg
 from minigrad import nn
-
-from devices import host
 
 MIXED = "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!"
 
