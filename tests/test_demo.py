@@ -51,6 +51,21 @@ def test_main_returns_summary_and_weights_reload(tmp_path, capsys):
     assert capsys.readouterr().out.count("epoch ") >= 2
 
 
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_demo_trains_on_cuda_as_on_cpu(tmp_path, fakecuda, model):
+    """The demo's training loop on device 'cuda' (the CuPy-shaped stand-in): the same seed gives the
+    same run as on the CPU, up to the device's own summation order (batch statistics)."""
+    args = ["--epochs", "2", "--no-plot", "--threads", "0", "--no-progress", "--model", model]
+    if model == "cnn":
+        args += ["--batch-size", "128"]
+    cpu = demo.main(args + ["--out", str(tmp_path / "cpu")])
+    gpu = demo.main(args + ["--out", str(tmp_path / "gpu"), "--device", "cuda"])
+    assert gpu["reload_identical"]
+    np.testing.assert_allclose(gpu["history"]["train_loss"], cpu["history"]["train_loss"], rtol=1e-4)
+    assert abs(gpu["test_accuracy"] - cpu["test_accuracy"]) <= 0.01
+    assert gpu["test_accuracy"] > (0.8 if model == "mlp" else 0.2)  # (2 epochs: the CNN has only started)
+
+
 def test_same_seed_same_run(tmp_path):
     a = demo.main(["--epochs", "1", "--out", str(tmp_path), "--no-plot", "--threads", "0", "--seed", "5"])
     b = demo.main(["--epochs", "1", "--out", str(tmp_path), "--no-plot", "--threads", "0", "--seed", "5"])

@@ -225,16 +225,16 @@ def make_optimizer(name: str, params, lr: float) -> optim.Optimizer:
     raise ValueError(f"unknown optimizer {name!r}")
 
 
-def evaluate(model: nn.Module, X, y, batch_size: int = 1000) -> tuple[float, float, np.ndarray]:
-    """(mean cross-entropy, accuracy, predicted labels) of ``model`` on arrays ``X``, ``y``."""
+def evaluate(model: nn.Module, X, y, batch_size: int = 1000, device="cpu") -> tuple[float, float, np.ndarray]:
+    """(mean cross-entropy, accuracy, predicted labels) of ``model`` (on ``device``) on arrays ``X``, ``y``."""
     model.eval()
     total, preds = 0.0, []
     with minigrad.no_grad():
         for i in range(0, len(y), batch_size):
-            logits = model(minigrad.from_numpy(X[i:i + batch_size]))
-            yb = minigrad.from_numpy(y[i:i + batch_size])
+            logits = model(minigrad.from_numpy(X[i:i + batch_size]).to(device))
+            yb = minigrad.from_numpy(y[i:i + batch_size]).to(device)
             total += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
-            preds.append(logits.numpy().argmax(1))
+            preds.append(logits.cpu().numpy().argmax(1))
     pred = np.concatenate(preds)
     return total / len(y), float((pred == y).mean()), pred
 
@@ -298,6 +298,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "under a cosine learning-rate schedule")
     p.add_argument("--hidden", type=int, default=None, help="hidden units of the MLP")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling")
+    p.add_argument("--device", default="cpu", help="'cpu', or 'cuda' (a GPU through CuPy: pip install 'minigrad[cuda]')")
     p.add_argument("--out", default="minigrad-demo-out", help="folder for the weights and the loss curve")
     p.add_argument("--save", default=None, help="path of the saved weights (default: OUT/<data>-<model>.pt)")
     p.add_argument("--threads", type=int, default=1,
@@ -348,6 +349,8 @@ def main(argv: list[str] | None = None) -> dict:
     except NotImplementedError as e:
         raise SystemExit(f"error: {e}") from None
     n_params = sum(p.numel() for p in model.parameters())
+    device = minigrad.device(args.device)
+    model.to(device)
     opt = make_optimizer(args.optimizer, model.parameters(), args.lr)
     scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
     loader = DataLoader(TensorDataset(minigrad.from_numpy(Xtr), minigrad.from_numpy(ytr)),
@@ -359,7 +362,8 @@ def main(argv: list[str] | None = None) -> dict:
         criterion = nn.CrossEntropyLoss(reduction="sum")
 
     print(f"minigrad {minigrad.__version__} demo: {args.model.upper()} ({n_params:,} parameters) on {description}"
-          + (f", data-parallel over {world} processes" if world > 1 else ""))
+          + (f", data-parallel over {world} processes" if world > 1 else "")
+          + (f", on {device}" if device.type != "cpu" else ""))
     print(f"  {len(ytr)} train / {len(yte)} test samples of shape {in_shape}, {num_classes} classes; "
           f"{args.optimizer} lr={args.lr:g} (cosine schedule), batch {args.batch_size}, {args.epochs} epoch{'s' if args.epochs != 1 else ''}, "
           f"seed {args.seed}")
@@ -374,6 +378,7 @@ def main(argv: list[str] | None = None) -> dict:
             batch = len(yb)
             if world > 1:  # every rank draws the same batches and takes its share of each
                 xb, yb = xb[rank::world], yb[rank::world]
+            xb, yb = xb.to(device), yb.to(device)
             opt.zero_grad()
             logits = train_model(xb)
             loss = criterion(logits, yb)
@@ -383,7 +388,7 @@ def main(argv: list[str] | None = None) -> dict:
             opt.step()
             n = len(yb)
             run_loss += loss.item() * (n if world == 1 else batch / world)
-            run_correct += int((logits.numpy().argmax(1) == yb.numpy()).sum())
+            run_correct += int((logits.argmax(1) == yb).sum().item())
             seen += n
             bar.update(1)
             bar.set_postfix_str(f"loss {run_loss / max(seen, 1):.4f}")
@@ -391,7 +396,7 @@ def main(argv: list[str] | None = None) -> dict:
         if world > 1:
             run_loss, run_correct, seen = sum_over_ranks(run_loss, run_correct, seen)
         scheduler.step()
-        test_loss, test_acc, _ = evaluate(model, Xte, yte)
+        test_loss, test_acc, _ = evaluate(model, Xte, yte, device=device)
         history["train_loss"].append(run_loss / seen)
         history["train_acc"].append(run_correct / seen)
         history["test_loss"].append(test_loss)
@@ -400,7 +405,7 @@ def main(argv: list[str] | None = None) -> dict:
                f"  |  test loss {test_loss:.4f}  acc {100 * test_acc:6.2f}%  ({time.perf_counter() - t0:.2f}s)")
     train_seconds = time.perf_counter() - t_train
 
-    test_loss, test_acc, pred = evaluate(model, Xte, yte)
+    test_loss, test_acc, pred = evaluate(model, Xte, yte, device=device)
     print(f"final test accuracy: {100 * test_acc:.2f}% ({int(round(test_acc * len(yte)))}/{len(yte)}), "
           f"test loss {test_loss:.4f}; training took {train_seconds:.1f}s")
     if rank:  # the ranks' models are identical: rank 0 alone saves and plots
@@ -413,8 +418,8 @@ def main(argv: list[str] | None = None) -> dict:
     minigrad.save(model.state_dict(), weights)
     minigrad.manual_seed(args.seed + 1)  # a differently initialised fresh model: the loaded weights must matter
     fresh = builder(in_shape, num_classes, hidden=args.hidden)
-    fresh.load_state_dict(minigrad.load(weights))
-    _, reload_acc, reload_pred = evaluate(fresh, Xte, yte)
+    fresh.to(device).load_state_dict(minigrad.load(weights))
+    _, reload_acc, reload_pred = evaluate(fresh, Xte, yte, device=device)
     same = bool(np.array_equal(reload_pred, pred))
     print(f"saved weights to {weights} ({os.path.getsize(weights) / 1024:.0f} kB); reloaded into a fresh model: "
           f"predictions {'identical' if same else 'DIFFERENT'} ({100 * reload_acc:.2f}% test accuracy)")

@@ -12,6 +12,7 @@ import math
 
 import numpy
 
+from . import _registry
 from ._registry import ArrayBackend
 
 _ZERO_STRIDES = [(0,) * n for n in range(65)]
@@ -43,6 +44,30 @@ except Exception:  # pragma: no cover - other numpy layouts
         ctx.__exit__(None, None, None)
 
 
+_SCALARS: dict = {}  # dtype -> {Python number: read-only 0-d array}
+
+
+def _scalar_array(x, dt):
+    """``NumpyBackend.scalar_array`` as a plain function (the op callers' hot path calls it)."""
+    cache = _SCALARS.get(dt)
+    if cache is None:
+        cache = _SCALARS[dt] = {}
+    arr = cache.get(x)
+    if arr is not None and (x or not (x.__class__ is float and math.copysign(1.0, x) < 0)):
+        return arr  # (-0.0 == 0.0 as a dict key: a cached +0 never stands for -0.0)
+    tok = fp_var_set(FP_IGNORE)  # 1e300 in float32 is inf, silently (as PyTorch)
+    try:
+        arr = numpy.asarray(x, dtype=dt)
+    finally:
+        fp_var_reset(tok)
+    arr.flags.writeable = False
+    if not (x == 0 and x.__class__ is float and math.copysign(1.0, x) < 0):
+        if len(cache) >= 256:
+            cache.clear()
+        cache[x] = arr
+    return arr
+
+
 class NumpyBackend(ArrayBackend):
     """numpy on the CPU: read-only views, FP error state, numpy's fast paths."""
 
@@ -58,9 +83,6 @@ class NumpyBackend(ArrayBackend):
     may_share_memory = staticmethod(getattr(numpy.may_share_memory, "_implementation", numpy.may_share_memory))
 
     scatter_add = staticmethod(numpy.add.at)  # a[index] += v with repeated indices accumulating
-
-    def __init__(self) -> None:
-        self._scalars: dict = {}  # dtype -> {Python number: read-only 0-d array}
 
     @staticmethod
     def broadcast_to(x, shape: tuple):
@@ -95,29 +117,14 @@ class NumpyBackend(ArrayBackend):
         finally:
             fp_var_reset(tok)
 
-    def scalar_array(self, x, dt):
+    @staticmethod
+    def scalar_array(x, dt):
         """A read-only 0-d array of dtype ``dt`` holding the Python number ``x``, cached per dtype.
 
         numpy takes a 0-d array operand about twice as fast as a Python number (~0.3 us less
         per call on small arrays), so the hot paths pass these instead of literals.
         """
-        cache = self._scalars.get(dt)
-        if cache is None:
-            cache = self._scalars[dt] = {}
-        arr = cache.get(x)
-        if arr is not None and (x or not (x.__class__ is float and math.copysign(1.0, x) < 0)):
-            return arr  # (-0.0 == 0.0 as a dict key: a cached +0 never stands for -0.0)
-        tok = fp_var_set(FP_IGNORE)  # 1e300 in float32 is inf, silently (as PyTorch)
-        try:
-            arr = numpy.asarray(x, dtype=dt)
-        finally:
-            fp_var_reset(tok)
-        arr.flags.writeable = False
-        if not (x == 0 and x.__class__ is float and math.copysign(1.0, x) < 0):
-            if len(cache) >= 256:
-                cache.clear()
-            cache[x] = arr
-        return arr
+        return _scalar_array(x, dt)
 
     @staticmethod
     def errstate():
@@ -171,3 +178,6 @@ class NumpyBackend(ArrayBackend):
 
 NUMPY = NumpyBackend()
 NUMPY.register()
+for _t in set(numpy.sctypeDict.values()):  # numpy's scalar types (0-d arithmetic gives them) count as numpy's
+    _registry.BY_CLASS[_t] = NUMPY
+    _registry.XP[_t] = numpy

@@ -39,25 +39,19 @@ class ArrayBackend:
         return f"<array backend {self.name} ({self.device_type})>"
 
 
-class _ByClass(dict):
-    """array class -> value; numpy's scalar types (what 0-d arithmetic returns) count as numpy's."""
-
-    def __missing__(self, cls):
-        from ._numpy import NUMPY
-
-        if issubclass(cls, NUMPY.xp.generic):
-            return self[NUMPY.ndarray]
-        raise TypeError(f"expected an array, got {cls.__name__!r}")
-
-
-BY_CLASS: dict = _ByClass()  # array class -> ArrayBackend
-XP: dict = _ByClass()  # array class -> its array module (numpy, cupy): ``XP[a.__class__]``
+# Plain dicts (a dict subclass would lose CPython's fast subscript); numpy's scalar types are
+# entered by the numpy backend.
+BY_CLASS: dict = {}  # array class -> ArrayBackend
+XP: dict = {}  # array class -> its array module (numpy, cupy): ``XP[a.__class__]``
 _BY_DEVICE: dict = {}  # device type -> ArrayBackend
 
 
 def backend_of(a) -> ArrayBackend:
-    """The backend of the array ``a``."""
-    return BY_CLASS[a.__class__]
+    """The backend of the array ``a`` (TypeError for something that is not an array)."""
+    try:
+        return BY_CLASS[a.__class__]
+    except KeyError:
+        raise TypeError(f"expected an array, got {type(a).__name__!r}") from None
 
 
 def set_device_backend(device_type: str, backend: ArrayBackend | None) -> None:

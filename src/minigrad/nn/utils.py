@@ -26,13 +26,13 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     if not tensors:
         return constant(xp.asarray(0.0, dtype=B.float32))
     arrays = [t._data for t in tensors]
-    dt = xp.result_type(*arrays)
+    dt = xp.result_type(*[a.dtype for a in arrays])
     if norm_type == math.inf:
         total = max(float(xp.abs(a).max()) if a.size else 0.0 for a in arrays)
     elif norm_type == -math.inf:
         total = min(float(xp.abs(a).min()) if a.size else math.inf for a in arrays)
     else:
-        norms = xp.array([_pnorm(a.astype(B.float64), norm_type) for a in arrays])
+        norms = xp.array([float(_pnorm(a.astype(B.float64), norm_type)) for a in arrays])  # (read on the host)
         total = float(_pnorm(norms, norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
@@ -40,13 +40,13 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
             "clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
             "`error_if_nonfinite=False`"
         )
-    return constant(xp.asarray(total, dtype=dt))
+    return constant(B.to_backend(xp.asarray(total, dtype=dt), B.backend_of(arrays[0])))  # on the tensors' device
 
 
 def _pnorm(a, p: float):
-    a = xp.abs(a)
+    a = abs(a)
     if p == 2.0:
-        return xp.sqrt((a * a).sum())
+        return ((a * a).sum()) ** 0.5
     if p == 1.0:
         return a.sum()
     if p == 0.0:

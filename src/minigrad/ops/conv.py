@@ -28,10 +28,14 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..runtime import split_batch as _split_batch
-from .registry import constant, defop, defunary, is_tensor
+from .registry import constant, constant_like, defop, defunary, is_tensor
 
-xp = B.xp
-_as_strided = xp.lib.stride_tricks.as_strided
+xp = B.xp  # the host's module: dtypes and host-side index arithmetic; array code takes its own
+_XP = B.XP  # array class -> its array module, per call
+
+
+def _as_strided(x, shape, strides, writeable=True):
+    return B.backend_of(x).as_strided(x, shape, strides, writeable)
 
 
 class _Saved:
@@ -58,6 +62,7 @@ class _Saved:
 
 def _padded(x, pads, value=0.0, rows=None, cols=None):
     """``x`` (..., H, W) padded by ``pads``; ``rows``/``cols`` override the padded extent."""
+    xp = _XP[x.__class__]  # numpy or cupy: the arrays' own module
     (pt, pb), (pl, pr) = pads
     h, w = x.shape[-2:]
     hp = h + pt + pb if rows is None else rows
@@ -82,6 +87,7 @@ def _conv_out_hw(x, kh, kw, geo):
 
 def _im2col(x, kh, kw, geo, out=None):
     """Columns ``(N, C, kh, kw, Ho, Wo)``, C-contiguous: one copy out of a strided view."""
+    xp = _XP[x.__class__]  # numpy or cupy: the arrays' own module
     (sh, sw), pads, (dh, dw), _ = geo
     xpad = _padded(x, pads)
     n, c, hp, wp = xpad.shape
@@ -97,6 +103,7 @@ def _im2col(x, kh, kw, geo, out=None):
 
 def _col2im(cols, h, w, geo):
     """Adjoint of ``_im2col``: add every column entry back onto its input pixel."""
+    xp = _XP[cols.__class__]  # numpy or cupy: the arrays' own module
     n, c, kh, kw, ho, wo = cols.shape
     (sh, sw), ((pt, pb), (pl, pr)), (dh, dw), _ = geo
     out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
@@ -110,6 +117,7 @@ def _col2im(cols, h, w, geo):
 
 
 def _conv2d_fwd(arrs, geo, saved):
+    xp = _XP[arrs[0].__class__]  # numpy or cupy: the arrays' own module
     x, w = arrs[0], arrs[1]
     bias = arrs[2] if len(arrs) == 3 else None
     groups = geo[3]
@@ -134,6 +142,7 @@ def _conv2d_fwd(arrs, geo, saved):
 
 
 def _conv_transpose2d_fwd(arrs, geo, in_hw):
+    xp = _XP[arrs[0].__class__]  # numpy or cupy: the arrays' own module
     g, w = arrs
     (sh, sw), ((pt, pb), (pl, pr)), (dh, dw), groups = geo
     o, cg, kh, kw = w.shape
@@ -181,6 +190,7 @@ def _conv_transpose2d_fwd(arrs, geo, in_hw):
 
 
 def _conv2d_weight_fwd(arrs, geo, wshape, saved):
+    xp = _XP[arrs[0].__class__]  # numpy or cupy: the arrays' own module
     x, g = arrs
     groups = geo[3]
     o, cg, kh, kw = wshape
@@ -226,6 +236,7 @@ def _pool_pad(x, geo, value):
 
 def _pool_unpad(gpad, geo):
     """Crop a gradient on the padded extent back to the input's (H, W) (zeros where no window reached)."""
+    xp = _XP[gpad.__class__]  # numpy or cupy: the arrays' own module
     (ph, pw) = geo[2]
     h, w = geo[5][-2:]
     eh, ew = gpad.shape[-2:]
@@ -248,6 +259,7 @@ def _hit(arg, i):
 def _argmax_along(a, k, s, d, o, axis, with_nan):
     """Window maxima of ``a`` along one axis and the offset of the first maximum (PyTorch's
     scan: a later element wins only if greater, or if NaN)."""
+    xp = _XP[a.__class__]  # numpy or cupy: the arrays' own module
     sls = _axis_slices(k, s, d, o, axis)
     if k == 1:
         return a[sls[0]].copy(), xp.zeros(a[sls[0]].shape, dtype=xp.bool_)
@@ -274,6 +286,7 @@ def _scatter_along(g, arg, k, s, d, n, axis, finite=True, out=None):
     With ``finite`` the mask is applied by multiplication (fast); otherwise by ``where``, so a
     NaN or inf in ``g`` does not leak into the unselected slots as ``inf * 0``.
     """
+    xp = _XP[g.__class__]  # numpy or cupy: the arrays' own module
     o = g.shape[axis]
     shape = list(g.shape)
     shape[axis] = n
@@ -297,6 +310,7 @@ def _scatter_along(g, arg, k, s, d, n, axis, finite=True, out=None):
 
 def _gather_along(a, arg, k, s, d, o, axis):
     """The ``arg``-chosen element of every window of ``a`` along ``axis`` (adjoint of ``_scatter_along``)."""
+    xp = _XP[a.__class__]  # numpy or cupy: the arrays' own module
     sls = _axis_slices(k, s, d, o, axis)
     out = xp.where(_hit(arg, 0), a[sls[0]], 0)
     for i in range(1, k):
@@ -305,6 +319,7 @@ def _gather_along(a, arg, k, s, d, o, axis):
 
 
 def _max_pool_chunk(x, geo):
+    xp = _XP[x.__class__]  # numpy or cupy: the arrays' own module
     # Separable: the max over each window's columns, then over its rows. The row-major first
     # maximum of a window is the first row reaching the max and, in that row, its first column.
     (kh, kw), (sh, sw), _, (dh, dw), (ho, wo) = geo[:5]
@@ -318,6 +333,7 @@ def _max_pool_chunk(x, geo):
 
 
 def _max_pool_fwd(x, geo, saved):
+    xp = _XP[x.__class__]  # numpy or cupy: the arrays' own module
     # Windows never mix leading-dim slices, so the batch (or channels) splits across threads.
     parts = _split_batch(lambda lo, hi: _max_pool_chunk(x[lo:hi], geo), x.shape[0], x.size)
     if len(parts) == 1:
@@ -329,6 +345,7 @@ def _max_pool_fwd(x, geo, saved):
 
 
 def _max_pool_backward_fwd(g, geo, saved):
+    xp = _XP[g.__class__]  # numpy or cupy: the arrays' own module
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geo[:4]
     a1, a2 = saved.value
     eh, ew = _pool_extent(geo)
@@ -368,6 +385,7 @@ def _window_sum(a, geo):
 
 def _window_spread(g, geo):
     """Adjoint of ``_window_sum``: every window's value added onto each of its elements."""
+    xp = _XP[g.__class__]  # numpy or cupy: the arrays' own module
     (kh, kw), (sh, sw), _, (dh, dw) = geo[:4]
     eh, ew = _pool_extent(geo)
     for k, s, d, n, axis in ((kh, sh, dh, eh, -2), (kw, sw, dw, ew, -1)):
@@ -640,9 +658,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if not return_indices:
         return out
     a1, a2 = saved.value
-    rows = xp.arange(outs[0]).reshape(-1, 1) * stride[0] + a2.astype(B.int64) * dil[0]  # padded coordinates
-    j = xp.take_along_axis(a1, rows, axis=-2).astype(B.int64)
-    cols = xp.arange(outs[1]) * stride[1] + j * dil[1]
+    dxp = _XP[a1.__class__]
+    rows = dxp.arange(outs[0]).reshape(-1, 1) * stride[0] + a2.astype(B.int64) * dil[0]  # padded coordinates
+    j = dxp.take_along_axis(a1, rows, axis=-2).astype(B.int64)
+    cols = dxp.arange(outs[1]) * stride[1] + j * dil[1]
     return out, constant((rows - pad[0]) * x.shape[-1] + cols - pad[1])
 
 
@@ -676,7 +695,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     kernel, stride, pad, dil, outs = _pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     inv = _avg_divisor(x.shape[-2:], kernel, stride, pad, outs, count_include_pad, divisor_override)
     if not isinstance(inv, float):
-        inv = inv.astype(x._data.dtype)
+        inv = B.to_backend(inv.astype(x._data.dtype), B.backend_of(x._data))
     geo = (kernel, stride, pad, dil, outs, tuple(x.shape), inv)
     return avg_pool2d_(x, geo)
 
@@ -754,9 +773,9 @@ def adaptive_avg_pool2d(input, output_size):
     dt = x._data.dtype
     out = x
     if wo != w:
-        out = out @ constant(_adaptive_matrix(w, wo, dt).T)
+        out = out @ constant_like(_adaptive_matrix(w, wo, dt).T, x)
     if ho != h:
-        out = constant(_adaptive_matrix(h, ho, dt)) @ out
+        out = constant_like(_adaptive_matrix(h, ho, dt), x) @ out
     return out
 
 

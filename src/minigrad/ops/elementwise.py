@@ -25,11 +25,14 @@ from .registry import (
 
 _ndarray = B.ndarray
 _XP = B.XP  # array class -> its array module: ``xp = _XP[x.__class__]`` picks numpy or cupy per call
+_np = B.xp  # numpy, for the CPU fast paths (``x.__class__ is _ndarray``)
+_np_broadcast_to = B.NUMPY.broadcast_to
+_scalar = B.scalar_array  # numpy's cached 0-d operands
 
 
 def _zeros(g):
     if g.__class__ is _ndarray:  # array-safe VJPs: a read-only broadcast zero, no memory
-        return B.broadcast_to(B.xp.zeros((), g.dtype), g.shape)
+        return _np_broadcast_to(B.xp.zeros((), g.dtype), g.shape)
     if not is_tensor(g):  # another backend's array
         return _XP[g.__class__].zeros(g.shape, g.dtype)
     # dtype given explicitly: a numpy scalar alone counts as a Python number (default dtype)
@@ -43,17 +46,23 @@ def _array(r):
 
 def _one(t):
     """A 0-d 1 of ``t``'s dtype on ``t``'s backend."""
-    return B.scalar_array(1, t.dtype) if t.__class__ is _ndarray else B.backend_of(t).scalar_array(1, t.dtype)
+    return _scalar(1, t.dtype) if t.__class__ is _ndarray else B.backend_of(t).scalar_array(1, t.dtype)
 
 
 def _sigmoid(x):
     # exp(-x) may overflow to inf for very negative x, giving the right limit 0;
     # forwards run with numpy's FP warnings off. One buffer, reused in place.
-    xp = _XP[x.__class__]
+    xp = _np if x.__class__ is _ndarray else _XP[x.__class__]
     t = _array(xp.negative(x))
     xp.exp(t, out=t)
-    t += _one(t)
+    t += _scalar(1, t.dtype) if t.__class__ is _ndarray else _one(t)
     return xp.reciprocal(t, out=t)
+
+
+def _relu(x):
+    if x.__class__ is _ndarray:
+        return _np.maximum(x, _scalar(0, x.dtype))
+    return _XP[x.__class__].maximum(x, B.backend_of(x).scalar_array(0, x.dtype))
 
 
 def _tanh_backward(g, y, into=None):
@@ -186,7 +195,7 @@ erf     = defunary("erf", lambda x: B.backend_of(x).erf(x), lambda g, out, x: g 
                    save="inputs", dtype_rule="float", array_safe=True,
                    doc="Gauss error function elementwise " + UNARY)
 relu    = defunary("relu",
-                   lambda x: _XP[x.__class__].maximum(x, B.backend_of(x).scalar_array(0, x.dtype)),
+                   _relu,
                    lambda g, out, x: relu_backward(g, out),
                    save="out", array_safe=True, array_backward=_relu_backward_arrays,
                    doc="max(x, 0) elementwise (gradient 0 at 0) " + UNARY)

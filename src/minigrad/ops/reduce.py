@@ -16,6 +16,7 @@ from ..autograd.graph import _state as _grad_state
 from .registry import constant, defunary, is_tensor
 
 _XP = B.XP  # array class -> its array module: ``xp = _XP[x.__class__]`` picks numpy or cupy per call
+_np_broadcast_to = B.NUMPY.broadcast_to
 
 
 def normalize_dims(dim, ndim: int, op: str):
@@ -73,7 +74,7 @@ def _sum_vjp(g, out, x, dims, keepdim, shape, dtype, divisor=None):
         if isinstance(g, B.generic):  # (a 0-d array divided by a number is a numpy scalar)
             g = B.xp.asarray(g)
         if g.__class__ is B.ndarray:  # backward on raw arrays: the view itself, no op call
-            return B.broadcast_to(g, shape)
+            return _np_broadcast_to(g, shape)
         if not is_tensor(g):  # another backend's array
             return B.backend_of(g).broadcast_to(g, shape)
         return _movement().expand_(g, shape, ())
