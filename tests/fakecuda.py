@@ -194,8 +194,8 @@ class FakeArray:
             return _wrap(meth)
 
         def call(*args, **kwargs):
-            return _wrap(meth(*_unwrap(args, f"ndarray.{name}"),
-                              **{k: _unwrap(v, f"ndarray.{name}") for k, v in kwargs.items()}))
+            r = meth(*_unwrap(args, f"ndarray.{name}"), **{k: _unwrap(v, f"ndarray.{name}") for k, v in kwargs.items()})
+            return self if r is self._a else _wrap(r)  # (astype(copy=False) is the array itself, as CuPy's)
 
         return call
 
@@ -309,7 +309,11 @@ def _function(name, fn):
             kwargs["out"] = _unwrap(out, where)
             fn(*_unwrap(args, where), **{k: (v if k == "out" else _unwrap(v, where)) for k, v in kwargs.items()})
             return out
-        return _wrap(fn(*_unwrap(args, where), **{k: _unwrap(v, where) for k, v in kwargs.items()}))
+        r = fn(*_unwrap(args, where), **{k: _unwrap(v, where) for k, v in kwargs.items()})
+        for a in args:  # a function handing back its argument itself gives back the same device array
+            if a.__class__ is FakeArray and a._a is r:
+                return a
+        return _wrap(r)
 
     call.__name__ = name
     return call
@@ -347,6 +351,8 @@ def _from_host(name):
     def call(a, dtype=None, order="K", **kwargs):
         if a.__class__ is FakeArray:  # already on the device: a copy only for array() or a new dtype
             r = np.array(a._a, dtype, copy=True, order=order) if name == "array" else np.asarray(a._a, dtype)
+            if r is a._a:
+                return a
         else:  # host data (numbers, lists, numpy arrays): always a new device buffer
             r = np.array(_unwrap(a, f"cupy.{name}") if a.__class__ is list else a, dtype, copy=True, order=order)
         return FakeArray(r if name != "ascontiguousarray" else np.ascontiguousarray(r))

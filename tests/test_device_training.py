@@ -194,3 +194,16 @@ def test_dropout_training_on_cuda_draws_the_cuda_stream(fakecuda):
     b = F.dropout(mg.ones(1000), 0.3)
     assert a.is_cuda
     np.testing.assert_array_equal(host(a), b.numpy())  # the CUDA stream after manual_seed equals the CPU's
+
+
+@pytest.mark.parametrize("init", ["uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_",
+                                  "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "eye_", "zeros_", "ones_"])
+def test_init_on_cuda_matches_cpu(init, fakecuda):
+    values = []
+    for device in ("cpu", "cuda"):
+        mg.manual_seed(0)
+        w = mg.empty(4, 5, device=device)
+        getattr(nn.init, init)(w)
+        assert w.device.type == device
+        values.append(host(w))
+    np.testing.assert_allclose(values[1], values[0], rtol=1e-6)

@@ -295,3 +295,10 @@ def test_the_stand_in_refuses_what_cupy_refuses(fakecuda):
     assert a[xp.asarray([5])].tolist() == [2.0]  # wraps silently, as CuPy (minigrad must check)
     gen = xp.random.default_rng(0)
     assert hasattr(gen, "standard_normal") and not hasattr(gen, "normal") and not hasattr(gen, "permutation")
+
+
+def test_equal_and_allclose_on_cuda(fakecuda):
+    a = mg.tensor([1.0, 2.0], device="cuda")
+    assert a.equal(a.clone()) and a.allclose(a + 1e-9) and not a.equal(a + 1)
+    with pytest.raises(RuntimeError, match="same device"):
+        a.equal(mg.tensor([1.0, 2.0]))

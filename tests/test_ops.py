@@ -1127,7 +1127,7 @@ def _(draw):
                            if x.ndim else x, np.ones(1) * x),
                 lambda x: (arr + x, arr - x, arr * x, arr / x, np.abs(arr) ** x, x @ np.ones(x.shape[-1:]) if x.ndim else x,
                            np.ones(1) * x),
-                (nonzero(rng, sb),))
+                (nonzero(rng, sb),), host_arrays=True)
 
 
 @comp("setitem_nonleaf")

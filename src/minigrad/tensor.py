@@ -769,10 +769,15 @@ class Tensor:
         return E.ge(self, other)
 
     def equal(self, other) -> bool:
-        return self.shape == other.shape and bool(xp.array_equal(self._data, other._data))
+        if self._data.__class__ is not other._data.__class__:
+            raise _registry.device_mismatch((self._data, other._data))
+        return self.shape == other.shape and bool(B.XP[self._data.__class__].array_equal(self._data, other._data))
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
-        return bool(xp.allclose(self._data, xp.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+        o = other._data if isinstance(other, Tensor) else xp.asarray(other)
+        if self._data.__class__ is not o.__class__:
+            raise _registry.device_mismatch((self._data, o))
+        return bool(B.XP[o.__class__].allclose(self._data, o, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def logical_not(self):
         return E.logical_not(self)

@@ -157,9 +157,9 @@ def _to_input(g, meta: tuple):
 
 def _as_array(g):
     """A gradient as an array (a VJP that got Tensors returns one; 0-d arithmetic gives numpy scalars)."""
-    if isinstance(g, Tensor):
-        return g._data
-    return B.xp.asarray(g) if isinstance(g, B.generic) else g  # (a device array stays as it is)
+    if g.__class__ in B.NP_SCALAR_TYPES:
+        return B.xp.asarray(g)
+    return g._data if isinstance(g, Tensor) else g  # (a device array stays as it is)
 
 
 def _call_vjps(node, g, raw: bool, create_graph: bool, targets):
@@ -471,7 +471,7 @@ def _store_grad(tensor, g, owned: set) -> None:
     walk; a gradient on one of them, or a read-only view, is copied.
     """
     old = tensor.grad
-    if isinstance(g, Tensor):
+    if g.__class__ is not _ndarray and isinstance(g, Tensor):  # (else an array: numpy's, or a device's)
         if not _state.enabled:
             g = g._data  # nothing is recorded: the array rules below apply
         elif old is None:  # create_graph: the stored .grad stays on the graph
@@ -488,11 +488,13 @@ def _store_grad(tensor, g, owned: set) -> None:
             return
     if old is None:
         root = g if g.base is None else _root(g)
-        if id(root) in owned or not B.writeable(g) or g.dtype != tensor._data.dtype:
+        if id(root) in owned or not (g.flags.writeable if g.__class__ is _ndarray else B.writeable(g)) \
+                or g.dtype != tensor._data.dtype:
             g = root = g.astype(tensor._data.dtype)  # a copy, in the tensor's dtype
         owned.add(id(root))
         tensor.grad = _make(g, False, None)
-    elif not old._rg and old._data.shape == g.shape and B.writeable(old._data):
+    elif not old._rg and old._data.shape == g.shape and \
+            (old._data.flags.writeable if old._data.__class__ is _ndarray else B.writeable(old._data)):
         # As PyTorch's AccumulateGrad without create_graph: add in place, so the same
         # .grad object keeps accumulating (and no new buffer is allocated).
         B.XP[g.__class__].add(old._data, g, out=old._data, casting="unsafe")

@@ -61,7 +61,8 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 def _fill(tensor: Tensor, arr) -> Tensor:
     with no_grad():
-        tensor.copy_(Tensor._make(xp.asarray(arr).astype(tensor._data.dtype, copy=False), False, None))
+        arr = arr if arr.__class__ in B.BY_CLASS else xp.asarray(arr)  # (an array of any device, or host data)
+        tensor.copy_(Tensor._make(arr.astype(tensor._data.dtype, copy=False), False, None))
     return tensor
 
 
@@ -96,6 +97,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
     dt = tensor._data.dtype
+    dxp = B.XP[tensor._data.__class__]  # the tensor's array module (its draws stay on its device)
     with no_grad():
         if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
             lo, hi = float(dt.type(a)), float(dt.type(b))
@@ -104,11 +106,11 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
                 bad = (out < lo) | (out > hi)
                 if not bad.any():
                     break
-                out = xp.where(bad, tensor.normal_(mean, std, generator=generator)._data, out)
+                out = dxp.where(bad, tensor.normal_(mean, std, generator=generator)._data, out)
             return _fill(tensor, out)
         mode = max(a, min(mean, b))
         log_peak = -0.5 * ((mode - mean) / std) ** 2
-        probe = Tensor._make(xp.empty(tensor.shape, dtype=dt), False, None)
+        probe = Tensor._make(dxp.empty(tensor.shape, dtype=dt), False, None)
 
         def log_density(c):  # in the tensor's dtype, step by step as PyTorch's in-place chain
             c = (c - dt.type(mean)) / dt.type(std)
@@ -117,7 +119,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         def rejected(cand):
             tok = B.fp_var_set(B.FP_IGNORE)  # log(0) = -inf is a valid draw here
             try:
-                return xp.log(probe.uniform_(generator=generator)._data) > log_density(cand)
+                return dxp.log(probe.uniform_(generator=generator)._data) > log_density(cand)
             finally:
                 B.fp_var_reset(tok)
 
@@ -125,8 +127,8 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         pending = rejected(out)
         while pending.any():
             cand = probe.uniform_(a, b, generator=generator)._data.copy()
-            out = xp.where(pending, cand, out)
-            pending = xp.where(pending, rejected(cand), pending)
+            out = dxp.where(pending, cand, out)
+            pending = dxp.where(pending, rejected(cand), pending)
         return _fill(tensor, out)
 
 

@@ -67,9 +67,9 @@ def _relu(x):
 
 def _tanh_backward(g, y, into=None):
     """g * (1 - y * y), written into ``into`` (y's buffer when the walk owns it) if given."""
-    xp = _XP[y.__class__]
+    xp = _np if y.__class__ is _ndarray else _XP[y.__class__]
     t = _array(xp.multiply(y, y)) if into is None else xp.multiply(y, y, out=into)  # (out=None costs a keyword parse)
-    xp.subtract(_one(t), t, out=t)
+    xp.subtract(_scalar(1, t.dtype) if t.__class__ is _ndarray else _one(t), t, out=t)
     t *= g
     return t
 
@@ -97,8 +97,12 @@ def _relu_backward(g, y, into=None):
 def _sigmoid_backward(g, y, in_place=False):
     """(g * y) * (1 - y) (one rounding order on every path); ``in_place``: g and y are buffers
     the walk owns, and the result goes in g."""
-    one = _one(y)
-    xp = _XP[y.__class__]
+    if y.__class__ is _ndarray:
+        one = _scalar(1, y.dtype)
+        xp = _np
+    else:
+        one = _one(y)
+        xp = _XP[y.__class__]
     if in_place:
         g *= y
         xp.subtract(one, y, out=y)
@@ -120,7 +124,7 @@ def _where(c, a, b):
 
 
 def _product(x, y, into):
-    xp = _XP[x.__class__]
+    xp = _np if x.__class__ is _ndarray else _XP[x.__class__]
     return xp.multiply(x, y) if into is None else xp.multiply(x, y, out=into)  # (out=None costs a keyword parse)
 
 

@@ -22,6 +22,8 @@ from ..autograd import graph
 _np = B.NUMPY.xp  # numpy: the CPU fast paths test ``arr.__class__ is _ndarray`` first
 _ndarray = B.ndarray
 _BY_CLASS = B.BY_CLASS  # array class -> its backend: how a call on device arrays finds its functions
+_NP_SCALARS = B.NP_SCALAR_TYPES
+_np_asarray = _np.asarray
 _state = graph._state
 _GRAD_OFF = graph.GRAD_OFF
 _ANOMALY_ON = graph.ANOMALY_ON
@@ -354,7 +356,7 @@ def _unary_caller(op: Op):
             if _state.raw and (x.__class__ is _ndarray or isinstance(x, B.generic) or x.__class__ in _BY_CLASS):
                 # An array-safe VJP in a backward walk: arrays in, arrays out (FP state set there).
                 # (0-d arithmetic gives numpy scalars: they are arrays here, not Python numbers.)
-                if isinstance(x, B.generic):
+                if x.__class__ in _NP_SCALARS:
                     x = _np.asarray(x)
                 out = (fwd if x.__class__ is _ndarray else device_forward(op, x))(x, *params)
                 return out if out.__class__ is _ndarray else as_result(out)
@@ -369,8 +371,8 @@ def _unary_caller(op: Op):
             out = f(data, *params) if params else f(data)  # (a star-call builds a tuple)
         finally:
             _fp_reset(tok)
-        if out.__class__ is not _ndarray:
-            out = as_result(out)
+        if out.__class__ is not _ndarray:  # (numpy's scalar from a 0-d op; another device's array)
+            out = _np_asarray(out) if out.__class__ in _NP_SCALARS else as_result(out)
         if TRACE is not None:
             TRACE(op, (x,), params, out)
         if x._rg and diff and (not _GRAD_OFF or _state.enabled):
@@ -451,8 +453,8 @@ def _binary_caller(op: Op):
             raise
         finally:
             _fp_reset(tok)
-        if out.__class__ is not _ndarray:
-            out = as_result(out)
+        if out.__class__ is not _ndarray:  # (numpy's scalar from a 0-d op; another device's array)
+            out = _np_asarray(out) if out.__class__ in _NP_SCALARS else as_result(out)
         if TRACE is not None:
             TRACE(op, (a, b), params, out)
         if rg and diff and (not _GRAD_OFF or _state.enabled):
@@ -522,7 +524,7 @@ def apply_variadic(op: Op, tensors, params: tuple):
     finally:
         _fp_reset(tok)
     if out.__class__ is not _ndarray:
-        out = as_result(out)
+        out = _np_asarray(out) if out.__class__ in _NP_SCALARS else as_result(out)
     if TRACE is not None:
         TRACE(op, tensors, params, out)
     if (not _GRAD_OFF or _state.enabled) and op.differentiable:
