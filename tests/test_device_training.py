@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from devices import host
 
 import minigrad as mg
-from minigrad import nn
-from minigrad import optim
-
-from devices import host
+from minigrad import nn, optim
 
 F = nn.functional
 

@@ -15,7 +15,8 @@ from .backends._numpy import FP_IGNORE, NUMPY, fp_var_reset, fp_var_set
 from .backends._numpy import SCALAR_TYPES as NP_SCALAR_TYPES
 from .backends._registry import BY_CLASS, XP, backend_of, for_device, loaded
 
-__all__ = ["BY_CLASS", "FP_IGNORE", "NUMPY", "XP", "backend_of", "fp_var_reset", "fp_var_set", "loaded"]
+__all__ = ["BY_CLASS", "FP_IGNORE", "NP_SCALAR_TYPES", "NUMPY", "XP", "backend_of", "fp_var_reset", "fp_var_set",
+           "loaded"]
 
 xp = NUMPY.xp  # the host's array module
 ndarray = NUMPY.ndarray
