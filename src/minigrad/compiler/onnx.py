@@ -747,6 +747,7 @@ UNMAPPED: dict = {
     "max_pool2d_backward": "a backward op (export writes forwards)",
     "max_pool2d_gather": "a backward op (export writes forwards)",
     "avg_pool2d_backward": "a backward op (export writes forwards)",
+    "to_device": "a copy between devices (an ONNX graph has no device: export a model on one device)",
 }
 
 
