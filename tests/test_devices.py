@@ -88,7 +88,7 @@ def test_to_cuda_cpu_and_back(fakecuda):
     np.testing.assert_array_equal(c.cpu().numpy(), x.numpy())
     d = x.to("cuda", mg.float64)
     assert d.is_cuda and d.dtype == mg.float64
-    assert x.to(c).device == x.device  # to(other) takes other's dtype only, as PyTorch
+    assert x.to(c).is_cuda and c.to(x).is_cpu  # to(other): other's dtype and device, as PyTorch
     assert c.to("cuda") is c
 
 

@@ -34,8 +34,9 @@ def parse_to_args(args: tuple, kwargs: dict) -> tuple:
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for a in args:
-        if isinstance(a, Tensor):
+        if isinstance(a, Tensor):  # to(other): other's dtype and device, as PyTorch
             dtype = a.dtype
+            dev = a.device
         elif isinstance(a, (str, device)) and not (isinstance(a, str) and a in D._ALIASES):
             dev = a
         else:
