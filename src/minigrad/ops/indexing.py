@@ -25,9 +25,8 @@ _state = graph._state
 _GRAD_OFF = graph.GRAD_OFF
 
 
-def normalize_index(index, shape, bk=None):
-    """(numpy index with arrays in place of tensors, is_advanced); on a backend ``bk`` other than
-    numpy's, index arrays are moved to its device and bounds-checked (CuPy would wrap them)."""
+def normalize_index(index, shape):
+    """(numpy index with arrays in place of tensors, is_advanced)."""
     if not isinstance(index, tuple):
         index = (index,)
     out = []
@@ -76,14 +75,13 @@ def normalize_index(index, shape, bk=None):
                 f"indices (got {type(item).__name__})"
             )
         out.append(item)
-    if bk is not None and bk is not B.NUMPY and advanced:
-        return _on_device(tuple(out), shape, bk), advanced
     return tuple(out), advanced
 
 
 def _on_device(idx: tuple, shape, bk) -> tuple:
-    """``idx`` with its host index arrays moved to ``bk``'s device (as PyTorch takes CPU index
-    tensors for a CUDA tensor) and every integer index array checked against its dimension."""
+    """``idx`` (normalized) with its host index arrays moved to ``bk``'s device (as PyTorch takes CPU
+    index tensors for a CUDA tensor) and every integer index array checked against its dimension
+    (CuPy would wrap an out-of-range index around silently)."""
     consumed = sum(1 for i in idx if i is not None and i is not Ellipsis and i.__class__ is not bool)
     out = []
     dim = 0
@@ -116,7 +114,9 @@ def link_view(out: Tensor, base: Tensor, idx=None) -> Tensor:
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    idx, advanced = normalize_index(index, x.shape, None if x._data.__class__ is B.ndarray else B.backend_of(x._data))
+    idx, advanced = normalize_index(index, x.shape)
+    if advanced and x._data.__class__ is not B.ndarray:  # on a device: index arrays there, bounds checked
+        idx = _on_device(idx, x.shape, B.backend_of(x._data))
     if not advanced and Ellipsis not in idx:
         # numpy returns a copy (a numpy scalar) when integers index every axis; with a trailing
         # ``...`` (which selects nothing more) it returns a 0-d view, as PyTorch does.
@@ -132,7 +132,9 @@ def getitem(x: Tensor, index) -> Tensor:
 
 
 def setitem(x: Tensor, index, value) -> None:
-    idx, advanced = normalize_index(index, x.shape, B.backend_of(x._data))
+    idx, advanced = normalize_index(index, x.shape)
+    if advanced and x._data.__class__ is not B.ndarray:
+        idx = _on_device(idx, x.shape, B.backend_of(x._data))
     if not is_tensor(value):
         value = constant_like(value if isinstance(value, B.ndarray) else xp.asarray(value, dtype=x._data.dtype), x)
     if value._data.dtype != x._data.dtype:
