@@ -138,7 +138,7 @@ class Op:
         self.number_operands = number_operands
         self.array_backward = array_backward
         # A one-input ufunc's result has its input's shape (record skips comparing shapes).
-        self.keeps_shape = arity == 1 and isinstance(forward, xp.ufunc)
+        self.keeps_shape = arity == 1 and isinstance(self.forward, _np.ufunc)  # (cupy's ufuncs keep it too)
         self.fn = _make_caller(self, doc)
         REGISTRY[name] = self
 
