@@ -205,3 +205,28 @@ def test_init_on_cuda_matches_cpu(init, fakecuda):
         assert w.device.type == device
         values.append(host(w))
     np.testing.assert_allclose(values[1], values[0], rtol=1e-6)
+
+
+def test_lbfgs_on_cuda_refuses_clearly(fakecuda):
+    w = mg.ones(2, device="cuda", requires_grad=True)
+    opt = optim.LBFGS([w])
+    with pytest.raises(NotImplementedError, match="LBFGS: CUDA parameters are not supported"):
+        opt.step(lambda: (w * w).sum())
+
+
+def test_transformer_and_attention_masks_on_cuda(fakecuda):
+    mg.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=8, dropout=0.0, batch_first=True)
+    enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
+    x = mg.randn(2, 3, 4)
+    pad = mg.tensor([[0.0, 0.0, float("-inf")], [0.0, 0.0, 0.0]])
+    causal = nn.Transformer.generate_square_subsequent_mask(3)
+    with mg.no_grad():
+        want = enc(x, mask=causal, src_key_padding_mask=pad)
+        enc.to("cuda")
+        got = enc(x.cuda(), mask=causal.cuda(), src_key_padding_mask=pad.cuda())
+    assert got.is_cuda
+    np.testing.assert_allclose(host(got), want.numpy(), rtol=1e-5, atol=1e-6)
+    mha = nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True).to("cuda")
+    q = mg.randn(3, 1, 4, device="cuda")
+    assert mha(q, q, q, attn_mask=causal.cuda())[0].is_cuda

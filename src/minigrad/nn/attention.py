@@ -155,8 +155,9 @@ class MultiheadAttention(Module):
             if mask is not None:
                 mask = _pad_last(mask, dt)
         if self.add_zero_attn:
-            k = cat([k, constant(xp.zeros((1, n, e), dtype=dt))], 0)
-            v = cat([v, constant(xp.zeros((1, n, e), dtype=dt))], 0)
+            zeros = constant(B.XP[k._data.__class__].zeros((1, n, e), dtype=dt))  # (on the keys' device)
+            k = cat([k, zeros], 0)
+            v = cat([v, zeros], 0)
             if mask is not None:
                 mask = _pad_last(mask, dt)
         n_s = k.shape[0]
@@ -187,5 +188,5 @@ class MultiheadAttention(Module):
 
 def _pad_last(mask: Tensor, dt) -> Tensor:
     """Append one always-allowed key column to an additive mask."""
-    pad = constant(xp.zeros(mask.shape[:-1] + (1,), dtype=dt))
+    pad = constant(B.XP[mask._data.__class__].zeros(mask.shape[:-1] + (1,), dtype=dt))
     return cat([mask, pad], -1)

@@ -61,7 +61,7 @@ def _canonical_mask(mask, mask_name: str, other_type, other_name: str, target_ty
         warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both "
                       "instead.", UserWarning, stacklevel=4)
     if kind == "b":
-        mask = constant(xp.where(mask._data, -xp.inf, 0.0).astype(target_type))
+        mask = constant(B.XP[mask._data.__class__].where(mask._data, -xp.inf, 0.0).astype(target_type))
     return mask
 
 
@@ -76,7 +76,7 @@ def _detect_is_causal_mask(mask, is_causal: bool | None = None, size: int | None
     make_causal = is_causal is True
     if is_causal is None and mask is not None:
         sz = size if size is not None else mask.shape[-2]
-        causal = _generate_square_subsequent_mask(sz, dtype=mask.dtype)
+        causal = _generate_square_subsequent_mask(sz, device=mask.device, dtype=mask.dtype)
         make_causal = tuple(mask.shape) == tuple(causal.shape) and bool((mask == causal).all())
     return make_causal
 
@@ -278,7 +278,7 @@ class TransformerEncoder(Module):
         valid = key_padding_mask._data == 0  # PyTorch: logical_not of the (float) mask
         if self.mask_check:
             lengths = valid.sum(axis=1, keepdims=True)
-            if not (valid == (xp.arange(valid.shape[1]) < lengths)).all():
+            if not (valid == (B.XP[valid.__class__].arange(valid.shape[1]) < lengths)).all():
                 return None  # not left-aligned: the ordinary path
         return ~valid
 
@@ -294,7 +294,7 @@ class TransformerEncoder(Module):
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal, src_key_padding_mask=src_key_padding_mask)
         if padded is not None:
-            keep = constant(xp.asarray(~padded, dtype=output._data.dtype)[:, :, None])  # (N, S, 1), batch_first
+            keep = constant((~padded).astype(output._data.dtype)[:, :, None])  # (N, S, 1), batch_first
             output = output * keep
         if self.norm is not None:
             output = self.norm(output)

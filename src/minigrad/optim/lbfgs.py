@@ -249,6 +249,9 @@ class LBFGS(Optimizer):
         if closure is None:
             raise RuntimeError("LBFGS.step needs a closure that re-evaluates the model and returns the loss")
         group = self.param_groups[0]
+        if any(p._data.__class__ is not B.ndarray for p in group["params"]):
+            raise NotImplementedError("LBFGS: CUDA parameters are not supported yet (its flat vectors are numpy "
+                                      "arrays); move the model to the CPU, or use another optimizer")
         lr = group["lr"].item() if isinstance(group["lr"], Tensor) else group["lr"]
         max_iter, max_eval = group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
