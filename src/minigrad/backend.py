@@ -11,12 +11,13 @@ collector, thread pools) is in ``runtime.py``.
 
 from __future__ import annotations
 
+from .backends._base import DeviceUnavailableError, device_unavailable
 from .backends._numpy import FP_IGNORE, NUMPY, fp_var_reset, fp_var_set
 from .backends._numpy import SCALAR_TYPES as NP_SCALAR_TYPES
 from .backends._registry import BY_CLASS, XP, backend_of, for_device, loaded
 
-__all__ = ["BY_CLASS", "FP_IGNORE", "NP_SCALAR_TYPES", "NUMPY", "XP", "backend_of", "fp_var_reset", "fp_var_set",
-           "loaded"]
+__all__ = ["BY_CLASS", "FP_IGNORE", "NP_SCALAR_TYPES", "NUMPY", "XP", "DeviceUnavailableError", "backend_of",
+           "device_unavailable", "fp_var_reset", "fp_var_set", "loaded"]
 
 xp = NUMPY.xp  # the host's array module
 ndarray = NUMPY.ndarray
@@ -67,25 +68,6 @@ def surely_finite(a) -> bool:
 # Every device type PyTorch's parser knows; 'cpu' (numpy) and 'cuda' (CuPy) hold tensors.
 _DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
                  "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
-
-
-class DeviceUnavailableError(RuntimeError, AssertionError):
-    """Raised where a program asks for a device minigrad cannot use.
-
-    PyTorch raises ``AssertionError("Torch not compiled with CUDA enabled")`` in its CPU build
-    and ``RuntimeError`` in a CUDA build on a machine without a GPU; this is both, so a
-    program's ``except`` written for either catches it.
-    """
-
-
-def device_unavailable(what: str, kind: str = "cuda") -> DeviceUnavailableError:
-    """The error for ``what`` (an op or call) needing the unavailable device type ``kind``."""
-    if kind == "cuda":
-        why = ("CUDA is not available (device='cuda' needs CuPy and an NVIDIA GPU; "
-               "minigrad.cuda.is_available() is False)")
-    else:
-        why = f"device type {kind!r} is not available: minigrad runs on 'cpu' and 'cuda'"
-    return DeviceUnavailableError(f"{what}: {why}; use device='cpu'")
 
 
 class device:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 
-from ._registry import ArrayBackend
+from ._base import ArrayBackend, DeviceUnavailableError
 
 
 class CupyBackend(ArrayBackend):
@@ -120,8 +120,6 @@ class CupyBackend(ArrayBackend):
 
 def load() -> CupyBackend:
     """The backend over the installed cupy; a clear error when CuPy or a GPU is missing."""
-    from ..backend import DeviceUnavailableError
-
     try:
         import cupy
         import cupyx

@@ -13,7 +13,7 @@ import math
 import numpy
 
 from . import _registry
-from ._registry import ArrayBackend
+from ._base import ArrayBackend
 
 _ZERO_STRIDES = [(0,) * n for n in range(65)]
 _erf64 = numpy.frompyfunc(math.erf, 1, 1)
@@ -173,7 +173,7 @@ class NumpyBackend(ArrayBackend):
 
 
 NUMPY = NumpyBackend()
-NUMPY.register()
+_registry.register(NUMPY)
 SCALAR_TYPES = frozenset(numpy.sctypeDict.values())  # numpy's scalar classes
 for _t in SCALAR_TYPES:  # numpy's scalar types (0-d arithmetic gives them) count as numpy's
     _registry.BY_CLASS[_t] = NUMPY

@@ -9,34 +9,9 @@ cupy for ``'cuda'``, imported on first use so ``import minigrad`` never imports 
 
 from __future__ import annotations
 
-__all__ = ["BY_CLASS", "XP", "ArrayBackend", "backend_of", "for_device", "set_device_backend"]
+from ._base import ArrayBackend, device_unavailable
 
-
-class ArrayBackend:
-    """One array library: its ``xp`` module, its array class and the helpers that differ.
-
-    Attributes: ``name``, ``device_type`` (``'cpu'``/``'cuda'``), ``xp``, ``ndarray`` (its
-    array class), ``has_read_only`` (whether arrays carry a writeable flag), ``frompyfunc``
-    (None where the library has none). Methods: ``scalar_array``, ``surely_finite``,
-    ``broadcast_to``, ``as_strided``, ``where``, ``may_share_memory``, ``errstate``,
-    ``read_only``, ``is_read_only``, ``to_host``, ``from_host``, ``erf``, ``check_indices``,
-    ``synchronize`` (see the numpy backend for what each does).
-    """
-
-    name = ""
-    device_type = ""
-    xp = None
-    ndarray = None
-    has_read_only = False
-    frompyfunc = None
-
-    def register(self) -> None:
-        """Make this backend serve its array class (and its scalar classes, if any)."""
-        BY_CLASS[self.ndarray] = self
-        XP[self.ndarray] = self.xp
-
-    def __repr__(self) -> str:
-        return f"<array backend {self.name} ({self.device_type})>"
+__all__ = ["BY_CLASS", "XP", "backend_of", "for_device", "register", "set_device_backend"]
 
 
 # Plain dicts (a dict subclass would lose CPython's fast subscript); numpy's scalar types are
@@ -44,6 +19,12 @@ class ArrayBackend:
 BY_CLASS: dict = {}  # array class -> ArrayBackend
 XP: dict = {}  # array class -> its array module (numpy, cupy): ``XP[a.__class__]``
 _BY_DEVICE: dict = {}  # device type -> ArrayBackend
+
+
+def register(backend: ArrayBackend) -> None:
+    """Make ``backend`` serve its array class."""
+    BY_CLASS[backend.ndarray] = backend
+    XP[backend.ndarray] = backend.xp
 
 
 def backend_of(a) -> ArrayBackend:
@@ -63,13 +44,13 @@ def set_device_backend(device_type: str, backend: ArrayBackend | None) -> None:
         XP.pop(old.ndarray, None)
     if backend is not None:
         _BY_DEVICE[device_type] = backend
-        backend.register()
+        register(backend)
 
 
 def for_device(device_type: str) -> ArrayBackend:
     """The backend making ``device_type``'s arrays; cupy is imported here, on first use.
 
-    Raises ``DeviceUnavailableError`` (minigrad.backend) when the device cannot be used.
+    Raises ``DeviceUnavailableError`` when the device cannot be used.
     """
     try:
         return _BY_DEVICE[device_type]
@@ -80,8 +61,6 @@ def for_device(device_type: str) -> ArrayBackend:
 
         set_device_backend("cuda", _cupy.load())
         return _BY_DEVICE["cuda"]
-    from ..backend import device_unavailable
-
     raise device_unavailable(f"placing a tensor on {device_type!r}", device_type)
 
 
