@@ -150,7 +150,7 @@ def _to_input(g, meta: tuple):
     shape, dtype = meta
     if g.shape != shape:
         g = sum_to(g, shape)
-    if g.dtype is not dtype:
+    if g.dtype is not dtype and g.dtype != dtype:  # (a Tensor's dtype is minigrad's wrapper: equal, not identical)
         g = cast(g, dtype)
     return g
 
