@@ -14,10 +14,10 @@ from __future__ import annotations
 from .backends._base import DeviceUnavailableError, device_unavailable
 from .backends._numpy import FP_IGNORE, NUMPY, fp_var_reset, fp_var_set
 from .backends._numpy import SCALAR_TYPES as NP_SCALAR_TYPES
-from .backends._registry import BY_CLASS, XP, backend_of, for_device, loaded
+from .backends._registry import BY_CLASS, XP, backend_of, for_device, loaded, on_device_backend
 
 __all__ = ["BY_CLASS", "FP_IGNORE", "NP_SCALAR_TYPES", "NUMPY", "XP", "DeviceUnavailableError", "backend_of",
-           "device_unavailable", "fp_var_reset", "fp_var_set", "loaded"]
+           "device_unavailable", "fp_var_reset", "fp_var_set", "loaded", "on_device_backend"]
 
 xp = NUMPY.xp  # the host's array module
 ndarray = NUMPY.ndarray

@@ -19,6 +19,14 @@ __all__ = ["BY_CLASS", "XP", "backend_of", "for_device", "register", "set_device
 BY_CLASS: dict = {}  # array class -> ArrayBackend
 XP: dict = {}  # array class -> its array module (numpy, cupy): ``XP[a.__class__]``
 _BY_DEVICE: dict = {}  # device type -> ArrayBackend
+_ON_LOAD: list = []  # callbacks told when a backend other than numpy's is first registered
+
+
+def on_device_backend(callback) -> None:
+    """Call ``callback(backend)`` when a device backend (not numpy's) is registered (now, if one is)."""
+    _ON_LOAD.append(callback)
+    for bk in _BY_DEVICE.values():
+        callback(bk)
 
 
 def register(backend: ArrayBackend) -> None:
@@ -45,6 +53,8 @@ def set_device_backend(device_type: str, backend: ArrayBackend | None) -> None:
     if backend is not None:
         _BY_DEVICE[device_type] = backend
         register(backend)
+        for callback in _ON_LOAD:
+            callback(backend)
 
 
 def for_device(device_type: str) -> ArrayBackend:

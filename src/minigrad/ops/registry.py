@@ -188,6 +188,18 @@ def defop(name: str, forward: Callable, vjp_all: Callable | None = None, *, vjps
 # ---------------------------------------------------------------------------
 # Devices: an op on arrays that are not numpy's takes its forward from their backend.
 
+# False until a backend other than numpy's is loaded: until then every array is numpy's and the
+# callers skip the per-call device checks (one global test per op, not one per operand).
+_ANY_DEVICE = False
+
+
+def _device_loaded(backend) -> None:
+    global _ANY_DEVICE
+    _ANY_DEVICE = True
+
+
+B.on_device_backend(_device_loaded)
+
 def device_forward(op: Op, arr):
     """``op``'s forward for ``arr``'s array class: the function of that name in the array's
     module when the row names one, else the row's function (which takes its module from
@@ -365,7 +377,9 @@ def _unary_caller(op: Op):
         if to_float and data.dtype.kind != "f" and data.dtype.kind != "V":  # ("V": bfloat16)
             x = _make(data.astype(D.default_float()), False, None)
             data = x._data
-        f = fwd if data.__class__ is _ndarray else device_forward(op, data)
+        f = fwd
+        if _ANY_DEVICE and data.__class__ is not _ndarray:
+            f = device_forward(op, data)
         tok = _fp_set(_FP_IGNORE)
         try:
             out = f(data, *params) if params else f(data)  # (a star-call builds a tuple)
@@ -410,7 +424,7 @@ def _binary_caller(op: Op):
             elif (cb is float or cb is int) and ad.dtype.kind == "f":
                 # A Python number never widens a floating tensor (PyTorch's rule): it becomes a
                 # cached 0-d array of the tensor's dtype, and no constant Tensor is made for it.
-                if ad.__class__ is _ndarray:
+                if not _ANY_DEVICE or ad.__class__ is _ndarray:
                     b = bd = _scalar_array(b, ad.dtype)
                     num = True
                 else:  # on a device: the number as a constant tensor there (record wants numpy's 0-d)
@@ -424,7 +438,7 @@ def _binary_caller(op: Op):
                 rg = a._rg or b._rg
         elif cb in tensor_classes and (ca is float or ca is int) and b._data.dtype.kind == "f":
             bd = b._data
-            if bd.__class__ is _ndarray:
+            if not _ANY_DEVICE or bd.__class__ is _ndarray:
                 a = ad = _scalar_array(a, bd.dtype)
                 num = True
             else:
@@ -440,7 +454,9 @@ def _binary_caller(op: Op):
             ad = a._data
             bd = b._data
             rg = a._rg or b._rg
-        f = fwd if ad.__class__ is _ndarray and bd.__class__ is _ndarray else _forward2(op, ad, bd)
+        f = fwd
+        if _ANY_DEVICE and (ad.__class__ is not _ndarray or bd.__class__ is not _ndarray):
+            f = _forward2(op, ad, bd)
         tok = _fp_set(_FP_IGNORE)
         try:
             out = f(ad, bd, *params) if params else f(ad, bd)  # (a star-call builds a tuple)
