@@ -67,7 +67,7 @@ def test_training_step_records_walk_grads_and_update_with_phases():
     assert any(s.phase == "backward" and s.kind == "op" for s in tr.steps)
     nll = next(s for s in tr.steps if s.name == "nll_loss")
     flat = []
-    T._collect_refs(nll.params, flat)
+    T._collect(nll.params, T.Ref, flat)
     assert any(r.kind == "input" and r.index == 1 for r in flat)  # the targets are an input, not a constant
 
 

@@ -168,22 +168,23 @@ class Trace:
 
     def output_refs(self) -> list:
         out: list = []
-        _collect_refs(self.outputs, out)
+        _collect(self.outputs, Ref, out)
         return out
 
     def __repr__(self) -> str:
         return f"<Trace: {len(self.steps)} steps, {len(self.inputs)} inputs, {len(self.params)} params>"
 
 
-def _collect_refs(obj, out: list) -> None:
-    if obj.__class__ is Ref:
+def _collect(obj, cls: type, out: list) -> None:
+    """Append the instances of ``cls`` in ``obj`` (nested tuples, lists, dict values) to ``out``, in order."""
+    if isinstance(obj, cls):
         out.append(obj)
     elif isinstance(obj, (tuple, list)):
         for x in obj:
-            _collect_refs(x, out)
+            _collect(x, cls, out)
     elif isinstance(obj, dict):
         for x in obj.values():
-            _collect_refs(x, out)
+            _collect(x, cls, out)
 
 
 def user_site() -> str:
@@ -879,14 +880,7 @@ def record(fn, args: tuple, kwargs: dict | None = None, *, fullgraph: bool = Fal
 
 def flatten_tensors(obj, out: list) -> None:
     """Append the tensors in ``obj`` (nested tuples, lists, dict values) to ``out``, in order."""
-    if isinstance(obj, Tensor):
-        out.append(obj)
-    elif isinstance(obj, (tuple, list)):
-        for x in obj:
-            flatten_tensors(x, out)
-    elif isinstance(obj, dict):
-        for x in obj.values():
-            flatten_tensors(x, out)
+    _collect(obj, Tensor, out)
 
 
 def grad_mode() -> bool:
