@@ -577,6 +577,15 @@ class Recorder:
                 rec.walks += 1
         return run_backward
 
+    def _unrecorded(self, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)`` with recording paused: a wrapped call records itself as one step,
+        not the ops inside it."""
+        self.paused += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.paused -= 1
+
     def _wrap_store(self, orig):
         rec = self
 
@@ -588,11 +597,7 @@ class Recorder:
             arr = g if g.__class__ is _ndarray else g._data
             gref = rec._ref(arr, None)
             target = rec._target(tensor)
-            rec.paused += 1
-            try:
-                orig(tensor, g, owned)
-            finally:
-                rec.paused -= 1
+            rec._unrecorded(orig, tensor, g, owned)
             if rec.active:
                 rec._step("grad", "store_grad", orig, (gref,), (rec.walks,), tensor.grad._data, target=target)
         return _store_grad
@@ -619,11 +624,7 @@ class Recorder:
                 return orig(*args, **kwargs)
             target, rest = (args[0], args[1:]) if gen else (None, args)
             params = rec._params(rest)
-            rec.paused += 1
-            try:
-                out = orig(*args, **kwargs)
-            finally:
-                rec.paused -= 1
+            out = rec._unrecorded(orig, *args, **kwargs)
             if rec.active:
                 if out.__class__ is not _ndarray:
                     rec.graph_break(f"random draw {name} returned a {type(out).__name__}")
@@ -682,11 +683,7 @@ class Recorder:
                 else:
                     params.append(a)
             rec._step("call", name, orig, (), tuple(params), None)
-            rec.paused += 1
-            try:
-                return orig(*args)
-            finally:
-                rec.paused -= 1
+            return rec._unrecorded(orig, *args)
         call.__name__ = name
         return call
 
@@ -726,11 +723,7 @@ class Recorder:
         def arith_inplace(x, ufunc, other, alpha=1):
             if rec.paused or not rec.active:
                 return orig(x, ufunc, other, alpha)
-            rec.paused += 1
-            try:
-                done = orig(x, ufunc, other, alpha)
-            finally:
-                rec.paused -= 1
+            done = rec._unrecorded(orig, x, ufunc, other, alpha)
             if done is None or not rec.active:
                 return done  # the general path follows (recorded as an in-place op: a graph break)
             # x's array was written by ``ufunc(x, other * alpha, out=x)``: replay does the same
@@ -764,11 +757,7 @@ class Recorder:
                 return orig(x, arr, name)
             dst = rec._ref(x._data, x)
             src = rec._ref(arr, None)
-            rec.paused += 1
-            try:
-                orig(x, arr, name)
-            finally:
-                rec.paused -= 1
+            rec._unrecorded(orig, x, arr, name)
             if rec.active:
                 target = dst if dst.kind in ("param", "input") else None
                 rec._step("write", name, B.xp.copyto, (dst, src), (), None, target=target)
@@ -783,11 +772,7 @@ class Recorder:
                 return orig(x, name, value)  # (the recorded path goes through ``inplace``)
             dst = rec._ref(x._data, x)
             v = rec._ref(value._data, value) if isinstance(value, Tensor) else value
-            rec.paused += 1
-            try:
-                orig(x, name, value)
-            finally:
-                rec.paused -= 1
+            rec._unrecorded(orig, x, name, value)
             if rec.active:
                 target = dst if dst.kind in ("param", "input") else None
                 rec._step("fill", name, None, (dst,), (v,), None, target=target)
